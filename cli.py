@@ -1,0 +1,227 @@
+"""The ``symbiosis`` command line: thin click commands over the library.
+
+Each command parses its options, calls one library function, prints a table or writes a file, and
+turns the package's own errors into one clear message and a non-zero exit. Progress bars live here,
+never in the library, and only on a terminal (``--quiet`` turns them off).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+from tabulate import tabulate
+from tqdm import tqdm
+
+import symbiosis
+from symbiosis.datasets import DEMO_SETS, dataset_files
+from symbiosis.errors import SymbiosisError
+from symbiosis.export import EXPORT_FORMATS, export_graph
+from symbiosis.graph import load_graph
+from symbiosis.ingest import import_files, parse_column_map
+from symbiosis.schema import FLOW_STATUSES, TABLES
+from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, schema_version
+from symbiosis.summary import summarise
+from symbiosis.units import KINDS
+
+FORMATS = ("table", "csv", "json")
+
+
+def _db_option(command):
+    return click.option(
+        "--db", "db_path", type=click.Path(dir_okay=False), default=None,
+        help="SQLite store (default: $SYMBIOSIS_DB, else ./symbiosis.db).",
+    )(command)
+
+
+def _format_option(command):
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                        help="How to print tables (json: a list of records).")(command)
+
+
+def _quiet_option(command):
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bars or notes.")(command)
+
+
+def _errors_to_click(command):
+    """Turn the package's errors into one clear message and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (SymbiosisError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def _progress(quiet: bool, description: str):
+    """A progress callback and its bar (shown on a terminal only)."""
+    bar = tqdm(desc=description, unit="rows", disable=quiet or not sys.stderr.isatty(), leave=False)
+
+    def advance(rows: int) -> None:
+        bar.update(rows)
+
+    return advance, bar
+
+
+def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", force_ascii=False))
+    elif fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        if title:
+            click.secho(title, bold=True)
+        if frame.empty:
+            click.echo("(none)")
+        else:
+            shown = frame.astype(object).where(frame.notna(), "")
+            for column in frame.columns:
+                values = frame[column].dropna()
+                if len(values) and all(isinstance(value, float) for value in values):
+                    shown[column] = [_number(value) for value in frame[column]]
+            click.echo(tabulate(shown, headers="keys", tablefmt="simple", showindex=False, disable_numparse=True))
+
+
+def _number(value: float) -> str:
+    """Readable figures: thousands separated, no scientific notation for park-sized numbers."""
+    if pd.isna(value):
+        return ""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+def _echo_frames(frames: dict[str, pd.DataFrame], fmt: str) -> None:
+    """Several tables: printed one after another, or one JSON object {name: records}."""
+    if fmt == "json":
+        click.echo(json.dumps({name: json.loads(frame.to_json(orient="records", force_ascii=False))
+                               for name, frame in frames.items()}, ensure_ascii=False))
+        return
+    for number, (name, frame) in enumerate(frames.items()):
+        if fmt == "csv":
+            click.echo(f"# {name}")
+        elif number:
+            click.echo()
+        _echo_frame(frame, fmt, title=name)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(symbiosis.__version__, prog_name="symbiosis")
+def cli():
+    """Industrial symbiosis network analyser: load park data, find loops and synergies."""
+
+
+@cli.command()
+@_db_option
+@_errors_to_click
+def init(db_path):
+    """Create an empty store with the resource catalogue (or migrate an old one)."""
+    path = Path(db_path) if db_path else default_db_path()
+    existed = path.exists()
+    db = open_store(path)
+    verb = "opened" if existed else "created"
+    click.echo(f"{verb} {path} (schema version {schema_version(db)}, "
+               f"{db['resources'].count} resources in the catalogue)")
+
+
+@cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--table", type=click.Choice(list(TABLES)), default=None,
+              help="Table for every file (default: from the file name, e.g. flows.csv).")
+@click.option("--map", "mappings", multiple=True, metavar="SOURCE_COLUMN=FIELD",
+              help="Rename a column of the file to a field (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--encoding", default=None, help="Text encoding of CSV/JSON files (default UTF-8).")
+@_db_option
+@_format_option
+@_quiet_option
+@_errors_to_click
+def import_command(files, table, mappings, dry_run, encoding, db_path, fmt, quiet):
+    """Import CSV, XLSX or JSON FILES into the store, all in one transaction.
+
+    Quantities are converted to canonical units (t/yr, MWh/yr, m3/yr, tCO2e/yr). Any problem in any
+    file is listed with file, row, column and value, and nothing is written.
+    """
+    db = open_store(db_path)
+    advance, bar = _progress(quiet, "importing")
+    try:
+        report = import_files(db, files, table=table, column_map=parse_column_map(mappings),
+                              dry_run=dry_run, encoding=encoding, progress=advance)
+    finally:
+        bar.close()
+    _echo_frame(report.to_frame(), fmt, title="dry run: nothing written" if dry_run else None)
+    if not quiet and fmt == "table":
+        for file_report in report.files:
+            for note in file_report.notes:
+                click.echo(f"note: {file_report.file}: {note}", err=True)
+
+
+@cli.command()
+@_db_option
+@_format_option
+@_errors_to_click
+def info(db_path, fmt):
+    """Counts by table, flows by kind and status with canonical quantities, and parks."""
+    db = open_store(db_path, create=False)
+    _echo_frames(summarise(db), fmt)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
+              help="Output format (default: from the file's suffix).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file.")
+@click.option("--park", default=None, help="Only this park (firms elsewhere become boundary nodes).")
+@click.option("--year", type=int, default=None, help="Only flows of this year (and undated ones).")
+@click.option("--kinds", default=None, help=f"Comma-separated kinds ({', '.join(KINDS)}).")
+@click.option("--status", default=None, help=f"Comma-separated statuses ({', '.join(FLOW_STATUSES)}).")
+@_db_option
+@_errors_to_click
+def export(fmt, output, park, year, kinds, status, db_path):
+    """Export the flow network: GraphML or GEXF (Gephi), node-link JSON, or CSV of flows."""
+    G = load_graph(open_store(db_path, create=False), park=park, year=year,
+                   kinds=kinds.split(",") if kinds else None, status=status.split(",") if status else None)
+    path = export_graph(G, output, fmt)
+    click.echo(f"wrote {path} ({G.number_of_nodes()} nodes, {G.number_of_edges()} flows)")
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="symbiosis-demo", show_default=True,
+              help="Folder for the demo store and outputs.")
+@_format_option
+@_quiet_option
+@_errors_to_click
+def demo(out_dir, fmt, quiet):
+    """Build OUT/demo.db from the shipped Kalundborg and zero-carbon park data and summarise it."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    db_file = out / "demo.db"
+    for stale in (db_file, Path(f"{db_file}-wal"), Path(f"{db_file}-shm")):
+        stale.unlink(missing_ok=True)  # the demo store is rebuilt from the shipped data each time
+    db = open_store(db_file)
+    for name in DEMO_SETS:
+        advance, bar = _progress(quiet, f"importing {name}")
+        try:
+            report = import_files(db, dataset_files(name), progress=advance)
+        finally:
+            bar.close()
+        if not quiet and fmt == "table":
+            click.echo(f"imported {name}: {report.rows} rows from {len(report.files)} files", err=True)
+    _echo_frames(summarise(db), fmt)
+    if not quiet and fmt == "table":
+        click.echo(f"\nstore: {db_file} (schema version {SCHEMA_VERSION}); "
+                   f"try: symbiosis info --db {db_file}", err=True)
+
+
+def main() -> None:  # console script entry point
+    cli()
+
+
+if __name__ == "__main__":
+    main()

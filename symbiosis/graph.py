@@ -1,0 +1,182 @@
+"""The network: the store's enterprises and flows as a networkx MultiDiGraph.
+
+Graph contract
+--------------
+Nodes are enterprise ids (str) with attributes ``name, park_id, sector_code, sector_name, lat, lon,
+output_value_mcny, employees, boundary`` (False). A flow that crosses the park boundary (empty source
+or target) ends at a boundary node ``boundary:in:LABEL`` or ``boundary:out:LABEL`` (LABEL is the flow's
+``boundary`` column, default ``import``/``export``) with ``boundary=True`` ``direction`` and ``boundary_label``. When the
+graph is cut to one park, firms of other parks that exchange with it are kept with ``boundary=True``
+and ``external=True``: for the park they are outside.
+
+Edges are keyed by flow id and carry ``resource, resource_name, kind, currency, quantity`` (canonical
+unit, or None when unknown), ``unit, quantity_orig, unit_orig, year, status, distance_km``
+(given, or great-circle when both ends have coordinates; ``distance_source`` says which),
+``cost_cny_per_yr`` and ``boundary_label`` (the outside end of a boundary flow).
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import networkx as nx
+import sqlite_utils
+
+from .errors import InputError, UnknownIdError
+from .geo import haversine_km
+from .schema import BOUNDARY_PREFIX, FLOW_STATUSES
+from .store import open_store
+from .units import CURRENCY, KINDS
+
+__all__ = ["load_graph", "boundary_node", "is_boundary"]
+
+_NODE_COLUMNS = ("name", "park_id", "sector_code", "sector_name", "lat", "lon", "output_value_mcny", "employees")
+
+
+def boundary_node(direction: str, label: str | None = None) -> str:
+    """Id of the boundary node for flows entering (``in``) or leaving (``out``) the park."""
+    return f"{BOUNDARY_PREFIX}{direction}:{label or ('import' if direction == 'in' else 'export')}"
+
+
+def is_boundary(G: nx.MultiDiGraph, node: str) -> bool:
+    """True for boundary nodes and for firms outside the park the graph was cut to."""
+    return bool(G.nodes[node].get("boundary", False))
+
+
+def _as_list(value: str | Iterable[str] | None, allowed: tuple[str, ...], what: str) -> list[str] | None:
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else list(value)
+    bad = [item for item in values if item not in allowed]
+    if bad:
+        raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; expected {', '.join(allowed)}")
+    return values
+
+
+def load_graph(
+    db: sqlite_utils.Database | str | os.PathLike,
+    park: str | None = None,
+    year: int | None = None,
+    kinds: str | Iterable[str] | None = None,
+    status: str | Iterable[str] | None = None,
+) -> nx.MultiDiGraph:
+    """Build the flow network from the store.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database or path
+        The store, or the path of its file.
+    park : str, optional
+        Keep the firms of this park and every flow touching them; firms elsewhere become
+        external boundary nodes. Default: every firm.
+    year : int, optional
+        Keep flows of this year and flows with no year.
+    kinds : str or list of str, optional
+        Keep flows of these kinds (material, waste, energy, water, co2).
+    status : str or list of str, optional
+        Keep flows with these statuses (existing, planned, potential). Default: all.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        See the module docstring for node and edge attributes. ``G.graph`` records the filters.
+
+    Raises
+    ------
+    UnknownIdError
+        If ``park`` is not in the store.
+
+    Examples
+    --------
+    >>> from symbiosis.store import open_store
+    >>> G = load_graph(open_store(":memory:"), kinds=["energy"])
+    >>> G.graph["kinds"]
+    ['energy']
+    """
+    if not isinstance(db, sqlite_utils.Database):
+        db = open_store(db, create=False)
+    kinds = _as_list(kinds, KINDS, "kind")
+    status = _as_list(status, FLOW_STATUSES, "status")
+
+    where, params = [], []
+    if park is not None:
+        if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+            raise UnknownIdError(f"no park {park!r} in the store")
+        # Two indexed lookups (by source, by target) instead of a scan of every flow.
+        where.append(
+            "f.rowid IN (SELECT f2.rowid FROM flows f2 JOIN enterprises e ON e.id = f2.source_id WHERE e.park_id = ?"
+            " UNION SELECT f3.rowid FROM flows f3 JOIN enterprises e ON e.id = f3.target_id WHERE e.park_id = ?)"
+        )
+        params += [park, park]
+    if year is not None:
+        where.append("(f.year = ? OR f.year IS NULL)")
+        params.append(int(year))
+    if kinds is not None:
+        where.append(f"f.kind IN ({', '.join('?' for _ in kinds)})")
+        params += kinds
+    if status is not None:
+        where.append(f"f.status IN ({', '.join('?' for _ in status)})")
+        params += status
+    sql = (
+        "SELECT f.id, f.source_id, f.target_id, f.resource_code, r.name, f.kind, f.quantity, f.unit, "
+        "f.quantity_orig, f.unit_orig, f.year, f.status, f.distance_km, f.cost_cny_per_yr, f.boundary "
+        "FROM flows f JOIN resources r ON r.code = f.resource_code"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY f.rowid"
+    )
+    flows = db.execute(sql, params).fetchall()
+
+    G = nx.MultiDiGraph(park=park, year=year, kinds=kinds, status=status)
+    member_sql = f"SELECT id, {', '.join(_NODE_COLUMNS)} FROM enterprises"
+    members = db.execute(member_sql + (" WHERE park_id = ?" if park is not None else ""),
+                         [park] if park is not None else []).fetchall()
+    for row in members:
+        G.add_node(row[0], **dict(zip(_NODE_COLUMNS, row[1:])), boundary=False)
+
+    ends = {end for flow in flows for end in (flow[1], flow[2]) if end is not None}
+    outsiders = sorted(ends - set(G))
+    for start in range(0, len(outsiders), 500):
+        chunk = outsiders[start:start + 500]
+        for row in db.execute(member_sql + f" WHERE id IN ({', '.join('?' for _ in chunk)})", chunk):
+            G.add_node(row[0], **dict(zip(_NODE_COLUMNS, row[1:])), boundary=True, external=True)
+
+    edges = []
+    for (flow_id, source, target, resource, resource_name, kind, quantity, unit, quantity_orig, unit_orig,
+         flow_year, flow_status, distance_km, cost, label) in flows:
+        if source is None:
+            source = boundary_node("in", label)
+            _add_boundary(G, source, "in", label)
+        if target is None:
+            target = boundary_node("out", label)
+            _add_boundary(G, target, "out", label)
+        edges.append((source, target, flow_id, {
+            "resource": resource, "resource_name": resource_name, "kind": kind, "currency": CURRENCY[kind],
+            "quantity": quantity, "unit": unit, "quantity_orig": quantity_orig, "unit_orig": unit_orig,
+            "year": flow_year, "status": flow_status, "distance_km": distance_km,
+            "distance_source": "given" if distance_km is not None else None,
+            "cost_cny_per_yr": cost, "boundary_label": label,
+        }))
+    G.add_edges_from(edges)
+    _fill_distances(G)
+    return G
+
+
+def _add_boundary(G: nx.MultiDiGraph, node: str, direction: str, label: str | None) -> None:
+    if node not in G:
+        shown = label or ("import" if direction == "in" else "export")
+        G.add_node(node, name=f"outside ({shown})", boundary=True, direction=direction, boundary_label=shown)
+
+
+def _fill_distances(G: nx.MultiDiGraph) -> None:
+    """Great-circle distance for edges whose distance is not given and whose ends have coordinates."""
+    missing = [(u, v, k) for u, v, k, distance in G.edges(keys=True, data="distance_km") if distance is None]
+    located = [(u, v, k) for u, v, k in missing
+               if G.nodes[u].get("lat") is not None and G.nodes[v].get("lat") is not None]
+    if not located:
+        return
+    nodes = G.nodes
+    distances = haversine_km([nodes[u]["lat"] for u, _, _ in located], [nodes[u]["lon"] for u, _, _ in located],
+                             [nodes[v]["lat"] for _, v, _ in located], [nodes[v]["lon"] for _, v, _ in located])
+    for (u, v, k), distance in zip(located, distances.tolist()):
+        G.edges[u, v, k]["distance_km"] = distance
+        G.edges[u, v, k]["distance_source"] = "haversine"

@@ -1,0 +1,654 @@
+"""Import: files -> validated, unit-converted rows -> the store, as one transaction.
+
+An import reads every file first, validates every row against :data:`symbiosis.schema.TABLES`,
+converts quantities to canonical units, and only then writes, inside one transaction: a file with any
+problem leaves the store exactly as it was, and the error lists every problem with its file, row
+(as a spreadsheet shows it), column, value and what was expected.
+
+Rows are upserted by key, so importing the same file twice changes nothing. Columns that a file does
+not carry are left as they are in the store, so a second file may complete the first.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlite_utils
+
+from .errors import InputError, Problem, UnitError, ValidationError
+from .readers import ReadFailure, Sheet, read_file
+from .schema import BOUNDARY_PREFIX, TABLES, Field, TableSpec
+from .store import DATA_TABLES, transaction
+from .units import CANONICAL_UNIT, CURRENCY, conversion_factor, parse_unit
+
+__all__ = ["import_files", "ImportReport", "FileReport", "table_for_file", "parse_column_map"]
+
+log = logging.getLogger(__name__)
+
+#: problems kept in full (the rest are only counted), so a million bad rows cannot exhaust memory
+MAX_KEPT_PROBLEMS = 2000
+_WRITE_CHUNK = 50_000
+_TRUE = {"true", "yes", "y", "1", "t", "x"}
+_FALSE = {"false", "no", "n", "0", "f", ""}
+
+
+@dataclass
+class FileReport:
+    """What one import did with one file (or one XLSX sheet / JSON table)."""
+
+    file: str
+    table: str
+    rows: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    import_id: int | None = None
+    new_resources: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would do) to the store."""
+
+    files: list[FileReport]
+    dry_run: bool = False
+
+    @property
+    def rows(self) -> int:
+        return sum(report.rows for report in self.files)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per file: file, table, rows, inserted, updated, unchanged, import_id, new_resources."""
+        return pd.DataFrame(
+            [
+                {
+                    "file": report.file,
+                    "table": report.table,
+                    "rows": report.rows,
+                    "inserted": report.inserted,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "import_id": report.import_id,
+                    "new_resources": ", ".join(report.new_resources),
+                }
+                for report in self.files
+            ]
+        )
+
+
+class _DryRun(Exception):
+    """Rolls the transaction back after a dry run has measured what it would do."""
+
+
+class _Problems:
+    """Collects problems, keeping the first MAX_KEPT_PROBLEMS and counting the rest."""
+
+    def __init__(self) -> None:
+        self.kept: list[Problem] = []
+        self.total = 0
+
+    def add(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self.kept) < MAX_KEPT_PROBLEMS:
+            self.kept.append(problem)
+
+    def add_rows(self, sheet: Sheet, mask: pd.Series, column: str | None,
+                 values: pd.Series | None, expected: str | Callable[[int], str]) -> None:
+        """Add one problem per row where ``mask`` is true."""
+        positions = np.flatnonzero(mask.to_numpy())
+        self.total += len(positions)
+        room = MAX_KEPT_PROBLEMS - len(self.kept)
+        for position in positions[: max(room, 0)]:
+            value = None if values is None else str(values.iloc[position])
+            text = expected(position) if callable(expected) else expected
+            self.kept.append(Problem(sheet.file, int(sheet.row_numbers.iloc[position]), column, value, text))
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+class _Context:
+    """What the import knows of the store and of the files read so far in this import."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+        self._ids: dict[str, set[str]] = {}
+        self.resources: dict[str, tuple[str, float | None, float | None]] = {
+            code: (kind, energy_t, energy_m3)
+            for code, kind, energy_t, energy_m3 in db.execute(
+                "SELECT code, kind, energy_mwh_per_t, energy_mwh_per_m3 FROM resources"
+            )
+        }
+
+    def ids(self, table: str) -> set[str]:
+        if table not in self._ids:
+            key = TABLES[table].key
+            self._ids[table] = {row[0] for row in self.db.execute(f"SELECT {key} FROM {table}")}
+        return self._ids[table]
+
+
+@dataclass
+class _Prepared:
+    sheet: Sheet
+    spec: TableSpec
+    columns: list[str]
+    rows: list[tuple]
+    report: FileReport
+    new_resources: list[tuple] = field(default_factory=list)
+
+
+def parse_column_map(pairs: Iterable[str]) -> dict[str, str]:
+    """Parse ``SOURCE_COLUMN=FIELD`` options into a mapping.
+
+    Examples
+    --------
+    >>> parse_column_map(["Firm=name", "Menge = quantity"])
+    {'Firm': 'name', 'Menge': 'quantity'}
+    """
+    mapping = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise InputError(f"--map {pair!r}: expected SOURCE_COLUMN=FIELD")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def table_for_file(path: str | Path) -> str | None:
+    """The table a file name points to: ``flows.csv`` -> flows, ``flows_2024.xlsx`` -> flows."""
+    stem = _normal(Path(path).stem)
+    if stem in TABLES:
+        return stem
+    matches = [name for name in TABLES if re.match(rf"{name}([_\-. ]|$)", stem)]
+    return max(matches, key=len) if matches else None
+
+
+def import_files(
+    db: sqlite_utils.Database,
+    paths: Sequence[str | Path],
+    *,
+    table: str | None = None,
+    column_map: dict[str, str] | None = None,
+    dry_run: bool = False,
+    encoding: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Validate and import data files into the store, all in one transaction.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database
+        An open store (:func:`symbiosis.store.open_store`).
+    paths : sequence of path-like
+        CSV, XLSX or JSON files. They are imported parents first (parks, resources, enterprises,
+        then flows and the rest), whatever order they are given in.
+    table : str, optional
+        The table for every file; by default taken from each file's name (``flows.csv``), an XLSX
+        sheet's name or a JSON object's keys.
+    column_map : dict, optional
+        ``{header in the file: field}`` to rename a foreign file's columns.
+    dry_run : bool
+        Validate and count what would change, then roll back.
+    encoding : str, optional
+        Text encoding of CSV/JSON files (default UTF-8, with or without BOM).
+    progress : callable, optional
+        Called with the number of rows just written, for a progress bar.
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem found in every file; the store is unchanged.
+    InputError
+        For an unknown ``table``.
+
+    Examples
+    --------
+    >>> from symbiosis.store import open_store
+    >>> db = open_store(":memory:")
+    >>> report = import_files(db, ["parks.csv", "enterprises.csv", "flows.csv"])  # doctest: +SKIP
+    """
+    if table is not None and _normal(table) not in TABLES:
+        raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    column_map = {_normal(source): _normal(target) for source, target in (column_map or {}).items()}
+    problems = _Problems()
+    sheets: list[tuple[str, Sheet]] = []
+    for path in paths:
+        try:
+            read = read_file(path, encoding=encoding, table_names=tuple(TABLES))
+        except ReadFailure as failure:
+            for problem in failure.problems:
+                problems.add(problem)
+            continue
+        for sheet in read:
+            name = _normal(table) if table else (sheet.table_hint or table_for_file(path))
+            if name is None:
+                problems.add(Problem(str(path), None, None, None,
+                                     "cannot tell the table from the file name; name the file after its "
+                                     f"table ({', '.join(TABLES)}) or pass --table"))
+                continue
+            sheets.append((name, sheet))
+    sheets.sort(key=lambda item: DATA_TABLES.index(item[0]))
+
+    reports: list[FileReport] = []
+    try:
+        with transaction(db):
+            context = _Context(db)
+            for name, sheet in sheets:
+                prepared = _prepare(sheet, TABLES[name], column_map, context, problems)
+                if prepared is None:
+                    continue
+                reports.append(prepared.report)
+                if not problems:
+                    _write(db, prepared, progress)
+            if problems:
+                ordered = sorted(problems.kept, key=lambda problem: (problem.file, problem.row or 0))
+                raise ValidationError(ordered, problems.total)
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        for report in reports:
+            report.import_id = None
+        return ImportReport(reports, dry_run=True)
+    return ImportReport(reports)
+
+
+# --------------------------------------------------------------------------------------------------
+# validation and conversion
+
+
+def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context: _Context,
+             problems: _Problems) -> _Prepared | None:
+    frame = _rename(sheet, spec, column_map, problems)
+    if frame is None:
+        return None
+    n_rows = len(frame)
+    report = FileReport(sheet.file, spec.name, n_rows)
+    present = [spec_field for spec_field in spec.fields if spec_field.name in frame.columns]
+    extras = [column for column in frame.columns if column not in spec.field_names]
+    out: dict[str, pd.Series] = {}
+    empty = {column: frame[column].eq("") for column in frame.columns}
+
+    for spec_field in present:
+        out[spec_field.name] = _parse_field(sheet, frame, spec_field, empty[spec_field.name], context, problems)
+
+    key = _key(sheet, frame, spec, empty, problems)
+    if key is None:
+        return None
+    out[spec.key] = key
+    _check_specific(sheet, frame, spec, out, empty, problems, report)
+    new_resources = _quantities(sheet, frame, spec, out, empty, context, problems, report)
+
+    if extras:
+        extra_frame = frame[extras]
+        out["extra"] = pd.Series(
+            [_extra_json(extras, record) for record in extra_frame.itertuples(index=False, name=None)],
+            index=frame.index, dtype=object,
+        )
+        report.notes.append(f"kept {len(extras)} extra column(s) in 'extra': {', '.join(extras)}")
+
+    context.ids(spec.name).update(key.tolist())
+    columns = list(out)
+    values = [_to_python(out[column]) for column in columns]
+    rows = list(zip(*values))
+    return _Prepared(sheet, spec, columns, rows, report, new_resources)
+
+
+def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems) -> pd.DataFrame | None:
+    frame = sheet.frame
+    header_row = int(sheet.row_numbers.iloc[0]) - 1 if len(sheet.row_numbers) else 1
+    names = [column_map.get(_normal(column), _normal(column)) for column in frame.columns]
+    seen: dict[str, str] = {}
+    ok = True
+    for original, name in zip(frame.columns, names):
+        if name in seen:
+            problems.add(Problem(sheet.file, header_row, original, None,
+                                 f"maps to field {name!r}, as column {seen[name]!r} does"))
+            ok = False
+        seen[name] = original
+    missing = [spec_field.name for spec_field in spec.fields if spec_field.required and spec_field.name not in names]
+    if spec.name == "energy_use" and "mwh" not in names and "quantity" not in names:
+        missing.append("mwh (or quantity and unit)")
+    if not spec.key_from_natural_only and spec.key not in names and not spec.natural_key:
+        missing.append(spec.key)
+    for name in dict.fromkeys(missing):
+        problems.add(Problem(sheet.file, header_row, name, None,
+                             f"required column missing (columns found: {', '.join(map(str, frame.columns))}; "
+                             "use --map SOURCE_COLUMN=FIELD to rename)"))
+    if missing or not ok:
+        return None
+    renamed = frame.copy()
+    renamed.columns = names
+    return renamed
+
+
+def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd.Series,
+                 context: _Context, problems: _Problems) -> pd.Series:
+    name = spec_field.name
+    raw = frame[name]
+    if spec_field.required:
+        problems.add_rows(sheet, empty, name, None, "a value is required")
+    if spec_field.type == "text":
+        values = raw
+        if spec_field.choices:
+            values = raw.str.lower()
+            bad = ~empty & ~values.isin(spec_field.choices)
+            problems.add_rows(sheet, bad, name, raw, f"expected one of {', '.join(spec_field.choices)}")
+        if spec_field.references and spec_field.references != "resources":
+            bad = ~empty & ~raw.isin(context.ids(spec_field.references))
+            noun = spec_field.references.rstrip("s")
+            problems.add_rows(sheet, bad, name, raw,
+                              f"unknown {noun} id: not in the store nor in this import's {spec_field.references} file")
+        if spec_field.default is not None:
+            values = values.where(~empty, spec_field.default)
+        return values.where(values.ne(""), None)
+    if spec_field.type == "bool":
+        lowered = raw.str.lower()
+        bad = ~lowered.isin(_TRUE | _FALSE)
+        problems.add_rows(sheet, bad, name, raw, "expected true or false (yes/no, 1/0)")
+        return pd.Series(np.where(empty, None, lowered.isin(_TRUE)), index=raw.index, dtype=object)
+    numbers = pd.to_numeric(raw.where(~empty), errors="coerce")
+    finite = np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
+    bad = ~empty & ~finite
+    expected = {"real": "expected a number, like 1250.5", "int": "expected a whole number",
+                "year": "expected a year, like 2024"}[spec_field.type]
+    problems.add_rows(sheet, bad, name, raw, expected)
+    checked = ~empty & finite
+    if spec_field.type in ("int", "year"):
+        fractional = checked & (numbers != np.floor(numbers))
+        problems.add_rows(sheet, fractional, name, raw, expected)
+        if spec_field.type == "year":
+            outside = checked & ~numbers.between(1800, 2200)
+            problems.add_rows(sheet, outside, name, raw, "expected a year between 1800 and 2200")
+    if spec_field.minimum is not None:
+        below = checked & (numbers < spec_field.minimum)
+        what = "negative" if spec_field.minimum == 0 else f"below {spec_field.minimum:g}"
+        problems.add_rows(sheet, below, name, raw, f"{what}; expected at least {spec_field.minimum:g}")
+    if spec_field.maximum is not None:
+        above = checked & (numbers > spec_field.maximum)
+        problems.add_rows(sheet, above, name, raw,
+                          f"out of range; expected {spec_field.minimum:g} to {spec_field.maximum:g}")
+    numbers = numbers.where(finite)
+    if spec_field.type in ("int", "year"):
+        return numbers.round().astype("Int64")
+    return numbers
+
+
+def _key(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, empty: dict[str, pd.Series],
+         problems: _Problems) -> pd.Series | None:
+    key_name = spec.key
+    natural = None
+    if spec.natural_key:
+        parts = [frame[column] if column in frame.columns else pd.Series("", index=frame.index)
+                 for column in spec.natural_key]
+        if spec.name == "flows":  # readable: 'power>refinery:steam:2002'
+            natural = parts[0] + ">" + parts[1] + ":" + parts[2] + ":" + parts[3]
+        else:
+            natural = parts[0]
+            for part in parts[1:]:
+                natural = natural + ":" + part
+    if spec.key_from_natural_only or key_name not in frame.columns:
+        key = natural
+        what = "(" + ", ".join(spec.natural_key) + ")"
+    else:
+        key = frame[key_name]
+        if natural is not None:
+            key = key.where(~empty[key_name], natural)
+        what = key_name
+    duplicated = key.duplicated(keep="first")
+    if duplicated.any():
+        first_row = dict(zip(key[~duplicated], sheet.row_numbers[~duplicated]))
+        problems.add_rows(
+            sheet, duplicated, key_name if what == key_name else None, key,
+            lambda position: f"duplicate {what} in this file (first at row {first_row[key.iloc[position]]})"
+            + ("" if what == key_name else "; give each row an 'id' to keep both"),
+        )
+    if spec.name == "enterprises":
+        reserved = key.str.startswith(BOUNDARY_PREFIX)
+        problems.add_rows(sheet, reserved, key_name, key, f"ids starting with {BOUNDARY_PREFIX!r} are reserved")
+    return key
+
+
+def _check_specific(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+                    empty: dict[str, pd.Series], problems: _Problems, report: FileReport) -> None:
+    columns = frame.columns
+    if "lat" in columns or "lon" in columns:
+        lat_empty = empty.get("lat", pd.Series(True, index=frame.index))
+        lon_empty = empty.get("lon", pd.Series(True, index=frame.index))
+        half = lat_empty ^ lon_empty
+        problems.add_rows(sheet, half & lat_empty, "lat", None, "lon is given without lat; give both or neither")
+        problems.add_rows(sheet, half & lon_empty, "lon", None, "lat is given without lon; give both or neither")
+        missing = int((lat_empty & lon_empty).sum())
+        if missing:
+            report.notes.append(f"{missing} row(s) without coordinates (analyses that need them skip these)")
+    if spec.name == "flows":
+        no_end = (empty.get("source_id", True) & empty.get("target_id", True))
+        if isinstance(no_end, pd.Series):
+            problems.add_rows(sheet, no_end, "source_id", None,
+                              "a flow needs a source_id or a target_id (one empty end = crosses the park boundary)")
+        else:
+            problems.add(Problem(sheet.file, 1, "source_id", None,
+                                 "a flows file needs a source_id or a target_id column"))
+    if spec.name == "resources":
+        kinds = out["kind"]
+        canonical = kinds.map(CANONICAL_UNIT)
+        if "canonical_unit" in columns:
+            given = frame["canonical_unit"]
+            bad = ~empty["canonical_unit"] & canonical.notna() & (given != canonical)
+            problems.add_rows(sheet, bad, "canonical_unit", given,
+                              lambda position: f"the canonical unit of kind {kinds.iloc[position]} is "
+                                               f"{canonical.iloc[position]}")
+        out["canonical_unit"] = canonical
+        names = out.get("name")
+        out["name"] = out[spec.key] if names is None else names.where(names.notna(), out[spec.key])
+
+
+def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+                empty: dict[str, pd.Series], context: _Context, problems: _Problems,
+                report: FileReport) -> list[tuple]:
+    """Convert quantities to canonical units; fill kinds; collect resources new to the catalogue."""
+    index = frame.index
+    no_values = pd.Series(True, index=index)
+    if spec.name == "emissions":
+        unit = frame["unit"].where(~empty["unit"], "tCO2e") if "unit" in frame.columns else pd.Series("tCO2e", index=index)
+        factors = _factors(sheet, unit, pd.Series("co2", index=index), None, context, problems, "unit")
+        for column in ("scope1_t", "scope2_t", "co2_capture_t"):
+            if column in out:
+                out[column] = out[column] * factors
+        if "unit" in out:
+            out["unit_orig"] = out.pop("unit")
+        return []
+    if spec.quantity is None:
+        return []
+
+    unit_raw = frame["unit"] if "unit" in frame.columns else pd.Series("", index=index)
+    unit_empty = empty.get("unit", no_values)
+    quantity = out.get("quantity", pd.Series(np.nan, index=index, dtype=float))
+    quantity_empty = empty.get("quantity", no_values)
+
+    if spec.name == "energy_use":
+        if "mwh" in frame.columns and "quantity" in frame.columns:
+            both = ~empty["mwh"] & ~quantity_empty
+            problems.add_rows(sheet, both, "mwh", frame["mwh"], "give mwh, or quantity and unit, not both")
+        carrier = frame["carrier"]
+        problems.add_rows(sheet, ~quantity_empty & unit_empty, "unit", None, "a unit is required with a quantity")
+        factors = _factors(sheet, unit_raw.where(~unit_empty, "MWh"), pd.Series("energy", index=index), carrier,
+                           context, problems, "unit")
+        converted = quantity * factors
+        if "quantity" in out:
+            mwh = out.get("mwh", pd.Series(np.nan, index=index, dtype=float))
+            out["mwh"] = mwh.where(mwh.notna(), converted)
+            out["quantity_orig"] = out.pop("quantity")
+            out["unit_orig"] = unit_raw.where(~unit_empty & ~quantity_empty, None)
+        out.pop("unit", None)
+        return []
+
+    # flows, offers, demands: kind from the row, else from the resource, else from the unit
+    codes = out["resource_code"]
+    known_kind = codes.map(lambda code: context.resources.get(code, (None,))[0])
+    row_kind = out.get("kind", pd.Series(None, index=index, dtype=object))
+    row_kind = row_kind.where(row_kind.isin(CANONICAL_UNIT))  # an invalid kind is reported once, above
+    resource_currency = known_kind.map(CURRENCY)
+    conflict = row_kind.notna() & known_kind.notna() & (row_kind.map(CURRENCY) != resource_currency)
+    problems.add_rows(sheet, conflict, "kind", row_kind,
+                      lambda position: f"resource {codes.iloc[position]!r} is {known_kind.iloc[position]} "
+                                       f"({resource_currency.iloc[position]}), which this kind cannot measure")
+    kind = row_kind.where(row_kind.notna(), known_kind)
+    unknown = codes.notna() & known_kind.isna()  # resources new to the catalogue
+    guess = unknown & kind.isna()
+    if guess.any():
+        inferred = unit_raw.where(guess & ~unit_empty).map(_kind_from_unit, na_action="ignore")
+        kind = kind.where(~guess, inferred)
+        problems.add_rows(sheet, guess & kind.isna(), "resource_code", codes,
+                          "resource not in the catalogue: give a 'kind' column (material, waste, energy, "
+                          "water, co2) or a unit that tells it, or add it to resources first")
+    problems.add_rows(sheet, ~quantity_empty & unit_empty, "unit", None,
+                      "a unit is required with a quantity (e.g. t/yr, MWh/yr, m3/yr)")
+    kind = kind.where(kind.notna(), None)
+    factors = _factors(sheet, unit_raw.where(~unit_empty, None), kind, codes, context, problems, "unit")
+    out["kind"] = kind
+    out["quantity"] = quantity * factors
+    out["unit"] = kind.map(CANONICAL_UNIT)
+    out["quantity_orig"] = quantity
+    out["unit_orig"] = unit_raw.where(~unit_empty, None)
+
+    unknown_quantity = int(quantity_empty.sum())
+    if unknown_quantity:
+        report.notes.append(f"{unknown_quantity} row(s) without a quantity (unknown): kept as links; "
+                            "flow-weighted analyses leave them out")
+    new = []
+    new_codes = codes[unknown].dropna()
+    for code, row_kind_value in zip(new_codes, kind[unknown].loc[new_codes.index]):
+        if code not in context.resources and row_kind_value is not None:
+            context.resources[code] = (row_kind_value, None, None)
+            new.append((code, code, row_kind_value, CANONICAL_UNIT[row_kind_value]))
+            report.new_resources.append(code)
+    if new:
+        report.notes.append("new resources added to the catalogue (check for typos): "
+                            + ", ".join(report.new_resources))
+    return new
+
+
+def _kind_from_unit(unit: str) -> str | None:
+    try:
+        parsed = parse_unit(unit)
+    except UnitError:
+        return None
+    for kind, probe in (("material", "t"), ("energy", "MWh"), ("water", "m**3")):
+        for candidate in (parsed, parsed * parse_unit("yr")):
+            if candidate.dimensionality == parse_unit(probe).dimensionality:
+                return kind
+    return None
+
+
+def _factors(sheet: Sheet, units: pd.Series, kinds: pd.Series, resources: pd.Series | None,
+             context: _Context, problems: _Problems, column: str) -> pd.Series:
+    """Conversion factor per row, computed once per distinct (unit, kind, resource)."""
+    frame = pd.DataFrame({"unit": units, "kind": kinds,
+                          "resource": resources if resources is not None else None})
+    valid = frame["unit"].notna() & frame["kind"].notna()
+    factors = pd.Series(np.nan, index=frame.index)
+    if not valid.any():
+        return factors
+    combos = frame[valid].drop_duplicates()
+    cache: dict[tuple, float | str] = {}
+    for unit, kind, resource in combos.itertuples(index=False, name=None):
+        _, energy_t, energy_m3 = context.resources.get(resource, (None, None, None))
+        try:
+            cache[(unit, kind, resource)] = conversion_factor(unit, kind, energy_t, energy_m3)
+        except UnitError as exc:
+            cache[(unit, kind, resource)] = str(exc)
+    keys = list(zip(frame["unit"], frame["kind"], frame["resource"]))
+    looked_up = pd.Series([cache.get(key, np.nan) for key in keys], index=frame.index, dtype=object)
+    failed = looked_up.map(lambda value: isinstance(value, str))
+    problems.add_rows(sheet, failed, column, frame["unit"], lambda position: looked_up.iloc[position])
+    return pd.to_numeric(looked_up.where(~failed, np.nan))
+
+
+def _extra_json(columns: list[str], record: tuple) -> str | None:
+    values = {column: value for column, value in zip(columns, record) if value != ""}
+    return json.dumps(values, ensure_ascii=False) if values else None
+
+
+def _to_python(series: pd.Series) -> list:
+    """Values for sqlite3: None for missing, plain int/float/str otherwise."""
+    if series.dtype == object:
+        return [None if (value is None or (isinstance(value, float) and math.isnan(value))) else value
+                for value in series.tolist()]
+    if str(series.dtype) == "Int64":
+        return [None if value is pd.NA else int(value) for value in series.tolist()]
+    if pd.api.types.is_float_dtype(series.dtype):
+        array = series.to_numpy(dtype=object)
+        array[series.isna().to_numpy()] = None
+        return array.tolist()
+    return [None if pd.isna(value) else value for value in series.tolist()]
+
+
+# --------------------------------------------------------------------------------------------------
+# writing
+
+
+def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[int], None] | None) -> None:
+    conn = db.conn
+    spec, report = prepared.spec, prepared.report
+    import_id = conn.execute(
+        "INSERT INTO imports (file, table_name, sha256, rows) VALUES (?, ?, ?, ?)",
+        (prepared.sheet.file, spec.name, prepared.sheet.sha256, report.rows),
+    ).lastrowid
+    if prepared.new_resources:
+        conn.executemany(
+            f"INSERT INTO resources (code, name, kind, canonical_unit, import_id) VALUES (?, ?, ?, ?, {import_id})",
+            prepared.new_resources,
+        )
+    before_rows = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
+    before_changes = conn.total_changes
+    sql = _upsert_sql(spec, prepared.columns, import_id)
+    rows = prepared.rows
+    for start in range(0, len(rows), _WRITE_CHUNK):
+        chunk = rows[start:start + _WRITE_CHUNK]
+        conn.executemany(sql, chunk)
+        if progress is not None:
+            progress(len(chunk))
+    changed = conn.total_changes - before_changes
+    report.inserted = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0] - before_rows
+    report.updated = changed - report.inserted
+    report.unchanged = report.rows - changed
+    if changed == 0 and not prepared.new_resources:
+        # Nothing changed: leave no trace, so a re-import really changes nothing.
+        conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
+    else:
+        conn.execute("UPDATE imports SET inserted = ?, updated = ? WHERE id = ?",
+                     (report.inserted, report.updated, import_id))
+        report.import_id = import_id
+    log.info("%s -> %s: %d inserted, %d updated, %d unchanged", report.file, spec.name,
+             report.inserted, report.updated, report.unchanged)
+
+
+def _upsert_sql(spec: TableSpec, columns: list[str], import_id: int) -> str:
+    """INSERT ... ON CONFLICT DO UPDATE, touching a row only when a value really differs."""
+    names = ", ".join(columns)
+    placeholders = ", ".join("?" for _ in columns)
+    updatable = [column for column in columns if column != spec.key]
+    if not updatable:
+        return f"INSERT INTO {spec.name} ({names}, import_id) VALUES ({placeholders}, {import_id}) ON CONFLICT DO NOTHING"
+    assignments = ", ".join(f"{column} = excluded.{column}" for column in updatable)
+    differs = " OR ".join(f"{spec.name}.{column} IS NOT excluded.{column}" for column in updatable)
+    return (
+        f"INSERT INTO {spec.name} ({names}, import_id) VALUES ({placeholders}, {import_id}) "
+        f"ON CONFLICT({spec.key}) DO UPDATE SET {assignments}, import_id = excluded.import_id WHERE {differs}"
+    )
+
+
+def _normal(name: str) -> str:
+    return str(name).strip().lower().replace(" ", "_").replace("-", "_")

@@ -1,0 +1,162 @@
+"""What each table accepts from a file: fields, types, keys, references and quantities.
+
+This is the input side of the data model (the SQL side is in :mod:`symbiosis.store`). The importer
+validates every row against these specs before anything is written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .units import KINDS
+
+__all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX"]
+
+FLOW_STATUSES = ("existing", "planned", "potential")
+#: graph node ids of the park boundary start with this; no enterprise id may
+BOUNDARY_PREFIX = "boundary:"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column a file may carry for a table.
+
+    ``type`` is one of text, real, int, year, bool. ``references`` names the table whose key the value
+    must be (in the store or in the same import). ``minimum``/``maximum`` bound numbers.
+    """
+
+    name: str
+    type: str = "text"
+    required: bool = False
+    references: str | None = None
+    choices: tuple[str, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    default: object = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How a file becomes rows of one table.
+
+    Parameters
+    ----------
+    key : str
+        The primary-key column.
+    natural_key : tuple of str
+        Columns that identify a row when the file gives no key (flows: source, target, resource, year).
+        The stored key is then built from them, so a re-import updates the same row.
+    key_from_natural_only : bool
+        The key is always built from the natural key (emissions: one row per firm and year).
+    quantity : str or None
+        The column holding a quantity that has a unit (flows, offers, demands, energy_use).
+    """
+
+    name: str
+    key: str
+    fields: tuple[Field, ...]
+    natural_key: tuple[str, ...] = ()
+    key_from_natural_only: bool = False
+    quantity: str | None = None
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(field.name for field in self.fields)
+
+    def field(self, name: str) -> Field:
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(name)
+
+
+_LAT = dict(type="real", minimum=-90.0, maximum=90.0)
+_LON = dict(type="real", minimum=-180.0, maximum=180.0)
+_KIND = Field("kind", choices=KINDS)
+_EXCHANGE_FIELDS = (
+    Field("id"),
+    Field("enterprise_id", required=True, references="enterprises"),
+    Field("resource_code", required=True, references="resources"),
+    _KIND,
+    Field("quantity", type="real", minimum=0.0),
+    Field("unit"),
+    Field("year", type="year"),
+    Field("note"),
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("parks", "id", (
+            Field("id", required=True),
+            Field("name", required=True),
+            Field("country"),
+            Field("region"),
+            Field("lat", **_LAT),
+            Field("lon", **_LON),
+        )),
+        TableSpec("resources", "code", (
+            Field("code", required=True),
+            Field("name"),
+            Field("kind", required=True, choices=KINDS),
+            Field("canonical_unit"),
+            Field("ewc_code"),
+            Field("energy_mwh_per_t", type="real", minimum=0.0),
+            Field("energy_mwh_per_m3", type="real", minimum=0.0),
+            Field("co2_factor", type="real"),
+            Field("note"),
+        )),
+        TableSpec("enterprises", "id", (
+            Field("id", required=True),
+            Field("name", required=True),
+            Field("park_id", references="parks"),
+            Field("sector_code"),
+            Field("sector_name"),
+            Field("lat", **_LAT),
+            Field("lon", **_LON),
+            Field("output_value_mcny", type="real", minimum=0.0),
+            Field("employees", type="int", minimum=0),
+        )),
+        TableSpec("flows", "id", (
+            Field("id"),
+            Field("source_id", references="enterprises"),
+            Field("target_id", references="enterprises"),
+            Field("resource_code", required=True, references="resources"),
+            _KIND,
+            Field("quantity", type="real", minimum=0.0),
+            Field("unit"),
+            Field("year", type="year"),
+            Field("status", choices=FLOW_STATUSES, default="existing"),
+            Field("distance_km", type="real", minimum=0.0),
+            Field("cost_cny_per_yr", type="real"),
+            Field("boundary"),
+            Field("note"),
+        ), natural_key=("source_id", "target_id", "resource_code", "year"), quantity="quantity"),
+        TableSpec("offers", "id", _EXCHANGE_FIELDS,
+                  natural_key=("enterprise_id", "resource_code", "year"), quantity="quantity"),
+        TableSpec("demands", "id", _EXCHANGE_FIELDS,
+                  natural_key=("enterprise_id", "resource_code", "year"), quantity="quantity"),
+        TableSpec("emissions", "id", (
+            Field("enterprise_id", required=True, references="enterprises"),
+            Field("year", type="year", required=True),
+            Field("scope1_t", type="real", minimum=0.0),
+            Field("scope2_t", type="real", minimum=0.0),
+            Field("co2_capture_t", type="real", minimum=0.0),
+            Field("unit"),
+        ), natural_key=("enterprise_id", "year"), key_from_natural_only=True),
+        TableSpec("energy_use", "id", (
+            Field("enterprise_id", required=True, references="enterprises"),
+            Field("year", type="year", required=True),
+            Field("carrier", required=True),
+            Field("mwh", type="real", minimum=0.0),
+            Field("quantity", type="real", minimum=0.0),
+            Field("unit"),
+            Field("renewable", type="bool"),
+        ), natural_key=("enterprise_id", "year", "carrier"), key_from_natural_only=True, quantity="quantity"),
+        TableSpec("offsets", "id", (
+            Field("park_id", required=True, references="parks"),
+            Field("year", type="year", required=True),
+            Field("t_co2e", type="real", minimum=0.0),
+            Field("kind", default="unspecified"),
+        ), natural_key=("park_id", "year", "kind"), key_from_natural_only=True),
+    )
+}

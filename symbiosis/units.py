@@ -1,0 +1,225 @@
+"""Units: every quantity is converted once, at import, to the canonical unit of its kind.
+
+Canonical units (per year, since park data are annual accounts):
+
+========  ==========  ===============
+kind      currency    canonical unit
+========  ==========  ===============
+material  mass        t/yr
+waste     mass        t/yr
+energy    energy      MWh/yr
+water     water       m3/yr
+co2       co2         tCO2e/yr
+========  ==========  ===============
+
+Conversions use `pint <https://pint.readthedocs.io>`_ with a few additions that industrial data need:
+``kt`` is a kilotonne (pint alone reads it as a knot), ``tce``/``toe`` are tonnes of coal/oil equivalent,
+``Nm3`` is a normal cubic metre, ``万`` is 10^4 and ``吨`` a tonne. A unit without a time part is taken
+as per year; a rate (``t/h``, ``kWh/d``, ``MW``) is extended to a year of 365.25 days (pint's year).
+A fuel given by mass or volume becomes MWh through the resource's energy content; water given by mass
+becomes m3 at 1 t/m3. Anything else of the wrong dimension raises :class:`UnitError`.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+import pint
+
+from .errors import UnitError
+
+__all__ = [
+    "KINDS",
+    "CANONICAL_UNIT",
+    "CURRENCY",
+    "conversion_factor",
+    "convert",
+    "parse_unit",
+]
+
+KINDS = ("material", "waste", "energy", "water", "co2")
+CANONICAL_UNIT = {
+    "material": "t/yr",
+    "waste": "t/yr",
+    "energy": "MWh/yr",
+    "water": "m3/yr",
+    "co2": "tCO2e/yr",
+}
+#: what is summed with what: mass, energy, water and CO2 are never added together
+CURRENCY = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
+
+_ureg = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
+# Industrial usage first: 'kt' is a kilotonne here, never a knot.
+_ureg.define("kt = kilotonne")
+_ureg.define("tce = 29.3076 GJ")  # tonne of standard coal equivalent (GB/T 2589-2020)
+_ureg.define("toe = 41.868 GJ")  # tonne of oil equivalent (IEA)
+_ureg.define("ktce = 1000 tce")
+_ureg.define("Mtce = 1e6 tce")
+
+# Canonical annual amounts (the stored figure is this amount per year).
+_CANONICAL_AMOUNT = {
+    "mass": _ureg.Unit("t"),
+    "energy": _ureg.Unit("MWh"),
+    "water": _ureg.Unit("m**3"),
+    "co2": _ureg.Unit("t"),
+}
+_MASS = _ureg.Unit("t").dimensionality
+_VOLUME = _ureg.Unit("m**3").dimensionality
+_ENERGY = _ureg.Unit("MWh").dimensionality
+_AMOUNTS = (_MASS, _VOLUME, _ENERGY)
+
+_CO2_TAG = re.compile(r"\s*(?:CO2e|CO2-eq|CO2eq|CO₂e|CO₂|CO2)\b", re.IGNORECASE)
+_WORDS = {
+    "万吨": "1e4 t", "吨": "t", "万": "1e4 ", "亿": "1e8 ", "千瓦时": "kWh", "立方米": "m**3",
+    "thousand": "1e3", "million": "1e6", "billion": "1e9",
+    "tonnes": "t", "tonne": "t", "tons": "t", "ton": "t",
+    "per year": "/yr", "/a": "/yr", "p.a.": "/yr", "/annum": "/yr",
+}
+_CUBIC = re.compile(r"(?<![A-Za-z])(N|n|k|c|d)?m(?:3|³|\^3|\*\*3)(?![0-9A-Za-z])")
+_AMBIGUOUS_CUBIC = re.compile(r"(?<![A-Za-z])(M|MM|Mio\.?\s*)m(?:3|³)(?![0-9A-Za-z])")
+
+
+def _normalise(text: str) -> str:
+    if _AMBIGUOUS_CUBIC.search(text):
+        raise UnitError(
+            f"unit {text!r} is ambiguous (Mm3 means million m3 to some, thousand m3 to others, and a cubic "
+            "megametre to pint): write '1e6 m3' or 'million m3'"
+        )
+    for word, replacement in _WORDS.items():
+        text = text.replace(word, replacement)
+
+    def cubic(match: re.Match) -> str:
+        prefix = match.group(1) or ""
+        # Nm3 (normal cubic metre) is a volume at reference conditions: a cubic metre of gas.
+        return {"": "m**3", "N": "m**3", "n": "m**3", "k": "km**3", "c": "cm**3", "d": "dm**3"}[prefix]
+
+    return _CUBIC.sub(cubic, text).strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
+    """Parse a unit as written in a data file.
+
+    Parameters
+    ----------
+    text : str
+        The unit, e.g. ``"kt/yr"``, ``"GJ"``, ``"m³/d"``, ``"tCO2e"``.
+    kind : str, optional
+        The flow's kind; a CO2 tag (``tCO2e``) is accepted only for kind ``co2``.
+
+    Returns
+    -------
+    pint.Unit
+
+    Raises
+    ------
+    UnitError
+        If the text is not a unit pint can read.
+    """
+    original = text
+    if _CO2_TAG.search(text):
+        if kind not in (None, "co2"):
+            raise UnitError(f"unit {original!r} is a CO2 unit, but the flow's kind is {kind!r}")
+        text = _CO2_TAG.sub("", text)
+    text = _normalise(text)
+    if not text:
+        raise UnitError(f"unit {original!r} names no unit")
+    try:
+        parsed = _ureg.parse_expression(text)
+    except Exception as exc:  # pint raises several types (UndefinedUnitError, tokenize errors, ...)
+        raise UnitError(f"unknown unit {original!r} ({exc})") from None
+    if isinstance(parsed, (int, float)):
+        raise UnitError(f"unit {original!r} is a bare number")
+    # '1e4 t' parses to a Quantity: fold its magnitude into a scaled unit.
+    if parsed.magnitude != 1:
+        scale = float(parsed.magnitude)
+        name = f"_scaled_{abs(hash((text, scale)))}"
+        _ureg.define(f"{name} = {scale!r} * {parsed.units}")
+        return _ureg.Unit(name)
+    return parsed.units
+
+
+@functools.lru_cache(maxsize=4096)
+def conversion_factor(
+    unit: str,
+    kind: str,
+    energy_mwh_per_t: float | None = None,
+    energy_mwh_per_m3: float | None = None,
+) -> float:
+    """Factor that turns a value in ``unit`` into the canonical unit of ``kind``.
+
+    Parameters
+    ----------
+    unit : str
+        The unit as written (``"kt/yr"``, ``"TJ"``, ``"kWh/d"``, ``"m³"``, ``"tce"`` ...).
+    kind : {'material', 'waste', 'energy', 'water', 'co2'}
+        The flow's kind; it fixes the canonical unit (:data:`CANONICAL_UNIT`).
+    energy_mwh_per_t, energy_mwh_per_m3 : float, optional
+        Energy content of the resource, used when an energy flow is given by mass or volume.
+
+    Returns
+    -------
+    float
+        ``canonical_value = value * factor``.
+
+    Raises
+    ------
+    UnitError
+        Unknown unit, or a unit of the wrong dimension for the kind (tonnes on an energy flow
+        whose resource has no energy content).
+
+    Examples
+    --------
+    >>> conversion_factor("kt/yr", "material")
+    1000.0
+    >>> round(conversion_factor("TJ", "energy"), 3)
+    277.778
+    """
+    if kind not in CURRENCY:
+        raise UnitError(f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}")
+    currency = CURRENCY[kind]
+    parsed = parse_unit(unit, kind)
+    year = _ureg.Unit("year")
+    # A unit without a time part is an annual amount; a rate (t/h, MW) is multiplied by a year.
+    if parsed.dimensionality in _AMOUNTS:
+        amount = _ureg.Quantity(1.0, parsed)
+    elif (parsed * year).dimensionality in _AMOUNTS:
+        amount = _ureg.Quantity(1.0, parsed) * _ureg.Quantity(1.0, year)
+    else:
+        raise UnitError(
+            f"unit {unit!r} ({_describe(parsed.dimensionality)}) is not an amount or a rate of "
+            f"mass, volume or energy; expected a unit like {CANONICAL_UNIT[kind]}"
+        )
+    dims = amount.dimensionality
+    target = _CANONICAL_AMOUNT[currency]
+    if dims == target.dimensionality:
+        return float(amount.to(target).magnitude)
+    if currency == "energy" and dims == _MASS and energy_mwh_per_t:
+        return float(amount.to("t").magnitude) * float(energy_mwh_per_t)
+    if currency == "energy" and dims == _VOLUME and energy_mwh_per_m3:
+        return float(amount.to("m**3").magnitude) * float(energy_mwh_per_m3)
+    if currency == "water" and dims == _MASS:
+        return float(amount.to("t").magnitude)  # water: 1 t = 1 m3
+    hint = ""
+    if currency == "energy" and dims in (_MASS, _VOLUME):
+        hint = " (the resource has no energy content per tonne or m3 in the catalogue)"
+    raise UnitError(
+        f"unit {unit!r} ({_describe(dims)}) cannot measure a flow of kind {kind!r}; "
+        f"expected {_describe(target.dimensionality)} like {CANONICAL_UNIT[kind]}{hint}"
+    )
+
+
+def _describe(dims) -> str:
+    names = {_MASS: "a mass", _VOLUME: "a volume", _ENERGY: "an energy"}
+    return names.get(dims, f"dimension {dims}")
+
+
+def convert(value: float, unit: str, kind: str, **energy_content: float | None) -> float:
+    """Convert one value to the canonical unit of ``kind`` (see :func:`conversion_factor`).
+
+    Examples
+    --------
+    >>> convert(2.5, "kt", "waste")
+    2500.0
+    """
+    return value * conversion_factor(unit, kind, **energy_content)

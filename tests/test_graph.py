@@ -1,0 +1,66 @@
+import networkx as nx
+import pytest
+
+from symbiosis.errors import InputError, UnknownIdError
+from symbiosis.graph import boundary_node, is_boundary, load_graph
+
+
+def test_graph_contract_nodes_and_edges(filled):
+    G = load_graph(filled)
+    assert isinstance(G, nx.MultiDiGraph)
+    assert {"power", "refinery", "board", "cement", "farm"} <= set(G)
+    assert G.nodes["power"]["name"] == "Harbour Power Station"
+    assert G.nodes["power"]["boundary"] is False
+    assert G.number_of_edges() == 9
+    steam = G.edges["power", "refinery", "power>refinery:steam:2002"]
+    assert steam["resource"] == "steam" and steam["kind"] == "energy" and steam["currency"] == "energy"
+    assert steam["unit"] == "MWh/yr" and steam["status"] == "existing" and steam["year"] == 2002
+    assert G.edges["power", "cement", "power>cement:fly_ash:2002"]["quantity"] is None  # unknown stays unknown
+
+
+def test_boundary_nodes_are_marked_and_labelled(filled):
+    G = load_graph(filled)
+    coal_in, landfill_air = boundary_node("in", "import"), boundary_node("out", "air")
+    assert G.has_edge(coal_in, "power") and G.has_edge("power", landfill_air)
+    assert is_boundary(G, coal_in) and G.nodes[coal_in]["direction"] == "in"
+    assert G.nodes[landfill_air]["direction"] == "out"
+    assert boundary_node("out", "export") in G
+
+
+def test_park_cut_keeps_outsiders_as_external_boundary(filled):
+    G = load_graph(filled, park="p1")
+    assert {"power", "refinery", "board"} <= set(G)
+    assert G.nodes["cement"]["external"] is True and is_boundary(G, "cement")
+    assert not is_boundary(G, "power")
+    assert all(u in ("power", "refinery", "board") or v in ("power", "refinery", "board")
+               for u, v in G.edges() if not (u.startswith("boundary:") or v.startswith("boundary:")))
+    inland = load_graph(filled, park="p2")
+    assert set(inland.edges()) == {("power", "cement")}
+
+
+def test_filters_by_kind_status_and_year(filled):
+    assert {kind for *_, kind in load_graph(filled, kinds=["energy"]).edges(data="kind")} == {"energy"}
+    planned = load_graph(filled, status="planned")
+    assert [data["resource"] for *_, data in planned.edges(data=True)] == ["district_heat"]
+    assert load_graph(filled, year=1999).number_of_edges() == 0
+    assert load_graph(filled, year=2002).number_of_edges() == 9
+
+
+def test_distance_filled_by_great_circle_when_not_given(filled):
+    G = load_graph(filled)
+    edge = G.edges["power", "cement", "power>cement:fly_ash:2002"]
+    assert edge["distance_source"] == "haversine"
+    assert edge["distance_km"] == pytest.approx(35.0, abs=3)  # 55.66N 11.08E to 55.40N 11.35E
+    farm_edge = G.edges["power", "farm", "power>farm:district_heat:2002"]
+    assert farm_edge["distance_km"] is None  # the farm has no coordinates
+
+
+def test_unknown_park_and_kind(filled):
+    with pytest.raises(UnknownIdError, match="no park"):
+        load_graph(filled, park="atlantis")
+    with pytest.raises(InputError, match="unknown kind"):
+        load_graph(filled, kinds=["plasma"])
+
+
+def test_load_from_path(filled, db_path):
+    assert load_graph(db_path).number_of_edges() == 9

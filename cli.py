@@ -64,7 +64,7 @@ def _progress(quiet: bool, description: str):
     """A progress callback and its bar (shown on a terminal only)."""
     bar = tqdm(desc=description, unit="rows", disable=quiet or not sys.stderr.isatty(), leave=False)
 
-    def advance(rows: int) -> None:
+    def advance(rows: int, rows_in_file: int) -> None:
         bar.update(rows)
 
     return advance, bar
@@ -82,11 +82,16 @@ def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None
             click.echo("(none)")
         else:
             shown = frame.astype(object).where(frame.notna(), "")
+            align = []
             for column in frame.columns:
                 values = frame[column].dropna()
-                if len(values) and all(isinstance(value, float) for value in values):
+                numeric = len(values) > 0 and all(isinstance(value, (int, float)) and not isinstance(value, bool)
+                                                  for value in values)
+                if numeric and any(isinstance(value, float) for value in values):
                     shown[column] = [_number(value) for value in frame[column]]
-            click.echo(tabulate(shown, headers="keys", tablefmt="simple", showindex=False, disable_numparse=True))
+                align.append("right" if numeric else "left")
+            click.echo(tabulate(shown, headers="keys", tablefmt="simple", showindex=False,
+                                disable_numparse=True, colalign=align))
 
 
 def _number(value: float) -> str:

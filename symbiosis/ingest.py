@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -140,7 +139,8 @@ class _Prepared:
     sheet: Sheet
     spec: TableSpec
     columns: list[str]
-    rows: list[tuple]
+    new_rows: list[tuple]  # keys not yet in the store
+    old_rows: list[tuple]  # keys already stored: updated only where a value differs
     report: FileReport
     new_resources: list[tuple] = field(default_factory=list)
 
@@ -179,7 +179,7 @@ def import_files(
     column_map: dict[str, str] | None = None,
     dry_run: bool = False,
     encoding: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Validate and import data files into the store, all in one transaction.
 
@@ -200,7 +200,7 @@ def import_files(
     encoding : str, optional
         Text encoding of CSV/JSON files (default UTF-8, with or without BOM).
     progress : callable, optional
-        Called with the number of rows just written, for a progress bar.
+        ``progress(rows_just_written, rows_in_this_file)``, for a progress bar.
 
     Returns
     -------
@@ -298,11 +298,19 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
         )
         report.notes.append(f"kept {len(extras)} extra column(s) in 'extra': {', '.join(extras)}")
 
-    context.ids(spec.name).update(key.tolist())
+    known = context.ids(spec.name)
+    existing = key.isin(known).to_numpy()
+    known.update(key.tolist())
+    # New rows go in with a plain INSERT in key order (B-tree friendly, about twice as fast as an
+    # upsert); only rows whose key is already stored need the compare-and-update path.
+    order = np.argsort(key.to_numpy(dtype=str), kind="stable")
     columns = list(out)
-    values = [_to_python(out[column]) for column in columns]
+    values = [_to_python(out[column].iloc[order]) for column in columns]
     rows = list(zip(*values))
-    return _Prepared(sheet, spec, columns, rows, report, new_resources)
+    existing = existing[order]
+    new_rows = [row for row, seen in zip(rows, existing) if not seen] if existing.any() else rows
+    old_rows = [row for row, seen in zip(rows, existing) if seen]
+    return _Prepared(sheet, spec, columns, new_rows, old_rows, report, new_resources)
 
 
 def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems) -> pd.DataFrame | None:
@@ -583,23 +591,19 @@ def _extra_json(columns: list[str], record: tuple) -> str | None:
 
 def _to_python(series: pd.Series) -> list:
     """Values for sqlite3: None for missing, plain int/float/str otherwise."""
-    if series.dtype == object:
-        return [None if (value is None or (isinstance(value, float) and math.isnan(value))) else value
-                for value in series.tolist()]
     if str(series.dtype) == "Int64":
-        return [None if value is pd.NA else int(value) for value in series.tolist()]
-    if pd.api.types.is_float_dtype(series.dtype):
-        array = series.to_numpy(dtype=object)
-        array[series.isna().to_numpy()] = None
-        return array.tolist()
-    return [None if pd.isna(value) else value for value in series.tolist()]
+        array = series.to_numpy(dtype=object, na_value=None)
+    else:
+        array = series.to_numpy(dtype=object, copy=True)
+        array[pd.isna(array)] = None
+    return array.tolist()
 
 
 # --------------------------------------------------------------------------------------------------
 # writing
 
 
-def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[int], None] | None) -> None:
+def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[int, int], None] | None) -> None:
     conn = db.conn
     spec, report = prepared.spec, prepared.report
     import_id = conn.execute(
@@ -613,13 +617,16 @@ def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[i
         )
     before_rows = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
     before_changes = conn.total_changes
-    sql = _upsert_sql(spec, prepared.columns, import_id)
-    rows = prepared.rows
-    for start in range(0, len(rows), _WRITE_CHUNK):
-        chunk = rows[start:start + _WRITE_CHUNK]
-        conn.executemany(sql, chunk)
-        if progress is not None:
-            progress(len(chunk))
+    names = ", ".join(prepared.columns)
+    placeholders = ", ".join("?" for _ in prepared.columns)
+    insert = f"INSERT INTO {spec.name} ({names}, import_id) VALUES ({placeholders}, {import_id})"
+    upsert = _upsert_sql(spec, prepared.columns, import_id)
+    for sql, rows in ((insert, prepared.new_rows), (upsert, prepared.old_rows)):
+        for start in range(0, len(rows), _WRITE_CHUNK):
+            chunk = rows[start:start + _WRITE_CHUNK]
+            conn.executemany(sql, chunk)
+            if progress is not None:
+                progress(len(chunk), report.rows)
     changed = conn.total_changes - before_changes
     report.inserted = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0] - before_rows
     report.updated = changed - report.inserted

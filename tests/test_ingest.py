@@ -102,6 +102,7 @@ def test_dry_run_counts_but_writes_nothing(store):
         ("enterprises_missing_name.csv", "enterprises", [(1, "name", "required column missing")]),
         ("flows_wrong_kind.csv", "flows", [(2, "kind", "cannot measure"), (3, "kind", "expected one of")]),
         ("parks_ragged.csv", "parks", [(3, None, "has 4 fields where the header has 3")]),
+        ("flows_missing_columns.csv", "flows", [(2, "unit", "unit is required")]),
         ("enterprises_duplicate_header.csv", "enterprises", [(1, "name", "duplicate header (also column #2)")]),
         ("flows_bad_year.csv", "flows", [(2, "year", "expected a year"), (3, "year", "between 1800 and 2200")]),
     ],

@@ -62,9 +62,12 @@ def _errors_to_click(command):
 
 def _progress(quiet: bool, description: str):
     """A progress callback and its bar (shown on a terminal only)."""
-    bar = tqdm(desc=description, unit="rows", disable=quiet or not sys.stderr.isatty(), leave=False)
+    bar = tqdm(desc=description, unit=" rows", disable=quiet or not sys.stderr.isatty(), leave=False)
 
-    def advance(rows: int, rows_in_file: int) -> None:
+    def advance(rows: int, total_rows: int) -> None:
+        if bar.total != total_rows:
+            bar.total = total_rows
+            bar.refresh()
         bar.update(rows)
 
     return advance, bar

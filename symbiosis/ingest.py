@@ -200,7 +200,8 @@ def import_files(
     encoding : str, optional
         Text encoding of CSV/JSON files (default UTF-8, with or without BOM).
     progress : callable, optional
-        ``progress(rows_just_written, rows_in_this_file)``, for a progress bar.
+        ``progress(rows_just_written, rows_in_all_files)``, for a progress bar; called once with 0
+        when the files have been read.
 
     Returns
     -------
@@ -240,6 +241,9 @@ def import_files(
                 continue
             sheets.append((name, sheet))
     sheets.sort(key=lambda item: DATA_TABLES.index(item[0]))
+    total_rows = sum(len(sheet.frame) for _, sheet in sheets)
+    if progress is not None:
+        progress(0, total_rows)
 
     reports: list[FileReport] = []
     try:
@@ -251,7 +255,7 @@ def import_files(
                     continue
                 reports.append(prepared.report)
                 if not problems:
-                    _write(db, prepared, progress)
+                    _write(db, prepared, None if progress is None else lambda rows: progress(rows, total_rows))
             if problems:
                 ordered = sorted(problems.kept, key=lambda problem: (problem.file, problem.row or 0))
                 raise ValidationError(ordered, problems.total)
@@ -603,7 +607,7 @@ def _to_python(series: pd.Series) -> list:
 # writing
 
 
-def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[int, int], None] | None) -> None:
+def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[int], None] | None) -> None:
     conn = db.conn
     spec, report = prepared.spec, prepared.report
     import_id = conn.execute(
@@ -626,7 +630,7 @@ def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[i
             chunk = rows[start:start + _WRITE_CHUNK]
             conn.executemany(sql, chunk)
             if progress is not None:
-                progress(len(chunk), report.rows)
+                progress(len(chunk))
     changed = conn.total_changes - before_changes
     report.inserted = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0] - before_rows
     report.updated = changed - report.inserted

@@ -1,0 +1,234 @@
+"""Recycling loops: where material, energy or water goes round between firms.
+
+A loop is a simple cycle of firms inside the park (boundary nodes and firms outside the park never
+close a loop). Cycle counts explode with network size, so loops are enumerated lazily, per strongly
+connected component, within a length bound, and the enumeration stops at a cap.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+import pandas as pd
+
+from .errors import InputError
+from .graph import is_boundary
+
+#: the order loops are searched and listed in (CO2 going round is listed too, after water)
+CURRENCY_ORDER = ("mass", "energy", "water", "co2")
+
+__all__ = ["LoopSearch", "find_loops", "strongly_connected", "internal_digraph"]
+
+log = logging.getLogger(__name__)
+
+#: default cap on the number of loops listed
+DEFAULT_LIMIT = 1000
+
+
+@dataclass
+class LoopSearch:
+    """Result of :func:`find_loops`.
+
+    Attributes
+    ----------
+    loops : DataFrame
+        One row per loop: ``rank, currency, length, bottleneck, unit, unknown_links, members, names,
+        links, resources``. ``currency`` is mass, energy, water or co2 when every link carries that
+        currency (a loop carrying two currencies on every link is listed once for each), else mixed.
+        ``members`` and ``names`` list the firms in loop order (the last sends back to the first);
+        ``links`` gives each link's resources and quantities; ``bottleneck`` is the smallest link
+        quantity in the canonical unit (a link's quantity is the sum of its flows of the loop's
+        currency), None for a mixed loop or one with a link of unknown quantity. Ranked by bottleneck
+        within each currency (mass, energy, water, co2, then mixed), known bottlenecks first.
+    components : DataFrame
+        Strongly connected components with a loop: ``component, size, members``.
+    capped : bool
+        True when the enumeration stopped at ``limit``: more loops exist.
+    limit, max_length : int
+        The cap and the length bound used.
+    """
+
+    loops: pd.DataFrame
+    components: pd.DataFrame
+    capped: bool
+    limit: int
+    max_length: int
+    notes: list[str] = field(default_factory=list)
+
+
+def internal_digraph(G: nx.MultiDiGraph, kinds: list[str] | None = None) -> nx.DiGraph:
+    """A simple digraph of the firms inside the park; each edge keeps the flows it stands for.
+
+    Edge attribute ``flows`` is a list of dicts (key, resource, kind, currency, quantity, unit).
+    """
+    H = nx.DiGraph()
+    H.add_nodes_from(node for node in G if not is_boundary(G, node))
+    for u, v, key, data in G.edges(keys=True, data=True):
+        if u not in H or v not in H or (kinds and data["kind"] not in kinds):
+            continue
+        if not H.has_edge(u, v):
+            H.add_edge(u, v, flows=[])
+        H.edges[u, v]["flows"].append({
+            "key": key, "resource": data["resource"], "kind": data["kind"], "currency": data["currency"],
+            "quantity": data["quantity"], "unit": data["unit"],
+        })
+    return H
+
+
+def strongly_connected(G: nx.MultiDiGraph, kinds: list[str] | None = None) -> pd.DataFrame:
+    """Strongly connected components of the firms inside the park that can hold a loop.
+
+    Returns
+    -------
+    DataFrame
+        ``component, size, members`` (ids, comma-separated), largest first. Components of one firm are
+        listed only if the firm sends flows to itself.
+    """
+    H = internal_digraph(G, kinds)
+    rows = [sorted(component) for component in nx.strongly_connected_components(H)
+            if len(component) > 1 or H.has_edge(next(iter(component)), next(iter(component)))]
+    rows.sort(key=lambda members: (-len(members), members))
+    return pd.DataFrame(
+        [{"component": number, "size": len(members), "members": ", ".join(members)}
+         for number, members in enumerate(rows, start=1)],
+        columns=["component", "size", "members"],
+    )
+
+
+def find_loops(G: nx.MultiDiGraph, max_length: int = 6, limit: int = DEFAULT_LIMIT,
+               kinds: list[str] | None = None) -> LoopSearch:
+    """Find recycling loops: simple cycles of firms, up to ``max_length`` firms, at most ``limit`` of them.
+
+    Cycles are enumerated with ``networkx.simple_cycles(..., length_bound=max_length)`` one strongly
+    connected component at a time, lazily, and the search stops after ``limit`` loops, so a dense
+    network cannot exhaust time or memory. Single-currency loops are searched first (one pass per
+    currency on the links that carry it), then loops that only close by mixing currencies.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        From :func:`symbiosis.graph.load_graph`.
+    max_length : int
+        Most firms in a loop (2 = exchanges in both directions between two firms).
+    limit : int
+        Most loops to list.
+    kinds : list of str, optional
+        Only flows of these kinds (e.g. ``["energy"]``).
+
+    Returns
+    -------
+    LoopSearch
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_edge("a", "b", key="f1", resource="steam", kind="energy", currency="energy", quantity=5.0, unit="MWh/yr")
+    'f1'
+    >>> G.add_edge("b", "a", key="f2", resource="condensate", kind="energy", currency="energy", quantity=2.0, unit="MWh/yr")
+    'f2'
+    >>> result = find_loops(G)
+    >>> result.loops[["length", "currency", "bottleneck"]].values.tolist()
+    [[2, 'energy', 2.0]]
+    """
+    if max_length < 1:
+        raise InputError(f"max_length must be at least 1, not {max_length}")
+    if limit < 1:
+        raise InputError(f"limit must be at least 1, not {limit}")
+    H = internal_digraph(G, kinds)
+    components = strongly_connected(G, kinds)
+    names = {node: G.nodes[node].get("name") or node for node in H}
+    # Single-currency loops first (material, energy or water going round), then loops that only close
+    # by mixing currencies; each within the length bound, per component, lazily, sharing one cap.
+    present = {flow["currency"] for *_, flows in H.edges(data="flows") for flow in flows}
+    passes = [(currency, _currency_view(H, currency)) for currency in CURRENCY_ORDER if currency in present]
+    passes.append(("mixed", H))
+    records: list[dict] = []
+    capped = False
+    for currency, view in passes:
+        for component in nx.strongly_connected_components(view):
+            if len(component) == 1 and not view.has_edge(*(2 * tuple(component))):
+                continue
+            cycles = nx.simple_cycles(view.subgraph(component), length_bound=max_length)
+            for cycle in cycles:
+                if currency == "mixed" and _single_currency(H, cycle):
+                    continue  # listed in its own currency's pass
+                if len(records) == limit:
+                    capped = True
+                    break
+                records.append(_describe(H, cycle, names, currency))
+            if capped:
+                break
+        if capped:
+            break
+    loops = pd.DataFrame(records, columns=["currency", "length", "bottleneck", "unit", "unknown_links",
+                                           "members", "names", "links", "resources"])
+    if not loops.empty:
+        loops["_order"] = loops["currency"].map({c: i for i, c in enumerate(CURRENCY_ORDER + ("mixed",))})
+        loops["_known"] = loops["bottleneck"].notna()
+        loops = loops.sort_values(["_order", "_known", "bottleneck", "length"], ascending=[True, False, False, True],
+                                  kind="stable").drop(columns=["_order", "_known"])
+    loops.insert(0, "rank", range(1, len(loops) + 1))
+    notes = []
+    if capped:
+        notes.append(f"stopped at {limit} loops (the cap): more exist; raise --limit or lower --max-length")
+    log.info("%d loops listed (max length %d, cap %d%s)", len(loops), max_length, limit, ", capped" if capped else "")
+    return LoopSearch(loops.reset_index(drop=True), components, capped, limit, max_length, notes)
+
+
+def _currency_view(H: nx.DiGraph, currency: str) -> nx.DiGraph:
+    """The links of H that carry at least one flow of ``currency``."""
+    keep = [(u, v) for u, v, flows in H.edges(data="flows") if any(flow["currency"] == currency for flow in flows)]
+    return H.edge_subgraph(keep)
+
+
+def _single_currency(H: nx.DiGraph, cycle: list[str]) -> bool:
+    links = zip(cycle, cycle[1:] + cycle[:1])
+    shared = None
+    for u, v in links:
+        currencies = {flow["currency"] for flow in H.edges[u, v]["flows"]}
+        shared = currencies if shared is None else shared & currencies
+        if not shared:
+            return False
+    return True
+
+
+def _describe(H: nx.DiGraph, cycle: list[str], names: dict[str, str], currency: str) -> dict:
+    # Start each loop at its smallest id, so the same loop always reads the same way.
+    start = cycle.index(min(cycle))
+    cycle = cycle[start:] + cycle[:start]
+    links = list(zip(cycle, cycle[1:] + cycle[:1]))
+    link_totals, unknown_links, texts, unit = [], 0, [], None
+    for u, v in links:
+        flows = [flow for flow in H.edges[u, v]["flows"] if currency == "mixed" or flow["currency"] == currency]
+        known = [flow["quantity"] for flow in flows if flow["quantity"] is not None]
+        if known:
+            link_totals.append(sum(known))
+        else:
+            unknown_links += 1
+        unit = flows[0]["unit"]
+        by_resource: dict[str, list] = defaultdict(list)
+        for flow in flows:
+            by_resource[flow["resource"]].append(flow["quantity"])
+        parts = []
+        for resource, quantities in by_resource.items():
+            known_quantities = [quantity for quantity in quantities if quantity is not None]
+            amount = f"{sum(known_quantities):,.0f} {unit}" if known_quantities else "quantity unknown"
+            parts.append(f"{resource} ({amount})")
+        texts.append(f"{names[u]} -> {names[v]}: {', '.join(parts)}")
+    mixed = currency == "mixed"
+    return {
+        "currency": currency,
+        "length": len(cycle),
+        # Quantities of different currencies are never compared: a mixed loop has no bottleneck.
+        "bottleneck": None if mixed or unknown_links else min(link_totals),
+        "unit": None if mixed else unit,
+        "unknown_links": unknown_links,
+        "members": " -> ".join(cycle),
+        "names": " -> ".join(names[node] for node in cycle),
+        "links": "; ".join(texts),
+        "resources": ", ".join(sorted({flow["resource"] for u, v in links for flow in H.edges[u, v]["flows"]
+                                       if mixed or flow["currency"] == currency})),
+    }

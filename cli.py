@@ -23,6 +23,8 @@ from symbiosis.errors import SymbiosisError
 from symbiosis.export import EXPORT_FORMATS, export_graph
 from symbiosis.graph import load_graph
 from symbiosis.ingest import import_files, parse_column_map
+from symbiosis.loops import DEFAULT_LIMIT, find_loops
+from symbiosis.metrics import CURRENCIES, DEFAULT_IMBALANCE_THRESHOLD, network_metrics, node_balance
 from symbiosis.schema import FLOW_STATUSES, TABLES
 from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, schema_version
 from symbiosis.summary import summarise
@@ -45,6 +47,29 @@ def _format_option(command):
 
 def _quiet_option(command):
     return click.option("--quiet", "-q", is_flag=True, help="No progress bars or notes.")(command)
+
+
+def _graph_options(default_status: str | None):
+    """--park, --year, --kinds and --status, turned into load_graph's arguments."""
+
+    def decorate(command):
+        for option in reversed([
+            click.option("--park", default=None, help="Only this park (firms elsewhere become boundary nodes)."),
+            click.option("--year", type=int, default=None, help="Only flows of this year (and undated ones)."),
+            click.option("--kinds", default=None, help=f"Comma-separated kinds ({', '.join(KINDS)})."),
+            click.option("--status", default=default_status, show_default=True,
+                         help=f"Comma-separated statuses ({', '.join(FLOW_STATUSES)}); 'all' for every one."),
+        ]):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _load(db_path, park, year, kinds, status):
+    statuses = None if status in (None, "all") else status.split(",")
+    return load_graph(open_store(db_path, create=False), park=park, year=year,
+                      kinds=kinds.split(",") if kinds else None, status=statuses)
 
 
 def _errors_to_click(command):
@@ -84,26 +109,29 @@ def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None
         if frame.empty:
             click.echo("(none)")
         else:
-            shown = frame.astype(object).where(frame.notna(), "")
-            align = []
-            for column in frame.columns:
-                values = frame[column].dropna()
-                numeric = len(values) > 0 and all(isinstance(value, (int, float)) and not isinstance(value, bool)
-                                                  for value in values)
-                if numeric and any(isinstance(value, float) for value in values):
-                    shown[column] = [_number(value) for value in frame[column]]
-                align.append("right" if numeric else "left")
+            shown = frame.astype(object).map(_cell)
+            align = ["right" if _is_numeric(frame[column]) else "left" for column in frame.columns]
             click.echo(tabulate(shown, headers="keys", tablefmt="simple", showindex=False,
                                 disable_numparse=True, colalign=align))
 
 
-def _number(value: float) -> str:
-    """Readable figures: thousands separated, no scientific notation for park-sized numbers."""
-    if pd.isna(value):
+def _cell(value) -> str:
+    """Readable figures: thousands separated, four significant digits below 1,000, never 1e+06."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if value != 0 and abs(value) < 1e-4:
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    values = column.dropna()
+    return len(values) > 0 and all(isinstance(value, (int, float)) and not isinstance(value, bool)
+                                   for value in values)
 
 
 def _echo_frames(frames: dict[str, pd.DataFrame], fmt: str) -> None:
@@ -185,18 +213,67 @@ def info(db_path, fmt):
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from the file's suffix).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file.")
-@click.option("--park", default=None, help="Only this park (firms elsewhere become boundary nodes).")
-@click.option("--year", type=int, default=None, help="Only flows of this year (and undated ones).")
-@click.option("--kinds", default=None, help=f"Comma-separated kinds ({', '.join(KINDS)}).")
-@click.option("--status", default=None, help=f"Comma-separated statuses ({', '.join(FLOW_STATUSES)}).")
+@_graph_options(default_status=None)
 @_db_option
 @_errors_to_click
 def export(fmt, output, park, year, kinds, status, db_path):
     """Export the flow network: GraphML or GEXF (Gephi), node-link JSON, or CSV of flows."""
-    G = load_graph(open_store(db_path, create=False), park=park, year=year,
-                   kinds=kinds.split(",") if kinds else None, status=status.split(",") if status else None)
+    G = _load(db_path, park, year, kinds, status)
     path = export_graph(G, output, fmt)
     click.echo(f"wrote {path} ({G.number_of_nodes()} nodes, {G.number_of_edges()} flows)")
+
+
+@cli.command()
+@_graph_options(default_status="existing")
+@click.option("--max-length", type=click.IntRange(1, 12), default=6, show_default=True,
+              help="Most firms in a loop.")
+@click.option("--limit", type=click.IntRange(1), default=DEFAULT_LIMIT, show_default=True,
+              help="Most loops to list (the search stops there).")
+@_db_option
+@_format_option
+@_errors_to_click
+def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
+    """Recycling loops: cycles of firms, ranked by their smallest link, per currency.
+
+    Also lists the strongly connected components that hold them.
+    """
+    G = _load(db_path, park, year, kinds, status)
+    search = find_loops(G, max_length=max_length, limit=limit)
+    summary = pd.DataFrame([{"loops_listed": len(search.loops), "capped": search.capped, "limit": limit,
+                             "max_length": max_length}])
+    loops_table = search.loops
+    if fmt == "table":
+        loops_table = loops_table[["rank", "currency", "length", "bottleneck", "unit", "names", "resources"]]
+        loops_table = loops_table.rename(columns={"names": "loop"})
+    _echo_frames({"components": search.components, "loops": loops_table, "search": summary}, fmt)
+    for note in search.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@cli.command()
+@_graph_options(default_status="existing")
+@click.option("--throughflow", type=click.Choice(["input", "output"]), default="input", show_default=True,
+              help="Throughflow for TST, APL and FCI: inflows + imports (as enaR), or outflows + exports.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=DEFAULT_IMBALANCE_THRESHOLD, show_default=True,
+              help="Firms whose inflow and outflow differ by more than this share are reported.")
+@_db_option
+@_format_option
+@_errors_to_click
+def metrics(park, year, kinds, status, throughflow, threshold, db_path, fmt):
+    """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency."""
+    G = _load(db_path, park, year, kinds, status)
+    table = network_metrics(G, CURRENCIES, orientation=throughflow, imbalance_threshold=threshold)
+    balance = pd.concat([node_balance(G, currency) for currency in CURRENCIES], ignore_index=True)
+    balance = balance[balance["imbalance"].abs() > threshold]
+    if fmt == "table":
+        shown = table.set_index("currency").T.reset_index().rename(columns={"index": "metric"})
+        shown = shown[shown["metric"] != "warning"]
+        _echo_frames({"metrics": shown, f"firms out of balance by more than {threshold:.0%}": balance}, fmt)
+        for currency, warning in zip(table["currency"], table["warning"]):
+            if warning:
+                click.echo(f"warning: {currency}: {warning}", err=True)
+    else:
+        _echo_frames({"metrics": table, "imbalance": balance}, fmt)
 
 
 @cli.command()

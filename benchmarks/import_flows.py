@@ -57,8 +57,9 @@ def generate(folder: Path, n_flows: int, n_firms: int, seed: int = 1) -> tuple[P
         writer.writerow(["source_id", "target_id", "resource_code", "quantity", "unit", "year", "status"])
         while len(seen) < n_flows:
             source = f"e{rng.randrange(n_firms)}"
-            # mostly within a park: a neighbour id in the same park
-            target = f"e{(int(source[1:]) + n_parks * rng.randrange(1, 50)) % n_firms}"
+            # within a park (firm i is in park i % n_parks), to a neighbour up to 49 places either side,
+            # so that exchanges go both ways and short loops exist, as in real parks
+            target = f"e{(int(source[1:]) + n_parks * rng.choice((-1, 1)) * rng.randrange(1, 50)) % n_firms}"
             if rng.random() < 0.03:
                 source = ""  # boundary import
             code, kind = RESOURCES[rng.randrange(len(RESOURCES))]

@@ -302,6 +302,10 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
         )
         report.notes.append(f"kept {len(extras)} extra column(s) in 'extra': {', '.join(extras)}")
 
+    if spec.name == "resources":  # later files of this import convert and validate against these
+        for code, kind, energy_t, energy_m3 in zip(key, out["kind"], out.get("energy_mwh_per_t", [None] * n_rows),
+                                                   out.get("energy_mwh_per_m3", [None] * n_rows)):
+            context.resources[code] = (kind, _or_none(energy_t), _or_none(energy_m3))
     known = context.ids(spec.name)
     existing = key.isin(known).to_numpy()
     known.update(key.tolist())
@@ -586,6 +590,10 @@ def _factors(sheet: Sheet, units: pd.Series, kinds: pd.Series, resources: pd.Ser
     failed = looked_up.map(lambda value: isinstance(value, str))
     problems.add_rows(sheet, failed, column, frame["unit"], lambda position: looked_up.iloc[position])
     return pd.to_numeric(looked_up.where(~failed, np.nan))
+
+
+def _or_none(value):
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _extra_json(columns: list[str], record: tuple) -> str | None:

@@ -275,3 +275,11 @@ def test_reserved_boundary_prefix(store, tmp_path):
 def test_bad_column_map():
     with pytest.raises(InputError, match="SOURCE_COLUMN=FIELD"):
         parse_column_map(["no-equals-sign"])
+
+
+def test_resources_file_in_the_same_import_defines_codes_for_flows(filled, tmp_path):
+    (tmp_path / "resources.csv").write_text("code,name,kind,energy_mwh_per_t\nbio_oil,Bio-oil,energy,4.5\n")
+    (tmp_path / "flows.csv").write_text("source_id,target_id,resource_code,quantity,unit\nrefinery,power,bio_oil,2,kt\n")
+    report = import_files(filled, [tmp_path / "flows.csv", tmp_path / "resources.csv"])
+    assert [file.new_resources for file in report.files] == [[], []]
+    assert filled["flows"].get("refinery>power:bio_oil:")["quantity"] == pytest.approx(9000.0)

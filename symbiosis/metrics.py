@@ -1,0 +1,420 @@
+"""Network metrics of the ecological-network literature, per currency, as enaR computes them.
+
+Industrial symbiosis networks are analysed like ecosystems (Layton, Bras & Weissburg 2016; Fath 2015):
+a flow matrix of one currency between the firms inside the park, boundary inputs ``z`` (virgin supply,
+firms outside the park) and boundary outputs ``y`` (products, landfill, air, firms outside). Mass,
+energy and water are never summed together: every metric is computed per currency.
+
+Conventions follow the R package enaR (Borrett & Lau 2014, Methods Ecol. Evol. 5:1206-1213), so that
+published models reproduce: input-based throughflow, log2 ("bits") for the information measures, an
+extended matrix with an import row and an output column for ascendency, connectance ``L/n^2``.
+
+Industrial data are rarely at steady state. Flow-based metrics (TST, APL, FCI, ascendency) assume it;
+:func:`node_balance` reports each firm's imbalance, and :func:`network_metrics` says how many firms are
+out of balance beyond a threshold instead of silently producing a number.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse
+import scipy.sparse.linalg
+
+from .errors import InputError
+from .graph import is_boundary
+from .units import CANONICAL_UNIT, CURRENCY
+
+__all__ = [
+    "CURRENCIES",
+    "FlowModel",
+    "flow_model",
+    "cyclicity",
+    "throughflow",
+    "finn_cycling_index",
+    "flow_intensities",
+    "ascendency",
+    "network_metrics",
+    "node_balance",
+]
+
+log = logging.getLogger(__name__)
+
+#: the currencies whose cycling is measured
+CURRENCIES = ("mass", "energy", "water")
+_UNIT = {CURRENCY[kind]: unit for kind, unit in CANONICAL_UNIT.items()}
+#: firms whose inflow and outflow differ by more than this share are reported as unbalanced
+DEFAULT_IMBALANCE_THRESHOLD = 0.05
+
+
+@dataclass
+class FlowModel:
+    """One currency's flows as matrices (the input of every flow-based metric).
+
+    Attributes
+    ----------
+    nodes : list of str
+        Firms inside the park with at least one flow of the currency, in matrix order.
+    flows : ndarray, shape (n, n)
+        ``flows[i, j]``: known quantity from firm i to firm j per year, canonical unit.
+    inputs, outputs : ndarray, shape (n,)
+        Boundary input ``z`` into each firm and boundary output ``y`` from it.
+    inputs_by_origin, outputs_by_destination : dict of str to ndarray
+        The same split by the outside end's label (import, grid, export, landfill, air, respiration;
+        ``outside park`` for firms beyond a park cut), for the ascendency's extended matrix.
+    adjacency : ndarray of int, shape (n, n)
+        1 where i sends j any flow of the currency, quantity known or not (topology uses the link).
+    unknown : int
+        Flows of the currency without a quantity: in the topology, left out of flow-based metrics.
+    """
+
+    currency: str
+    unit: str
+    nodes: list[str]
+    flows: np.ndarray
+    inputs: np.ndarray
+    outputs: np.ndarray
+    adjacency: np.ndarray
+    unknown: int
+    inputs_by_origin: dict[str, np.ndarray]
+    outputs_by_destination: dict[str, np.ndarray]
+
+
+def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
+    """Build the flow matrix, boundary inputs and outputs of one currency from a flow graph.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        From :func:`symbiosis.graph.load_graph`. Boundary nodes and firms outside the park are the
+        environment: flows from them are inputs, flows to them are outputs.
+    currency : {'mass', 'energy', 'water', 'co2'}
+
+    Returns
+    -------
+    FlowModel
+    """
+    if currency not in set(CURRENCY.values()):
+        raise InputError(f"unknown currency {currency!r}; expected one of mass, energy, water, co2")
+    edges = [(u, v, data["quantity"]) for u, v, data in G.edges(data=True) if data["currency"] == currency]
+    inside = sorted({node for u, v, _ in edges for node in (u, v) if not is_boundary(G, node)})
+    index = {node: position for position, node in enumerate(inside)}
+    n = len(inside)
+    flows, adjacency = np.zeros((n, n)), np.zeros((n, n), dtype=int)
+    by_origin: dict[str, np.ndarray] = {}
+    by_destination: dict[str, np.ndarray] = {}
+    unknown = 0
+    for u, v, quantity in edges:
+        i, j = index.get(u), index.get(v)
+        if i is not None and j is not None:
+            adjacency[i, j] = 1
+        if quantity is None:
+            unknown += 1
+            continue
+        if i is not None and j is not None:
+            flows[i, j] += quantity
+        elif j is not None:
+            by_origin.setdefault(_outside_label(G, u), np.zeros(n))[j] += quantity
+        elif i is not None:
+            by_destination.setdefault(_outside_label(G, v), np.zeros(n))[i] += quantity
+    inputs = sum(by_origin.values(), np.zeros(n))
+    outputs = sum(by_destination.values(), np.zeros(n))
+    return FlowModel(currency, _UNIT[currency], inside, flows, inputs, outputs, adjacency, unknown,
+                     by_origin, by_destination)
+
+
+def _outside_label(G: nx.MultiDiGraph, node: str) -> str:
+    return G.nodes[node].get("boundary_label") or "outside park"
+
+
+def cyclicity(adjacency: np.ndarray) -> float:
+    """Spectral radius (largest eigenvalue modulus) of a 0/1 adjacency matrix.
+
+    0 for a network without cycles, 1 for a single cycle, ``n - 1`` for a complete digraph on n nodes;
+    enaR's ``lam1A`` (Fath & Halnes 2007 call it cyclicity; Layton et al. 2016 use it for industrial
+    networks). Computed per strongly connected component: the spectrum of a reducible non-negative
+    matrix is the union of its components' spectra, so a national network need not be one dense matrix.
+
+    Examples
+    --------
+    >>> cyclicity(np.array([[0, 1], [1, 0]]))
+    1.0
+    >>> cyclicity(np.ones((4, 4)) - np.eye(4))
+    3.0
+    >>> cyclicity(np.triu(np.ones((3, 3)), 1))
+    0.0
+    """
+    adjacency = np.asarray(adjacency)
+    if adjacency.size == 0:
+        return 0.0
+    graph = nx.from_numpy_array((adjacency != 0).astype(int), create_using=nx.DiGraph)
+    radius = 0.0
+    for component in nx.strongly_connected_components(graph):
+        members = sorted(component)
+        block = (adjacency[np.ix_(members, members)] != 0).astype(float)
+        if not block.any():
+            continue
+        value = _spectral_radius(block)
+        radius = max(radius, value)
+    return float(round(radius, 10))
+
+
+def _spectral_radius(block: np.ndarray) -> float:
+    """Perron root of one irreducible non-negative block."""
+    rows, columns = block.sum(axis=1), block.sum(axis=0)
+    # Equal row (or column) sums bound the Perron root from both sides: it is that sum, exactly
+    # (a ring, a complete digraph). This also covers the cases iterative solvers find hardest.
+    for sums in (rows, columns):
+        if sums.min() == sums.max():
+            return float(sums[0])
+    n = len(block)
+    if n > 400:
+        # A + I is primitive with Perron root rho(A) + 1, strictly dominant in modulus.
+        shifted = scipy.sparse.csr_matrix(block) + scipy.sparse.identity(n, format="csr")
+        try:
+            return float(scipy.sparse.linalg.eigs(shifted, k=1, which="LM", maxiter=20 * n,
+                                                  return_eigenvectors=False)[0].real - 1)
+        except scipy.sparse.linalg.ArpackNoConvergence:
+            if n > 4000:
+                return _collatz_wielandt(shifted) - 1
+    return float(np.max(np.abs(np.linalg.eigvals(block))))
+
+
+def _collatz_wielandt(matrix, iterations: int = 2000) -> float:
+    """Power iteration with Collatz-Wielandt bounds min(Ax/x) <= rho <= max(Ax/x); their midpoint."""
+    x = np.ones(matrix.shape[0])
+    low, high = 0.0, np.inf
+    for _ in range(iterations):
+        y = matrix @ x
+        ratios = y / x
+        low, high = max(low, ratios.min()), min(high, ratios.max())
+        if high - low <= 1e-9 * high:
+            break
+        x = y / y.max()
+    log.warning("spectral radius from Collatz-Wielandt bounds [%.6g, %.6g]", low, high)
+    return (low + high) / 2
+
+
+def throughflow(model: FlowModel, orientation: str = "input") -> np.ndarray:
+    """Throughflow of each firm: inflows plus boundary input (``input``, enaR's choice) or outflows plus
+    boundary output (``output``). At steady state the two agree.
+    """
+    if orientation == "input":
+        return model.flows.sum(axis=0) + model.inputs
+    if orientation == "output":
+        return model.flows.sum(axis=1) + model.outputs
+    raise InputError(f"throughflow orientation must be 'input' or 'output', not {orientation!r}")
+
+
+def finn_cycling_index(model: FlowModel, orientation: str = "input") -> float | None:
+    """Finn cycling index: the share of total system throughflow that is cycled (Finn 1976).
+
+    ``G[i, j] = F[i, j] / T_i`` (output-oriented direct flow intensities), ``N = (I - G)^-1`` (the
+    integral flow matrix; a generalised inverse as in enaR), and
+
+    ``FCI = sum_j ((N_jj - 1) / N_jj) T_j / TST``,  with ``TST = sum_j T_j``.
+
+    Returns None for a model without throughflow.
+
+    References
+    ----------
+    Finn, J.T. (1976) Measures of ecosystem structure and function derived from analysis of flows.
+    J. Theor. Biol. 56:363-380. Borrett, S.R. & Lau, M.K. (2014) enaR. Methods Ecol. Evol. 5:1206-1213.
+    """
+    T, G, N = _integral(model, orientation)
+    total = T.sum()
+    if total <= 0:
+        return None
+    diagonal = np.diag(N)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cycled = np.where(diagonal != 0, (diagonal - 1) / diagonal * T, 0.0)
+    index = float(cycled.sum() / total)
+    return 0.0 if abs(index) < 1e-12 else index  # round-off of an acyclic model is no cycling
+
+
+def flow_intensities(model: FlowModel, orientation: str = "input") -> dict[str, float | None]:
+    """Boundary, direct and indirect flow intensities (Borrett & Freeze 2011; enaR's BFI, DFI, IFI).
+
+    With boundary inputs ``z``: ``BFI = sum(z) / TST``, ``DFI = sum_i z_i sum_j G_ij / TST`` (flow that
+    reaches a firm in one step from its entry) and ``IFI = sum_i z_i sum_j (N - I - G)_ij / TST``
+    (flow that arrives by longer, indirect paths). BFI + DFI + IFI = 1 at steady state.
+    """
+    T, G, N = _integral(model, orientation)
+    total = T.sum()
+    if total <= 0:
+        return {"BFI": None, "DFI": None, "IFI": None}
+    z = model.inputs
+    direct = float(z @ G.sum(axis=1))
+    indirect = float(z @ (N - np.eye(len(T)) - G).sum(axis=1))
+    return {"BFI": float(z.sum() / total), "DFI": direct / total, "IFI": indirect / total}
+
+
+def _integral(model: FlowModel, orientation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Throughflow T, direct intensities G = F / T (by rows) and integral flows N = (I - G)^-1."""
+    T = throughflow(model, orientation)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        G = np.where(T[:, None] > 0, model.flows / T[:, None], 0.0)
+    # A generalised inverse, as enaR: a closed cycle without outflow makes I - G singular.
+    N = np.linalg.pinv(np.eye(len(T)) - G)
+    return T, G, N
+
+
+def ascendency(model: FlowModel) -> dict[str, float | None]:
+    """Ulanowicz's information measures on the extended flow matrix, in bits (log2), as in enaR.
+
+    The extended matrix adds to the internal flows one row per boundary origin (enaR: one import row)
+    and one column per boundary destination (enaR: an export and a respiration column; here also
+    landfill, air, sewer ...); ``TSTp`` is the sum of all its entries (total system throughput). With
+    ``p_ij = t_ij / TSTp`` and row and column sums ``t_i.`` and ``t_.j``:
+
+    - flow diversity ``H = -sum p_ij log2 p_ij``; development capacity ``C = H TSTp``;
+    - average mutual information ``AMI = sum p_ij log2(t_ij TSTp / (t_i. t_.j))``; ascendency ``A = AMI TSTp``;
+    - overhead ``O = C - A``; robustness ``R = -(A/C) ln(A/C)`` (enaR's form; Ulanowicz et al. 2009
+      scale it by e so that its maximum is 1).
+
+    References
+    ----------
+    Ulanowicz, R.E. (1986) Growth and Development: Ecosystems Phenomenology. Springer.
+    Ulanowicz, R.E., Goerner, S.J., Lietaer, B. & Gomez, R. (2009) Quantifying sustainability:
+    resilience, efficiency and the return of information theory. Ecol. Complex. 6:27-36.
+    """
+    n = len(model.nodes)
+    origins, destinations = list(model.inputs_by_origin.values()), list(model.outputs_by_destination.values())
+    extended = np.zeros((n + len(origins), n + len(destinations)))
+    extended[:n, :n] = model.flows
+    for row, inputs in enumerate(origins, start=n):
+        extended[row, :n] = inputs
+    for column, outputs in enumerate(destinations, start=n):
+        extended[:n, column] = outputs
+    total = extended.sum()
+    if total <= 0:
+        return dict.fromkeys(("TSTp", "H", "AMI", "ascendency", "capacity", "overhead", "ascendency_ratio",
+                              "robustness"))
+    rows, columns = extended.sum(axis=1), extended.sum(axis=0)
+    i, j = np.nonzero(extended)
+    t = extended[i, j]
+    p = t / total
+    flow_diversity = float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0: no "-0" for a single flow
+    mutual_information = float((p * np.log2(t * total / (rows[i] * columns[j]))).sum())
+    capacity = flow_diversity * total
+    ascendency_value = mutual_information * total
+    ratio = ascendency_value / capacity if capacity else None
+    robustness = -ratio * np.log(ratio) if ratio else None
+    return {
+        "TSTp": float(total), "H": flow_diversity, "AMI": mutual_information, "ascendency": ascendency_value,
+        "capacity": capacity, "overhead": capacity - ascendency_value, "ascendency_ratio": ratio,
+        "robustness": None if robustness is None else float(robustness),
+    }
+
+
+def node_balance(G: nx.MultiDiGraph, currency: str) -> pd.DataFrame:
+    """Inflow, outflow and imbalance of every firm in one currency.
+
+    Returns
+    -------
+    DataFrame
+        ``currency, id, name, inflow, outflow, imbalance, unit``; ``inflow`` includes boundary input and
+        ``outflow`` boundary output; ``imbalance = (inflow - outflow) / max(inflow, outflow)`` (0 when
+        both are 0; +1 means nothing recorded leaving, -1 nothing recorded entering). Largest first.
+    """
+    model = flow_model(G, currency)
+    inflow = throughflow(model, "input")
+    outflow = throughflow(model, "output")
+    larger = np.maximum(inflow, outflow)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        imbalance = np.where(larger > 0, (inflow - outflow) / larger, 0.0)
+    frame = pd.DataFrame({
+        "currency": currency, "id": model.nodes,
+        "name": [G.nodes[node].get("name") for node in model.nodes],
+        "inflow": inflow, "outflow": outflow, "imbalance": imbalance, "unit": model.unit,
+    })
+    return frame.reindex(frame["imbalance"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def network_metrics(
+    G: nx.MultiDiGraph,
+    currencies: tuple[str, ...] = CURRENCIES,
+    orientation: str = "input",
+    imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
+) -> pd.DataFrame:
+    """Structure, cycling and information metrics of the network, one row per currency.
+
+    Parameters
+    ----------
+    G : networkx.MultiDiGraph
+        From :func:`symbiosis.graph.load_graph` (internal flows plus boundary imports and exports).
+    currencies : tuple of str
+        Currencies to measure (default mass, energy, water).
+    orientation : {'input', 'output'}
+        Throughflow used for TST, APL and FCI: inflows plus boundary input (enaR's choice), or outflows
+        plus boundary output. They agree at steady state.
+    imbalance_threshold : float
+        Firms whose inflow and outflow differ by more than this share count as unbalanced.
+
+    Returns
+    -------
+    DataFrame
+        One row per currency with columns:
+
+        - ``nodes`` n, ``links`` L (firm-to-firm links, quantity known or not), ``connectance`` L/n^2,
+          ``link_density`` L/n, ``cyclicity`` (spectral radius of the 0/1 adjacency matrix);
+        - ``flows_without_quantity``: left out of the flow-based metrics below;
+        - ``boundary_input``, ``boundary_output``; ``TST`` total system throughflow (sum of T_j);
+          ``APL`` average path length TST / boundary input (Finn 1976); ``FCI`` Finn cycling index;
+          ``cycled`` FCI x TST; ``BFI``, ``DFI``, ``IFI`` boundary, direct and indirect flow intensities;
+        - ``TSTp``, ``H``, ``AMI``, ``ascendency``, ``capacity``, ``overhead``, ``ascendency_ratio``,
+          ``robustness`` (see :func:`ascendency`);
+        - ``throughflow`` (which orientation), ``unbalanced_nodes`` (beyond the threshold),
+          ``max_imbalance``, ``unit`` and ``warning`` (why a figure should be read with care).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_edge("a", "b", currency="mass", quantity=1.0)
+    0
+    >>> G.add_edge("b", "a", currency="mass", quantity=1.0)
+    0
+    >>> float(network_metrics(G, currencies=("mass",)).loc[0, "cyclicity"])
+    1.0
+    """
+    rows = []
+    for currency in currencies:
+        model = flow_model(G, currency)
+        n = len(model.nodes)
+        links = int(model.adjacency.sum())
+        T = throughflow(model, orientation)
+        total = float(T.sum())
+        boundary_input = float(model.inputs.sum())
+        fci = finn_cycling_index(model, orientation) if n else None
+        balance = node_balance(G, currency) if n else pd.DataFrame(columns=["imbalance"])
+        unbalanced = int((balance["imbalance"].abs() > imbalance_threshold).sum())
+        warnings = []
+        if model.unknown:
+            warnings.append(f"{model.unknown} flow(s) without a quantity left out of flow-based metrics")
+        if unbalanced:
+            warnings.append(f"{unbalanced} of {n} firms unbalanced by more than {imbalance_threshold:.0%}: "
+                            "TST, APL, FCI and ascendency assume steady state")
+        if fci is not None and not -1e-9 <= fci <= 1 + 1e-9:
+            warnings.append(f"FCI {fci:.3g} is outside [0, 1] (recorded outflows exceed throughflow): not reported")
+            fci = None
+        row = {
+            "currency": currency, "unit": model.unit, "nodes": n, "links": links,
+            "connectance": links / n**2 if n else None, "link_density": links / n if n else None,
+            "cyclicity": cyclicity(model.adjacency), "flows_without_quantity": model.unknown,
+            "boundary_input": boundary_input, "boundary_output": float(model.outputs.sum()),
+            "TST": total if n else None, "APL": total / boundary_input if boundary_input > 0 else None,
+            "FCI": fci, "cycled": fci * total if fci is not None else None,
+            **(flow_intensities(model, orientation) if n else {"BFI": None, "DFI": None, "IFI": None}),
+            **ascendency(model),
+            "throughflow": orientation, "unbalanced_nodes": unbalanced,
+            "max_imbalance": float(balance["imbalance"].abs().max()) if n else None,
+            "warning": "; ".join(warnings) or None,
+        }
+        if warnings:
+            log.warning("%s: %s", currency, row["warning"])
+        rows.append(row)
+    return pd.DataFrame(rows)

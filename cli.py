@@ -23,7 +23,11 @@ from symbiosis.errors import SymbiosisError
 from symbiosis.export import EXPORT_FORMATS, export_graph
 from symbiosis.graph import load_graph
 from symbiosis.ingest import import_files, parse_column_map
+from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, exchange_credits
+from symbiosis.colocation import clusters, gaps, long_haul
+from symbiosis.factors import load_factors, load_resource_sectors, load_targets
 from symbiosis.loops import DEFAULT_LIMIT, find_loops
+from symbiosis.scorecard import scorecard
 from symbiosis.metrics import CURRENCIES, DEFAULT_IMBALANCE_THRESHOLD, network_metrics, node_balance
 from symbiosis.schema import FLOW_STATUSES, TABLES
 from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, schema_version
@@ -64,6 +68,11 @@ def _graph_options(default_status: str | None):
         return command
 
     return decorate
+
+
+def _factors_option(command):
+    return click.option("--factors", "factors_file", type=click.Path(exists=True, dir_okay=False), default=None,
+                        help="Your own factors CSV (key,value rows replace the shipped ones).")(command)
 
 
 def _load(db_path, park, year, kinds, status):
@@ -274,6 +283,87 @@ def metrics(park, year, kinds, status, throughflow, threshold, db_path, fmt):
                 click.echo(f"warning: {currency}: {warning}", err=True)
     else:
         _echo_frames({"metrics": table, "imbalance": balance}, fmt)
+
+
+@cli.command()
+@click.option("--park", default=None, help="Only this park's firms.")
+@click.option("--year", type=int, default=None, help="Emissions and flows of this year (default: latest).")
+@click.option("--max-km", type=click.FloatRange(0, min_open=True), default=100.0, show_default=True,
+              help="Longest emitter-absorber distance for the allocation.")
+@click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Rows of the per-firm balance.")
+@_factors_option
+@_db_option
+@_format_option
+@_errors_to_click
+def carbon(park, year, max_km, top, factors_file, db_path, fmt):
+    """CO2 per firm (emitted, absorbed, avoided, net), absorption nodes, and emitter-absorber allocation."""
+    db = open_store(db_path, create=False)
+    factors = load_factors(factors_file)
+    G = load_graph(db, park=park, year=year, status="existing")
+    balance = carbon_balance(db, park=park, year=year, factors=factors, G=G)
+    nodes = absorption_nodes(balance, G, db)
+    allocation = allocate_co2(db, park=park, year=year, max_km=max_km, factors=factors, balance=balance)
+    shown = balance if fmt != "table" else balance.head(top)[
+        ["id", "name", "emitted_t", "absorbed_t", "avoided_t", "net_t", "emitted_source"]]
+    credits = exchange_credits(db, G, factors)
+    if fmt == "table":
+        credits = credits[["supplier", "taker", "resource", "quantity", "unit", "co2_factor", "avoided_t"]]
+    _echo_frames({"balance (tCO2e/yr)": shown, "by-product exchanges": credits, "absorption nodes": nodes,
+                  "allocation (min-cost flow)": allocation.pairs, "park CO2 (tCO2e/yr)": allocation.summary}, fmt)
+    for note in allocation.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@cli.command()
+@click.option("--park", default=None, help="Only this park (and exchanges touching it).")
+@click.option("--radius-km", type=click.FloatRange(0), default=50.0, show_default=True,
+              help="Exchanges longer than this, and clusters spread wider, are listed.")
+@click.option("--match-km", type=click.FloatRange(0, min_open=True), default=200.0, show_default=True,
+              help="Offer-demand pairs closer than this count as exchange potential.")
+@click.option("--weight", type=click.Choice(["tco2e", "tonnes"]), default="tco2e", show_default=True,
+              help="Weight of exchange potential for clustering.")
+@click.option("--sectors", "sectors_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your own resource-to-sector CSV.")
+@_factors_option
+@_db_option
+@_format_option
+@_errors_to_click
+def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_path, fmt):
+    """Co-location: long-haul exchanges, spread-out clusters, and streams with no taker in the park."""
+    db = open_store(db_path, create=False)
+    factors = load_factors(factors_file)
+    G = load_graph(db, park=park, status=["existing", "potential"])
+    haul = long_haul(db, park=park, radius_km=radius_km, factors=factors, G=G)
+    groups = clusters(db, park=park, radius_km=radius_km, match_km=match_km, weight=weight, factors=factors, G=G)
+    missing = gaps(db, park=park, sectors=load_resource_sectors(sectors_file))
+    if fmt == "table":
+        haul = haul[["supplier", "taker", "resource", "quantity", "unit", "distance_km", "host_park",
+                     "saved_tkm", "saved_tco2e", "note"]]
+        groups = groups[["cluster", "size", "names", "spread_km", "host_park", "saved_tkm", "saved_tco2e"]]
+    _echo_frames({f"long-haul exchanges (> {radius_km:g} km)": haul, "clusters": groups,
+                  "gaps (no taker or supplier in the park)": missing}, fmt)
+
+
+@cli.command("scorecard")
+@click.option("--park", default=None, help="The park (default: every park).")
+@click.option("--year", type=int, default=None, help="Emissions and energy use of this year (default: latest).")
+@click.option("--targets", "targets_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your own targets CSV.")
+@_factors_option
+@_db_option
+@_format_option
+@_errors_to_click
+def scorecard_command(park, year, targets_file, factors_file, db_path, fmt):
+    """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
+    db = open_store(db_path, create=False)
+    targets, factors = load_targets(targets_file), load_factors(factors_file)
+    parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
+    cards = pd.concat([scorecard(db, park_id, year=year, targets=targets, factors=factors) for park_id in parks],
+                      ignore_index=True) if parks else pd.DataFrame()
+    if fmt == "table" and len(cards):
+        cards = cards[["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage",
+                       "target_status"]]
+    _echo_frame(cards, fmt, title="scorecard")
 
 
 @cli.command()

@@ -291,7 +291,7 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
     if key is None:
         return None
     out[spec.key] = key
-    _check_specific(sheet, frame, spec, out, empty, problems, report)
+    _check_specific(sheet, frame, spec, out, empty, problems, report, context)
     new_resources = _quantities(sheet, frame, spec, out, empty, context, problems, report)
 
     if extras:
@@ -437,7 +437,8 @@ def _key(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, empty: dict[str, pd
 
 
 def _check_specific(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
-                    empty: dict[str, pd.Series], problems: _Problems, report: FileReport) -> None:
+                    empty: dict[str, pd.Series], problems: _Problems, report: FileReport,
+                    context: _Context) -> None:
     columns = frame.columns
     if "lat" in columns or "lon" in columns:
         lat_empty = empty.get("lat", pd.Series(True, index=frame.index))
@@ -466,8 +467,11 @@ def _check_specific(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dic
                               lambda position: f"the canonical unit of kind {kinds.iloc[position]} is "
                                                f"{canonical.iloc[position]}")
         out["canonical_unit"] = canonical
+        # A name left out keeps the stored one (a file may only set co2_factor); a new code is its own name.
+        stored = dict(context.db.execute("SELECT code, name FROM resources"))
+        fallback = out[spec.key].map(lambda code: stored.get(code, code))
         names = out.get("name")
-        out["name"] = out[spec.key] if names is None else names.where(names.notna(), out[spec.key])
+        out["name"] = fallback if names is None else names.where(names.notna(), fallback)
 
 
 def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],

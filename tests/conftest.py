@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from symbiosis.factors import load_factors
 from symbiosis.ingest import import_files
 from symbiosis.store import open_store
 
@@ -29,6 +30,15 @@ def filled(store):
     """The store with the small test park imported."""
     import_files(store, sorted(GOOD.glob("*.csv")))
     return store
+
+
+@pytest.fixture(scope="module")
+def hand(tmp_path_factory):
+    """The park computed by hand in tests/data/carbon, and its factors (road freight 0.0001 t/tkm)."""
+    folder = DATA / "carbon"
+    db = open_store(tmp_path_factory.mktemp("hand") / "hand.db")
+    import_files(db, sorted(path for path in folder.glob("*.csv") if path.name != "factors.csv"))
+    return db, load_factors(folder / "factors.csv")
 
 
 def dump(db) -> dict[str, list[tuple]]:

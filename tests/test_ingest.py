@@ -283,3 +283,11 @@ def test_resources_file_in_the_same_import_defines_codes_for_flows(filled, tmp_p
     report = import_files(filled, [tmp_path / "flows.csv", tmp_path / "resources.csv"])
     assert [file.new_resources for file in report.files] == [[], []]
     assert filled["flows"].get("refinery>power:bio_oil:")["quantity"] == pytest.approx(9000.0)
+
+
+def test_resources_file_without_names_keeps_catalogue_names(store, tmp_path):
+    (tmp_path / "resources.csv").write_text("code,kind,co2_factor\nfly_ash,waste,0.42\nnew_slag,waste,0.1\n")
+    import_files(store, [tmp_path / "resources.csv"])
+    fly_ash = store["resources"].get("fly_ash")
+    assert fly_ash["name"] == "Coal fly ash" and fly_ash["co2_factor"] == 0.42
+    assert store["resources"].get("new_slag")["name"] == "new_slag"

@@ -1,0 +1,270 @@
+"""Co-location: which exchanges travel too far, which firms belong together, what nobody takes.
+
+Distances are great-circle (haversine); candidate pairs come from a KD-tree on unit vectors
+(:func:`symbiosis.geo.pairs_within`), so nationwide data is never compared all against all.
+"""
+from __future__ import annotations
+
+import logging
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import sqlite_utils
+
+from .errors import InputError
+from .factors import load_factors, load_resource_sectors
+from .geo import centroid, haversine_km, nearest, pairs_within
+from .graph import is_boundary, load_graph
+
+__all__ = ["park_centres", "long_haul", "clusters", "gaps"]
+
+log = logging.getLogger(__name__)
+
+#: energy carriers that travel only by a heat pipe (fuels, electricity and hydrogen go further)
+HEAT = frozenset({"steam", "district_heat", "waste_heat"})
+#: distance assumed between two firms once they share a park
+DEFAULT_COLOCATED_KM = 5.0
+
+
+def park_centres(db: sqlite_utils.Database) -> pd.DataFrame:
+    """Each park's coordinates: as given, else the centroid of its located firms.
+
+    Returns
+    -------
+    DataFrame
+        ``park_id, name, lat, lon, source`` (``given`` or ``firms``); parks with neither are left out.
+    """
+    rows = []
+    for park_id, name, lat, lon in db.execute("SELECT id, name, lat, lon FROM parks ORDER BY id"):
+        if lat is not None and lon is not None:
+            rows.append((park_id, name, lat, lon, "given"))
+            continue
+        located = db.execute("SELECT lat, lon FROM enterprises WHERE park_id = ? AND lat IS NOT NULL "
+                             "AND lon IS NOT NULL", (park_id,)).fetchall()
+        if located:
+            lats, lons = zip(*located)
+            rows.append((park_id, name, *centroid(lats, lons), "firms"))
+    return pd.DataFrame(rows, columns=["park_id", "name", "lat", "lon", "source"])
+
+
+def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+              factors: dict[str, float] | None = None, G: nx.MultiDiGraph | None = None) -> pd.DataFrame:
+    """Existing and potential exchanges longer than ``radius_km``, and what co-location would save.
+
+    For mass and CO2 flows the taker is imagined in the supplier's park (the nearest park for a supplier
+    without one): the new distance is the supplier's distance to that park's centre. Savings are
+    ``tonnes x (old - new distance)`` in tkm, x the road-freight factor in tCO2e and x the freight rate in
+    CNY. Heat (steam, district heat, waste heat), water and CO2 flows beyond their pipe limit
+    (``pipe_max_km_energy`` / ``_water`` / ``_co2``) are noted as feasible only if co-located.
+
+    Returns
+    -------
+    DataFrame
+        ``flow_id, supplier_id, supplier, taker_id, taker, resource, kind, status, quantity, unit,
+        distance_km, host_park, distance_after_km, tkm, saved_tkm, saved_tco2e, saved_cost_cny, note``,
+        largest saving first.
+    """
+    if radius_km < 0:
+        raise InputError(f"radius_km must not be negative, not {radius_km}")
+    factors = factors or load_factors()
+    G = G if G is not None else load_graph(db, park=park, status=["existing", "potential"])
+    centres = park_centres(db)
+    centre = {row.park_id: (row.lat, row.lon) for row in centres.itertuples()}
+    pipe_limit = {"energy": factors["pipe_max_km_energy"], "water": factors["pipe_max_km_water"],
+                  "co2": factors["pipe_max_km_co2"]}
+    rows = []
+    for u, v, key, data in G.edges(keys=True, data=True):
+        distance = data.get("distance_km")
+        if distance is None or distance <= radius_km or G.nodes[u].get("direction") or G.nodes[v].get("direction"):
+            continue
+        supplier, taker = G.nodes[u], G.nodes[v]
+        host = supplier.get("park_id")
+        if host not in centre and supplier.get("lat") is not None and len(centres):
+            index, _ = nearest([supplier["lat"]], [supplier["lon"]], centres["lat"], centres["lon"])
+            host = centres["park_id"].iloc[int(index[0])]
+        after = None
+        if host in centre and supplier.get("lat") is not None:
+            after = float(haversine_km(supplier["lat"], supplier["lon"], *centre[host]))
+        row = {"flow_id": key, "supplier_id": u, "supplier": supplier.get("name"), "taker_id": v,
+               "taker": taker.get("name"), "resource": data["resource"], "kind": data["kind"],
+               "status": data["status"], "quantity": data["quantity"], "unit": data["unit"],
+               "distance_km": distance, "host_park": host, "distance_after_km": after, "tkm": None,
+               "saved_tkm": None, "saved_tco2e": None, "saved_cost_cny": None, "note": None}
+        quantity = data["quantity"]
+        if data["currency"] in ("mass", "co2") and quantity is not None:
+            row["tkm"] = quantity * distance
+            if after is not None and after < distance:
+                saved = quantity * (distance - after)
+                factor = factors["road_freight_tco2e_per_tkm" if data["currency"] == "mass" else "co2_truck_tco2e_per_tkm"]
+                row.update(saved_tkm=saved, saved_tco2e=saved * factor,
+                           saved_cost_cny=saved * factors["road_freight_cost_cny_per_tkm"])
+        limit = pipe_limit.get(data["currency"]) if data["currency"] != "energy" or data["resource"] in HEAT else None
+        if limit is not None and distance > limit:
+            row["note"] = (f"{distance:,.0f} km is beyond a {data['currency']} pipe's reach "
+                           f"({limit:g} km): feasible only if co-located")
+        elif quantity is None:
+            row["note"] = "quantity unknown"
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["flow_id", "supplier_id", "supplier", "taker_id", "taker", "resource",
+                                        "kind", "status", "quantity", "unit", "distance_km", "host_park",
+                                        "distance_after_km", "tkm", "saved_tkm", "saved_tco2e", "saved_cost_cny",
+                                        "note"])
+    return frame.sort_values(["saved_tco2e", "distance_km"], ascending=False, na_position="last",
+                             kind="stable").reset_index(drop=True)
+
+
+def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: float, weight: str,
+                     G: nx.MultiDiGraph, co2_factor: dict[str, float]) -> nx.Graph:
+    """Undirected exchange-potential graph: existing/potential flows plus offer-demand matches nearby."""
+    potential = nx.Graph()
+
+    def add(u: str, v: str, resource: str, currency: str, quantity: float | None) -> None:
+        if u == v or quantity is None:
+            return
+        if weight == "tco2e":
+            value = quantity * (co2_factor.get(resource) or (1.0 if currency == "co2" else 0.0))
+        else:
+            value = quantity if currency in ("mass", "co2") else 0.0
+        if value > 0:
+            previous = potential.get_edge_data(u, v, {"weight": 0.0})["weight"]
+            potential.add_edge(u, v, weight=previous + value)
+
+    for u, v, data in G.edges(data=True):
+        if not (G.nodes[u].get("direction") or G.nodes[v].get("direction")):
+            add(u, v, data["resource"], data["currency"], data["quantity"])
+    where, params = "", []
+    if park is not None:
+        where, params = " AND e.park_id = ?", [park]
+    sides = {}
+    for table in ("offers", "demands"):
+        sides[table] = pd.DataFrame(db.execute(
+            f"SELECT t.enterprise_id, t.resource_code, t.kind, t.quantity, e.lat, e.lon FROM {table} t "
+            f"JOIN enterprises e ON e.id = t.enterprise_id WHERE e.lat IS NOT NULL AND t.quantity > 0{where}",
+            params).fetchall(), columns=["firm", "resource", "kind", "quantity", "lat", "lon"])
+    offers, demands = sides["offers"], sides["demands"]
+    currency = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
+    for resource, offered in offers.groupby("resource"):
+        wanted = demands[demands["resource"] == resource]
+        if wanted.empty:
+            continue
+        i, j, _ = pairs_within(offered["lat"], offered["lon"], wanted["lat"], wanted["lon"], match_km)
+        for a, b in zip(i, j):
+            add(offered["firm"].iloc[a], wanted["firm"].iloc[b], resource, currency[offered["kind"].iloc[a]],
+                min(offered["quantity"].iloc[a], wanted["quantity"].iloc[b]))
+    return potential
+
+
+def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+             match_km: float = 200.0, weight: str = "tco2e", colocated_km: float = DEFAULT_COLOCATED_KM,
+             factors: dict[str, float] | None = None, seed: int = 0,
+             G: nx.MultiDiGraph | None = None) -> pd.DataFrame:
+    """Groups of firms with strong mutual exchange potential that are spread out.
+
+    The exchange-potential graph joins firms that exchange now (existing and potential flows) or could
+    (an offer and a demand of the same resource within ``match_km``), weighted by tCO2e avoided
+    (``weight="tco2e"``: quantity x the resource's co2_factor; CO2 itself counts 1 t per t) or by tonnes
+    (``"tonnes"``: mass and CO2 flows). Louvain community detection (networkx, fixed ``seed``) finds the
+    groups; a group is listed when its firms lie more than ``radius_km`` from their weighted centre.
+
+    Returns
+    -------
+    DataFrame
+        ``cluster, size, members, names, weight, spread_km`` (largest distance of a member from the
+        centre), ``centroid_lat, centroid_lon, host_park`` (the park nearest the centre),
+        ``tkm_now, tkm_colocated`` (at ``colocated_km`` per exchange), ``saved_tkm, saved_tco2e``,
+        strongest group first.
+    """
+    if weight not in ("tco2e", "tonnes"):
+        raise InputError(f"weight must be 'tco2e' or 'tonnes', not {weight!r}")
+    factors = factors or load_factors()
+    G = G if G is not None else load_graph(db, park=park, status=["existing", "potential"])
+    co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+    potential = _potential_edges(db, park, match_km, weight, G, co2_factor)
+    columns = ["cluster", "size", "members", "names", "weight", "spread_km", "centroid_lat", "centroid_lon",
+               "host_park", "tkm_now", "tkm_colocated", "saved_tkm", "saved_tco2e"]
+    if potential.number_of_edges() == 0:
+        return pd.DataFrame(columns=columns)
+    location = {firm: (lat, lon) for firm, lat, lon in
+                db.execute("SELECT id, lat, lon FROM enterprises WHERE lat IS NOT NULL AND lon IS NOT NULL")}
+    names = dict(db.execute("SELECT id, name FROM enterprises"))
+    centres = park_centres(db)
+    rows = []
+    for community in nx.community.louvain_communities(potential, weight="weight", seed=seed):
+        members = sorted(firm for firm in community if firm in location)
+        if len(members) < 2:
+            continue
+        strength = [potential.degree(firm, weight="weight") for firm in members]
+        lats, lons = zip(*(location[firm] for firm in members))
+        centre_lat, centre_lon = centroid(lats, lons, strength)
+        spread = float(np.max(haversine_km(lats, lons, centre_lat, centre_lon)))
+        if spread <= radius_km:
+            continue
+        host = None
+        if len(centres):
+            index, _ = nearest([centre_lat], [centre_lon], centres["lat"], centres["lon"])
+            host = centres["park_id"].iloc[int(index[0])]
+        tkm_now = tkm_after = 0.0
+        for u, v, data in G.subgraph(members).edges(data=True):
+            if data["currency"] in ("mass", "co2") and data["quantity"] is not None and data.get("distance_km") is not None:
+                tkm_now += data["quantity"] * data["distance_km"]
+                tkm_after += data["quantity"] * min(colocated_km, data["distance_km"])
+        saved = tkm_now - tkm_after
+        rows.append({"size": len(members), "members": ", ".join(members),
+                     "names": ", ".join(str(names.get(firm) or firm) for firm in members),
+                     "weight": float(potential.subgraph(members).size(weight="weight")), "spread_km": spread,
+                     "centroid_lat": centre_lat, "centroid_lon": centre_lon, "host_park": host,
+                     "tkm_now": tkm_now, "tkm_colocated": tkm_after, "saved_tkm": saved,
+                     "saved_tco2e": saved * factors["road_freight_tco2e_per_tkm"]})
+    frame = pd.DataFrame(rows, columns=columns[1:])
+    frame = frame.sort_values("weight", ascending=False, kind="stable").reset_index(drop=True)
+    frame.insert(0, "cluster", range(1, len(frame) + 1))
+    return frame
+
+
+def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Streams offered in a park that no firm there takes, and demands no firm there supplies.
+
+    An offer has a taker in its park when another firm of the park demands the same resource or already
+    receives it from the offering firm (any status); a demand has a supplier when another firm of the
+    park offers it or already sends it. Each gap lists the sectors that typically take (or give) the
+    resource, from the shipped, cited resource-to-sector table, so a park knows whom to attract.
+
+    Returns
+    -------
+    DataFrame
+        ``park_id, side`` (``offer without taker`` / ``demand without supplier``), ``enterprise_id,
+        enterprise, resource_code, resource, quantity, unit, sectors``.
+    """
+    sectors = sectors if sectors is not None else load_resource_sectors()
+    typical = {
+        (code, role): "; ".join(f"{sector_code} {sector_name}" for sector_code, sector_name in
+                                zip(group["sector_code"], group["sector_name"]))
+        for (code, role), group in sectors.groupby(["resource_code", "role"])
+    }
+    where, params = "", []
+    if park is not None:
+        where, params = " AND e.park_id = ?", [park]
+    rows = []
+    for table, other, side, role, flow_end, flow_other in (
+        ("offers", "demands", "offer without taker", "taker", "source_id", "target_id"),
+        ("demands", "offers", "demand without supplier", "giver", "target_id", "source_id"),
+    ):
+        found = db.execute(
+            f"""
+            SELECT e.park_id, e.id, e.name, t.resource_code, r.name, t.quantity, t.unit
+            FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id JOIN resources r ON r.code = t.resource_code
+            WHERE e.park_id IS NOT NULL{where}
+              AND NOT EXISTS (SELECT 1 FROM {other} o JOIN enterprises oe ON oe.id = o.enterprise_id
+                              WHERE o.resource_code = t.resource_code AND oe.park_id = e.park_id AND oe.id <> e.id)
+              AND NOT EXISTS (SELECT 1 FROM flows f JOIN enterprises fe ON fe.id = f.{flow_other}
+                              WHERE f.{flow_end} = e.id AND f.resource_code = t.resource_code
+                                AND fe.park_id = e.park_id)
+            ORDER BY e.park_id, t.quantity DESC
+            """, params).fetchall()
+        for park_id, firm, firm_name, code, resource_name, quantity, unit in found:
+            rows.append({"park_id": park_id, "side": side, "enterprise_id": firm, "enterprise": firm_name,
+                         "resource_code": code, "resource": resource_name, "quantity": quantity, "unit": unit,
+                         "sectors": typical.get((code, role))})
+    return pd.DataFrame(rows, columns=["park_id", "side", "enterprise_id", "enterprise", "resource_code", "resource",
+                                       "quantity", "unit", "sectors"])

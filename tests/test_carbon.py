@@ -1,0 +1,63 @@
+"""Carbon balance, absorption nodes and allocation on a small park computed by hand
+(tests/data/carbon; the road-freight factor is set to 0.0001 t/tkm in its factors.csv)."""
+import pytest
+
+from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, greedy_allocation
+from symbiosis.graph import load_graph
+
+
+def test_balance_by_hand(hand):
+    db, factors = hand
+    balance = carbon_balance(db, park="hp", factors=factors).set_index("id")
+    # power station: reports 1000; passes 300 to capture and 700 to air; keeps nothing
+    assert balance.loc["pow", ["emitted_t", "absorbed_t", "co2_sent_t", "co2_to_air_t"]].tolist() == [1000, 0, 300, 700]
+    # capture unit: receives 300, sends 200 + 80 on and vents 20: absorbs nothing itself
+    assert balance.loc["cap", "absorbed_t"] == 0 and balance.loc["cap", "captured_t"] == 300
+    # greenhouse keeps its 200 t but reports no emissions: emitted is missing, not zero
+    assert balance.loc["gh", "absorbed_t"] == 200
+    assert balance.loc["gh", "emitted_t"] is None or balance.isna().loc["gh", "emitted_t"]
+    assert balance.isna().loc["gh", "net_t"]
+    # methanol keeps 80 of CO2; emits 50 + 10
+    assert balance.loc["meoh", ["emitted_t", "absorbed_t", "net_t"]].tolist() == [60, 80, -20]
+    # capture and storage on site: 100 captured and no CO2 leaves: absorbed
+    assert balance.loc["stor", "absorbed_t"] == 100
+    # cement receives 1000 t fly ash: 1000 x 0.5 = 500 avoided, minus 1000 t x 100 km x 0.0001 = 10
+    assert balance.loc["cem", ["avoided_gross_t", "transport_t", "avoided_t"]].tolist() == pytest.approx([500, 10, 490])
+    assert balance.loc["cem", "net_t"] == pytest.approx(800 - 490)
+    assert balance["emitted_t"].sum() == 1980 and balance["absorbed_t"].sum() == 380
+
+
+def test_absorption_nodes_rank_and_share(hand):
+    db, factors = hand
+    balance = carbon_balance(db, park="hp", factors=factors)
+    nodes = absorption_nodes(balance, load_graph(db, park="hp", status="existing"), db)
+    assert nodes["id"].tolist()[:3] == ["cem", "gh", "stor"]  # 490, 200, 100 carried
+    assert nodes.iloc[0]["share_of_park_emissions"] == pytest.approx(490 / 1980)
+    assert nodes["carbon_pagerank"].notna().sum() >= 3
+
+
+def test_allocation_beats_nearest_first(hand):
+    db, factors = hand
+    allocation = allocate_co2(db, park="al", max_km=7, factors=factors)
+    pairs = {(row.emitter_id, row.absorber_id): row.tonnes for row in allocation.pairs.itertuples()}
+    # e1-a1 is the nearest pair (1.1 km); taking it first strands e2, whose only reachable absorber is a1
+    # (e2-a2 is 8.3 km, beyond 7). The min-cost flow sends e1 to a2 and e2 to a1: 200 t instead of 100.
+    assert pairs == {("e1", "a2"): 100.0, ("e2", "a1"): 100.0}
+    summary = allocation.summary.iloc[0]
+    assert summary["allocated_t"] == 200 and summary["allocated_greedy_t"] == 100
+    assert allocation.pairs["tkm"].sum() == pytest.approx(100 * 5.5597 + 100 * 1.6679, rel=1e-3)
+
+
+def test_greedy_rule_itself():
+    taken = greedy_allocation([100, 100], [100, 100], [(0, 0, 1.1), (1, 0, 1.7), (0, 1, 5.6)])
+    assert taken == [((0, 0, 1.1), 100.0)]
+
+
+def test_allocation_counts_existing_absorption_and_open_demand(hand):
+    db, factors = hand
+    summary = allocate_co2(db, park="hp", factors=factors).summary.iloc[0]
+    # the greenhouse demands 200 and already receives 200: nothing open, nothing offered in this park
+    assert summary["demand_open_t"] == 0 and summary["allocated_t"] == 0
+    assert summary["absorbed_existing_t"] == 380
+    assert summary["absorbable_share"] == pytest.approx(380 / 1980)
+    assert summary["unabsorbed_t"] == pytest.approx(1600)

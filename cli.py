@@ -20,13 +20,14 @@ from tqdm import tqdm
 import symbiosis
 from symbiosis.datasets import DEMO_SETS, dataset_files
 from symbiosis.errors import SymbiosisError
-from symbiosis.export import EXPORT_FORMATS, export_graph
+from symbiosis.export import EXPORT_FORMATS, export_graph, export_matches
 from symbiosis.graph import load_graph
 from symbiosis.ingest import import_files, parse_column_map
 from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, exchange_credits
 from symbiosis.colocation import clusters, gaps, long_haul
 from symbiosis.factors import load_factors, load_resource_sectors, load_targets
 from symbiosis.loops import DEFAULT_LIMIT, find_loops
+from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, match, save_plan
 from symbiosis.scorecard import scorecard
 from symbiosis.metrics import CURRENCIES, DEFAULT_IMBALANCE_THRESHOLD, network_metrics, node_balance
 from symbiosis.schema import FLOW_STATUSES, TABLES
@@ -364,6 +365,59 @@ def scorecard_command(park, year, targets_file, factors_file, db_path, fmt):
         cards = cards[["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage",
                        "target_status"]]
     _echo_frame(cards, fmt, title="scorecard")
+
+
+@cli.command("match")
+@click.option("--park", default=None, help="Candidates with a side in this park (inside it or across to neighbours).")
+@click.option("--all", "all_parks", is_flag=True, help="Every park.")
+@click.option("--radius-km", type=click.FloatRange(0, min_open=True), default=50.0, show_default=True,
+              help="Longest exchange distance (heat, water within their pipe reach).")
+@click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Candidates shown on screen.")
+@click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TOML or JSON: method = weighted_sum|topsis and [weights] co2_avoided, value, distance, quantity_match.")
+@click.option("--substitutes", "substitutes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your own substitution table (offered,demanded,ratio).")
+@click.option("--prices", "prices_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Your own price table (resource_code,virgin_price_cny,disposal_cost_cny).")
+@_factors_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write matchmaking lists: .csv, .xlsx (a sheet per firm) or .json.")
+@click.option("--anonymise", "anonymised", is_flag=True, help="Replace firm names and ids with stable codes everywhere.")
+@click.option("--save", is_flag=True, help="Store the plan as flows with status 'potential'.")
+@_db_option
+@_format_option
+@_quiet_option
+@_errors_to_click
+def match_command(park, all_parks, radius_km, top, weights_file, substitutes_file, prices_file, factors_file,
+                  output, anonymised, save, db_path, fmt, quiet):
+    """Synergy matchmaking: ranked offer-demand candidates, a global plan, and lists per firm."""
+    if bool(park) == all_parks:
+        raise click.UsageError("give --park P or --all")
+    db = open_store(db_path, create=False)
+    weights, method = load_weights(weights_file)
+    result = match(db, park=park, radius_km=radius_km, weights=weights, method=method,
+                   factors=load_factors(factors_file), substitutes=load_substitutes(substitutes_file),
+                   prices=load_prices(prices_file))
+    candidates = anonymise(result.candidates) if anonymised else result.candidates
+    if save:
+        report = save_plan(db, result)
+        if report is not None and not quiet:
+            file_report = report.files[0]
+            click.echo(f"saved the plan: {file_report.inserted} new and {file_report.updated} changed potential "
+                       f"flows (import {file_report.import_id})", err=True)
+    if output:
+        about = {"method": method, "weights": weights, "radius_km": radius_km, "park": park or "all",
+                 "anonymised": anonymised}
+        path = export_matches(candidates, result.summary, output, about=about)
+        if not quiet:
+            click.echo(f"wrote {path}", err=True)
+    shown = candidates
+    if fmt == "table":
+        shown = candidates.head(top)[["rank", "score", "offer_name", "demand_name", "offered", "demanded", "quantity",
+                                      "unit", "distance_km", "co2_avoided_t", "value_cny", "exists", "plan_quantity"]]
+        shown = shown.rename(columns={"offer_name": "gives", "demand_name": "takes"})
+    _echo_frames({f"candidates ({method}; weights {', '.join(f'{k} {v:.2f}' for k, v in weights.items())})": shown,
+                  "plan totals per unit": result.summary}, fmt)
 
 
 @cli.command()

@@ -1,0 +1,467 @@
+"""Synergy matchmaking: who could exchange with whom, what it is worth, and a plan that promises no
+tonne twice.
+
+1. **Candidates**: every offer x demand pair of the same resource, or of a substitute from the shipped,
+   cited substitution table (with its replacement ratio), between different firms within a radius
+   (heat, water and CO2 within their pipe reach), found through a KD-tree, never all pairs.
+2. **Figures** per candidate (demanded resource's canonical unit unless said otherwise):
+   ``quantity`` = min(offer x ratio, demand); ``offered_used`` = quantity / ratio (offered unit);
+   ``distance_km`` (great-circle); for mass and CO2: ``tkm`` = offered tonnes x km, ``transport_tco2e``
+   and ``transport_cost_cny`` (road freight); heat and water go by pipe and carry no freight term.
+   ``co2_avoided_t`` = offered_used x the offered resource's ``co2_factor`` + avoided disposal
+   (offered waste tonnes x landfill factor; the inert-landfill factor for mineral residues) - transport.
+   ``value_cny`` = quantity x the virgin price of the demanded resource + offered_used x the disposal
+   cost of the offered one - transport cost (shipped, cited ``prices.csv``, or the user's).
+3. **Score**: named criteria (co2_avoided, value, distance, quantity_match) normalised to 0..1 over the
+   candidates (min-max; distance reversed) and combined with weights a user sets (weighted sum), or
+   ranked by TOPSIS (closeness to the ideal candidate). The normalised criteria are kept per candidate,
+   so a user sees why one ranks above another.
+4. **Plan**: a linear programme (scipy HiGHS) chooses for every candidate the share of its quantity to
+   exchange, maximising the summed score x share, so that no offer gives and no demand takes more than
+   it has. Beside it, the greedy rule (best score first, each taking all it can) for comparison.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.optimize
+import scipy.sparse
+import sqlite_utils
+
+from .datasets import datasets_dir
+from .errors import InputError
+from .factors import load_factors
+from .geo import pairs_within
+
+__all__ = [
+    "CRITERIA",
+    "DEFAULT_WEIGHTS",
+    "Matches",
+    "load_weights",
+    "load_substitutes",
+    "load_prices",
+    "find_candidates",
+    "score_candidates",
+    "plan_exchanges",
+    "greedy_plan",
+    "match",
+    "save_plan",
+    "anonymise",
+]
+
+log = logging.getLogger(__name__)
+
+#: criterion -> True when more is better
+CRITERIA = {"co2_avoided": True, "value": True, "distance": False, "quantity_match": True}
+DEFAULT_WEIGHTS = {"co2_avoided": 0.4, "value": 0.3, "distance": 0.15, "quantity_match": 0.15}
+_CRITERION_COLUMN = {"co2_avoided": "co2_avoided_t", "value": "value_cny", "distance": "distance_km",
+                     "quantity_match": "quantity_match"}
+#: mineral residues: landfilling them emits little (inert-landfill factor), unlike organic wastes
+INERT_WASTES = frozenset({
+    "fly_ash", "bottom_ash", "fgd_gypsum", "blast_furnace_slag", "steel_slag", "phosphogypsum", "carbide_slag",
+    "red_mud", "construction_waste", "glass_cullet", "foundry_sand", "mill_scale", "catalyst_waste",
+    "plasterboard_waste",
+})
+HEAT = frozenset({"steam", "district_heat", "waste_heat"})
+_CURRENCY = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
+
+
+# --------------------------------------------------------------------------------------------------
+# inputs
+
+
+def load_weights(path: str | os.PathLike | None = None) -> tuple[dict[str, float], str]:
+    """Criterion weights and method from a TOML or JSON file.
+
+    The file holds ``method = "weighted_sum"`` or ``"topsis"`` (optional) and a ``[weights]`` table (or a
+    flat table) of criterion = weight, for criteria among :data:`CRITERIA`. Weights are scaled to sum
+    to 1; criteria left out weigh 0.
+
+    Examples
+    --------
+    A file ``weights.toml``::
+
+        method = "topsis"
+        [weights]
+        co2_avoided = 2
+        value = 1
+    """
+    if path is None:
+        return dict(DEFAULT_WEIGHTS), "weighted_sum"
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"{path}: cannot read weights ({exc})") from None
+    method = data.pop("method", "weighted_sum") if isinstance(data, dict) else None
+    weights = data.get("weights", data) if isinstance(data, dict) else None
+    if method not in ("weighted_sum", "topsis") or not isinstance(weights, dict) or not weights:
+        raise InputError(f"{path}: expected method = weighted_sum|topsis and a table of weights for "
+                         f"{', '.join(CRITERIA)}")
+    unknown = [name for name in weights if name not in CRITERIA]
+    if unknown:
+        raise InputError(f"{path}: unknown criterion {', '.join(map(repr, unknown))}; expected {', '.join(CRITERIA)}")
+    try:
+        values = {name: float(weight) for name, weight in weights.items()}
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: every weight must be a number") from None
+    total = sum(values.values())
+    if any(value < 0 for value in values.values()) or total <= 0:
+        raise InputError(f"{path}: weights must be non-negative and not all zero")
+    return {name: values.get(name, 0.0) / total for name in CRITERIA}, method
+
+
+def _table(name: str, override, columns: tuple[str, ...]) -> pd.DataFrame:
+    path = Path(override) if override else datasets_dir() / "factors" / name
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise InputError(f"{path}, row 1: missing column(s) {', '.join(missing)}")
+    return frame
+
+
+def _numbers(frame: pd.DataFrame, column: str, path_name: str) -> pd.Series:
+    numbers = pd.to_numeric(frame[column].where(frame[column] != ""), errors="coerce")
+    bad = frame[column].ne("") & numbers.isna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+        raise InputError(f"{path_name}, row {row}, column {column!r}: {frame[column][bad].iloc[0]!r}: expected a number")
+    return numbers
+
+
+def load_substitutes(override: str | os.PathLike | None = None) -> pd.DataFrame:
+    """``offered, demanded, ratio`` (units of demanded replaced per unit of offered), shipped or the user's."""
+    frame = _table("substitutes.csv", override, ("offered", "demanded", "ratio"))
+    frame["ratio"] = _numbers(frame, "ratio", str(override or "substitutes.csv"))
+    return frame[frame["ratio"] > 0]
+
+
+def load_prices(override: str | os.PathLike | None = None) -> pd.DataFrame:
+    """``resource_code -> virgin_price_cny, disposal_cost_cny`` per canonical unit, shipped or the user's."""
+    frame = _table("prices.csv", override, ("resource_code", "virgin_price_cny", "disposal_cost_cny"))
+    for column in ("virgin_price_cny", "disposal_cost_cny"):
+        frame[column] = _numbers(frame, column, str(override or "prices.csv"))
+    return frame.set_index("resource_code")[["virgin_price_cny", "disposal_cost_cny"]]
+
+
+def _sides(db: sqlite_utils.Database, table: str) -> pd.DataFrame:
+    return pd.DataFrame(db.execute(
+        f"SELECT t.id, t.enterprise_id, e.name, e.park_id, e.lat, e.lon, t.resource_code, t.kind, t.quantity, t.unit "
+        f"FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id WHERE t.quantity > 0 ORDER BY t.id").fetchall(),
+        columns=["id", "firm", "name", "park_id", "lat", "lon", "resource", "kind", "quantity", "unit"])
+
+
+# --------------------------------------------------------------------------------------------------
+# candidates
+
+
+def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+                    factors: dict[str, float] | None = None, substitutes: pd.DataFrame | None = None,
+                    prices: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every offer x demand pair that could exchange, with its quantity, distance, CO2 and value.
+
+    Parameters
+    ----------
+    park : str, optional
+        Keep pairs with at least one side in this park (inside it, or across to a neighbour within the
+        radius); default every park.
+    radius_km : float
+        Longest exchange distance; heat, water and CO2 also within their pipe reach (``factors``).
+
+    Returns
+    -------
+    DataFrame
+        One row per candidate: ``offer_id, offer_firm, offer_name, offer_park, demand_id, demand_firm,
+        demand_name, demand_park, offered, demanded, ratio, offered_quantity, demanded_quantity, quantity,
+        unit, offered_used, offered_unit, distance_km, tkm, transport_tco2e, transport_cost_cny,
+        co2_avoided_t, value_cny, quantity_match, exists`` (see the module docstring).
+    """
+    if radius_km <= 0:
+        raise InputError(f"radius_km must be positive, not {radius_km}")
+    factors = factors or load_factors()
+    substitutes = substitutes if substitutes is not None else load_substitutes()
+    prices = prices if prices is not None else load_prices()
+    offers, demands = _sides(db, "offers"), _sides(db, "demands")
+    co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+    routes = pd.concat([
+        pd.DataFrame({"offered": sorted(set(offers["resource"])), "demanded": sorted(set(offers["resource"])),
+                      "ratio": 1.0}),
+        substitutes[["offered", "demanded", "ratio"]],
+    ], ignore_index=True).drop_duplicates(["offered", "demanded"])
+    reach = {"energy": factors["pipe_max_km_energy"], "water": factors["pipe_max_km_water"],
+             "co2": factors.get("pipe_max_km_co2", radius_km)}
+    pieces = []
+    for route in routes.itertuples(index=False):
+        giving = offers[(offers["resource"] == route.offered) & offers["lat"].notna() & offers["lon"].notna()]
+        taking = demands[(demands["resource"] == route.demanded) & demands["lat"].notna() & demands["lon"].notna()]
+        if giving.empty or taking.empty:
+            continue
+        currency = _CURRENCY[giving["kind"].iloc[0]]
+        limit = radius_km
+        if currency == "water" or (currency == "energy" and route.offered in HEAT):
+            limit = min(radius_km, reach[currency])
+        i, j, distance = pairs_within(giving["lat"], giving["lon"], taking["lat"], taking["lon"], limit)
+        if not len(i):
+            continue
+        offer_rows, demand_rows = giving.iloc[i].reset_index(drop=True), taking.iloc[j].reset_index(drop=True)
+        piece = pd.DataFrame({
+            "offer_id": offer_rows["id"], "offer_firm": offer_rows["firm"], "offer_name": offer_rows["name"],
+            "offer_park": offer_rows["park_id"], "demand_id": demand_rows["id"], "demand_firm": demand_rows["firm"],
+            "demand_name": demand_rows["name"], "demand_park": demand_rows["park_id"],
+            "offered": route.offered, "demanded": route.demanded, "ratio": route.ratio,
+            "offered_quantity": offer_rows["quantity"], "demanded_quantity": demand_rows["quantity"],
+            "unit": demand_rows["unit"], "offered_unit": offer_rows["unit"], "offered_kind": offer_rows["kind"],
+            "distance_km": distance, "currency": currency,
+        })
+        pieces.append(piece[piece["offer_firm"] != piece["demand_firm"]])
+    columns = ["offer_id", "offer_firm", "offer_name", "offer_park", "demand_id", "demand_firm", "demand_name",
+               "demand_park", "offered", "demanded", "ratio", "offered_quantity", "demanded_quantity", "quantity",
+               "unit", "offered_used", "offered_unit", "distance_km", "tkm", "transport_tco2e", "transport_cost_cny",
+               "co2_avoided_t", "value_cny", "quantity_match", "exists"]
+    if not pieces:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(pieces, ignore_index=True)
+    if park is not None:
+        frame = frame[(frame["offer_park"] == park) | (frame["demand_park"] == park)].reset_index(drop=True)
+    supply = frame["offered_quantity"] * frame["ratio"]
+    frame["quantity"] = np.minimum(supply, frame["demanded_quantity"])
+    frame["offered_used"] = frame["quantity"] / frame["ratio"]
+    frame["quantity_match"] = frame["quantity"] / np.maximum(supply, frame["demanded_quantity"])
+    moved = frame["currency"].isin(["mass", "co2"])
+    frame["tkm"] = np.where(moved, frame["offered_used"] * frame["distance_km"], 0.0)
+    freight = np.where(frame["currency"] == "co2", factors["co2_truck_tco2e_per_tkm"], factors["road_freight_tco2e_per_tkm"])
+    frame["transport_tco2e"] = frame["tkm"] * freight
+    frame["transport_cost_cny"] = frame["tkm"] * factors["road_freight_cost_cny_per_tkm"]
+    waste = frame["offered_kind"] == "waste"
+    disposal_factor = np.where(frame["offered"].isin(INERT_WASTES),
+                               factors.get("landfill_inert_tco2e_per_t", 0.0), factors["landfill_tco2e_per_t"])
+    frame["co2_avoided_t"] = (frame["offered_used"] * frame["offered"].map(co2_factor).fillna(0.0)
+                              + np.where(waste, frame["offered_used"] * disposal_factor, 0.0)
+                              - frame["transport_tco2e"])
+    virgin = frame["demanded"].map(prices["virgin_price_cny"]).fillna(0.0)
+    disposal = frame["offered"].map(prices["disposal_cost_cny"]).fillna(0.0)
+    frame["value_cny"] = frame["quantity"] * virgin + frame["offered_used"] * disposal - frame["transport_cost_cny"]
+    existing = {(source, target, resource) for source, target, resource in
+                db.execute("SELECT source_id, target_id, resource_code FROM flows WHERE source_id IS NOT NULL "
+                           "AND target_id IS NOT NULL AND status IN ('existing', 'planned')")}
+    frame["exists"] = [(o, d, r) in existing or (o, d, s) in existing for o, d, r, s in
+                       zip(frame["offer_firm"], frame["demand_firm"], frame["offered"], frame["demanded"])]
+    return frame[columns]
+
+
+# --------------------------------------------------------------------------------------------------
+# scoring and planning
+
+
+def score_candidates(candidates: pd.DataFrame, weights: dict[str, float] | None = None,
+                     method: str = "weighted_sum") -> pd.DataFrame:
+    """Rank candidates by named criteria.
+
+    Each criterion of :data:`CRITERIA` is min-max normalised over the candidates to ``n_<criterion>``
+    in 0..1 (distance reversed: the nearest is 1). ``weighted_sum``: ``score = sum_k w_k n_k``.
+    ``topsis``: the weighted normalised criteria are compared with the best and worst value of each,
+    ``score = d_worst / (d_best + d_worst)`` (Hwang & Yoon 1981). Ties keep the candidates' order.
+
+    Returns
+    -------
+    DataFrame
+        The candidates with ``n_co2_avoided, n_value, n_distance, n_quantity_match, score, rank``,
+        best first.
+    """
+    weights = weights or DEFAULT_WEIGHTS
+    if method not in ("weighted_sum", "topsis"):
+        raise InputError(f"method must be weighted_sum or topsis, not {method!r}")
+    frame = candidates.copy()
+    if frame.empty:
+        for criterion in CRITERIA:
+            frame[f"n_{criterion}"] = []
+        frame["score"], frame["rank"] = [], []
+        return frame
+    normalised = {}
+    for criterion, more_is_better in CRITERIA.items():
+        values = frame[_CRITERION_COLUMN[criterion]].astype(float)
+        spread = values.max() - values.min()
+        scaled = (values - values.min()) / spread if spread > 0 else pd.Series(1.0, index=values.index)
+        normalised[criterion] = scaled if more_is_better else 1.0 - scaled
+        frame[f"n_{criterion}"] = normalised[criterion]
+    if method == "weighted_sum":
+        frame["score"] = sum(weights.get(criterion, 0.0) * normalised[criterion] for criterion in CRITERIA)
+    else:
+        weighted = np.column_stack([weights.get(criterion, 0.0) * normalised[criterion] for criterion in CRITERIA])
+        best, worst = weighted.max(axis=0), weighted.min(axis=0)
+        to_best = np.sqrt(((weighted - best) ** 2).sum(axis=1))
+        to_worst = np.sqrt(((weighted - worst) ** 2).sum(axis=1))
+        total = to_best + to_worst
+        frame["score"] = np.where(total > 0, to_worst / np.where(total > 0, total, 1), 1.0)
+    frame = frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    frame["rank"] = np.arange(1, len(frame) + 1)
+    return frame
+
+
+def plan_exchanges(scored: pd.DataFrame) -> pd.Series:
+    """Share (0..1) of each candidate's quantity in the global plan.
+
+    A linear programme: maximise ``sum_c score_c x_c`` subject to, for every offer,
+    ``sum_c offered_used_c x_c <= offered quantity`` and, for every demand,
+    ``sum_c quantity_c x_c <= demanded quantity``, with ``0 <= x_c <= 1``. Solved with scipy's HiGHS.
+    """
+    n = len(scored)
+    if n == 0:
+        return pd.Series([], dtype=float)
+    rows, cols, values, bounds = [], [], [], []
+    for side, amount, capacity in (("offer_id", "offered_used", "offered_quantity"),
+                                   ("demand_id", "quantity", "demanded_quantity")):
+        codes, uniques = pd.factorize(scored[side])
+        offset = len(bounds)
+        rows.extend(offset + codes)
+        cols.extend(range(n))
+        values.extend(scored[amount].astype(float))
+        bounds.extend(scored.groupby(codes)[capacity].first().astype(float).tolist())
+    matrix = scipy.sparse.csr_matrix((values, (rows, cols)), shape=(len(bounds), n))
+    result = scipy.optimize.linprog(-scored["score"].to_numpy(dtype=float), A_ub=matrix, b_ub=np.array(bounds),
+                                    bounds=(0, 1), method="highs")
+    if not result.success:  # the problem is always feasible (x = 0); this guards solver failures
+        raise InputError(f"the matchmaking plan could not be solved: {result.message}")
+    share = np.clip(result.x, 0.0, 1.0)
+    share[share < 1e-9] = 0.0
+    return pd.Series(share, index=scored.index)
+
+
+def greedy_plan(scored: pd.DataFrame) -> pd.Series:
+    """Best score first, each candidate taking all the offer and demand it still can (for comparison)."""
+    offer_left = scored.groupby("offer_id")["offered_quantity"].first().to_dict()
+    demand_left = scored.groupby("demand_id")["demanded_quantity"].first().to_dict()
+    share = []
+    for row in scored.sort_values("score", ascending=False, kind="stable").itertuples():
+        quantity = min(offer_left[row.offer_id] * row.ratio, demand_left[row.demand_id], row.quantity)
+        share.append((row.Index, quantity / row.quantity if row.quantity > 0 else 0.0))
+        offer_left[row.offer_id] -= quantity / row.ratio
+        demand_left[row.demand_id] -= quantity
+    return pd.Series(dict(share)).reindex(scored.index).fillna(0.0)
+
+
+@dataclass
+class Matches:
+    """Result of :func:`match`: ranked candidates with the plan, and totals.
+
+    ``candidates`` has the plan's ``plan_share`` and ``plan_quantity`` per candidate (0 when left out);
+    ``summary`` has, per unit, what the plan and the greedy rule exchange, the CO2 avoided and value.
+    """
+
+    candidates: pd.DataFrame
+    summary: pd.DataFrame
+    weights: dict[str, float]
+    method: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def plan(self) -> pd.DataFrame:
+        return self.candidates[self.candidates["plan_share"] > 0].reset_index(drop=True)
+
+
+def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+          weights: dict[str, float] | None = None, method: str = "weighted_sum",
+          factors: dict[str, float] | None = None, substitutes: pd.DataFrame | None = None,
+          prices: pd.DataFrame | None = None) -> Matches:
+    """Candidates, scores and the global plan in one call (see the module docstring).
+
+    Examples
+    --------
+    >>> from symbiosis.store import open_store
+    >>> result = match(open_store(":memory:"))
+    >>> len(result.candidates), result.summary["candidates"].sum()
+    (0, 0)
+    """
+    candidates = find_candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
+                                 prices=prices)
+    weights = weights or dict(DEFAULT_WEIGHTS)
+    scored = score_candidates(candidates, weights, method)
+    scored["plan_share"] = plan_exchanges(scored)
+    scored["plan_quantity"] = scored["plan_share"] * scored["quantity"]
+    greedy = greedy_plan(scored) if len(scored) else pd.Series([], dtype=float)
+    rows = []
+    for unit, group in scored.groupby("unit", sort=True):
+        plan, quick = scored.loc[group.index, "plan_share"], greedy.reindex(group.index).fillna(0.0)
+        rows.append({
+            "unit": unit, "candidates": len(group), "in_plan": int((plan > 0).sum()),
+            "plan_quantity": float((plan * group["quantity"]).sum()),
+            "plan_co2_avoided_t": float((plan * group["co2_avoided_t"]).sum()),
+            "plan_value_cny": float((plan * group["value_cny"]).sum()),
+            "plan_score": float((plan * group["score"]).sum()),
+            "greedy_quantity": float((quick * group["quantity"]).sum()),
+            "greedy_score": float((quick * group["score"]).sum()),
+        })
+    summary = pd.DataFrame(rows, columns=["unit", "candidates", "in_plan", "plan_quantity", "plan_co2_avoided_t",
+                                          "plan_value_cny", "plan_score", "greedy_quantity", "greedy_score"])
+    if summary.empty:
+        summary = pd.DataFrame([{"unit": None, "candidates": 0, "in_plan": 0}], columns=summary.columns)
+    return Matches(scored, summary, weights, method)
+
+
+def save_plan(db: sqlite_utils.Database, matches: Matches):
+    """Store the plan as flows with status ``potential``, through the normal importer (one transaction,
+    recorded in the import history), so maps and metrics can show the park as it could be.
+
+    Each planned pair becomes a flow ``match:<offer id>><demand id>`` of the offered resource, with the
+    planned quantity in the offered resource's canonical unit and the distance. Saving the same plan
+    again changes nothing.
+
+    Returns
+    -------
+    symbiosis.ingest.ImportReport
+    """
+    import tempfile
+
+    from .ingest import import_files
+
+    plan = matches.plan
+    if plan.empty:
+        return None
+    flows = pd.DataFrame({
+        "id": "match:" + plan["offer_id"].astype(str) + ">" + plan["demand_id"].astype(str),
+        "source_id": plan["offer_firm"], "target_id": plan["demand_firm"], "resource_code": plan["offered"],
+        "quantity": (plan["plan_quantity"] / plan["ratio"]).round(6), "unit": plan["offered_unit"],
+        "status": "potential", "distance_km": plan["distance_km"].round(3),
+        "note": [f"matchmaking plan: rank {rank}, score {score:.3f}, meets demand for {demanded} "
+                 f"({method})" for rank, score, demanded, method in
+                 zip(plan["rank"], plan["score"], plan["demanded"], [matches.method] * len(plan))],
+    })
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "matchmaking_plan_flows.csv"
+        flows.to_csv(path, index=False)
+        return import_files(db, [path], table="flows")
+
+
+# --------------------------------------------------------------------------------------------------
+# anonymisation
+
+
+def anonymise(frame: pd.DataFrame, firm_columns=("offer_firm", "demand_firm"),
+              name_columns=("offer_name", "demand_name")) -> pd.DataFrame:
+    """Replace firm ids and names with stable codes (``F-`` + 8 hex digits of the id's SHA-256).
+
+    The same firm gets the same code in every run and every file, so a facilitator can reveal names
+    after an introduction; offer and demand ids (which often contain firm names) are recoded too.
+    """
+    frame = frame.copy()
+    code = lambda firm: "F-" + hashlib.sha256(str(firm).encode("utf-8")).hexdigest()[:8]  # noqa: E731
+    for firm_column, name_column in zip(firm_columns, name_columns):
+        if firm_column in frame:
+            frame[name_column] = frame[firm_column].map(code)
+            frame[firm_column] = frame[name_column]
+    for column in ("offer_id", "demand_id"):
+        if column in frame:
+            frame[column] = frame[column].map(lambda value: "X-" + hashlib.sha256(str(value).encode()).hexdigest()[:8])
+    return frame

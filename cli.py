@@ -420,6 +420,32 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
                   "plan totals per unit": result.summary}, fmt)
 
 
+@cli.command("map")
+@click.option("--park", default=None, help="Only this park (firms elsewhere that trade with it shown apart).")
+@click.option("--layout", type=click.Choice(["force", "geo"]), default="force", show_default=True,
+              help="geo: firms at their coordinates, physics off; force: physics layout that stops when settled.")
+@click.option("--show", default="loops,absorbers,potential", show_default=True,
+              help="Comma-separated: loops, absorbers, potential (or 'none').")
+@click.option("--title", default=None, help="Page title (default: the park's name).")
+@click.option("--max-nodes", type=click.IntRange(10), default=3000, show_default=True,
+              help="Above this many nodes, draw parks (or regions) instead of firms.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@_db_option
+@_errors_to_click
+def map_command(park, layout, show, title, max_nodes, output, db_path):
+    """Interactive network map (one offline HTML file): sectors, flows by kind, loops, absorbers."""
+    from viz.map import store_map
+
+    shown = tuple(item.strip() for item in show.split(",") if item.strip() and item.strip() != "none")
+    unknown = [item for item in shown if item not in ("loops", "absorbers", "potential")]
+    if unknown:
+        raise click.UsageError(f"--show takes loops, absorbers, potential; not {', '.join(unknown)}")
+    html = store_map(open_store(db_path, create=False), park=park, layout=layout, show=shown, title=title,
+                     max_nodes=max_nodes)
+    Path(output).write_text(html, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="symbiosis-demo", show_default=True,
               help="Folder for the demo store and outputs.")

@@ -284,6 +284,9 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
     out: dict[str, pd.Series] = {}
     empty = {column: frame[column].eq("") for column in frame.columns}
 
+    if spec.quantity == "quantity" and "resource_code" in frame.columns and spec.name != "energy_use":
+        # survey data often name a waste by its EWC code (10 01 02): map it before keys are built
+        frame["resource_code"] = _map_ewc(frame["resource_code"], context, report)
     for spec_field in present:
         out[spec_field.name] = _parse_field(sheet, frame, spec_field, empty[spec_field.name], context, problems)
 
@@ -558,6 +561,30 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
         report.notes.append("new resources added to the catalogue (check for typos): "
                             + ", ".join(report.new_resources))
     return new
+
+
+_EWC = re.compile(r"^\s*(\d{2})[\s.]?(\d{2})[\s.]?(\d{2})\s*\*?\s*$")
+
+
+def _map_ewc(codes: pd.Series, context: _Context, report: FileReport) -> pd.Series:
+    """Replace European Waste Catalogue codes (``10 01 02``, ``100102``, ``10.01.02*``) by the catalogue's
+    resource with that EWC code; a code the catalogue does not know stays as written."""
+    unknown = codes.ne("") & ~codes.isin(context.resources)
+    if not unknown.any():
+        return codes
+    by_ewc = {" ".join(_EWC.match(ewc).groups()): code
+              for code, ewc in context.db.execute("SELECT code, ewc_code FROM resources WHERE ewc_code IS NOT NULL")
+              if _EWC.match(ewc)}
+    mapped = codes.copy()
+    hits = 0
+    for position in np.flatnonzero(unknown.to_numpy()):
+        match = _EWC.match(str(codes.iloc[position]))
+        if match and " ".join(match.groups()) in by_ewc:
+            mapped.iloc[position] = by_ewc[" ".join(match.groups())]
+            hits += 1
+    if hits:
+        report.notes.append(f"{hits} EWC code(s) mapped to catalogue resources")
+    return mapped
 
 
 def _kind_from_unit(unit: str) -> str | None:

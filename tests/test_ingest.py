@@ -291,3 +291,12 @@ def test_resources_file_without_names_keeps_catalogue_names(store, tmp_path):
     fly_ash = store["resources"].get("fly_ash")
     assert fly_ash["name"] == "Coal fly ash" and fly_ash["co2_factor"] == 0.42
     assert store["resources"].get("new_slag")["name"] == "new_slag"
+
+
+def test_ewc_codes_map_to_catalogue_resources(filled, tmp_path):
+    (tmp_path / "offers.csv").write_text("enterprise_id,resource_code,quantity,unit\npower,10 01 02,150,kt\n"
+                                         "refinery,100105,5,kt\n")
+    report = import_files(filled, [tmp_path / "offers.csv"])
+    assert filled["offers"].get("power:fly_ash:")["quantity"] == 150_000
+    assert filled["offers"].get("refinery:fgd_gypsum:")["kind"] == "waste"
+    assert report.files[0].new_resources == [] and any("EWC" in note for note in report.files[0].notes)

@@ -446,6 +446,21 @@ def map_command(park, layout, show, title, max_nodes, output, db_path):
     click.echo(f"wrote {output}")
 
 
+@cli.command("report")
+@click.option("--park", default=None, help="The park (default: every park, the first 20 in full).")
+@click.option("--no-map", is_flag=True, help="Leave out the embedded network map.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@_db_option
+@_errors_to_click
+def report_command(park, no_map, output, db_path):
+    """A self-contained HTML report: scorecard, loops, CO2, co-location, synergies, plots and the map."""
+    from viz.report import build_report
+
+    html = build_report(open_store(db_path, create=False), park=park, include_map=not no_map)
+    Path(output).write_text(html, encoding="utf-8")
+    click.echo(f"wrote {output}")
+
+
 @cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="symbiosis-demo", show_default=True,
               help="Folder for the demo store and outputs.")
@@ -453,7 +468,10 @@ def map_command(park, layout, show, title, max_nodes, output, db_path):
 @_quiet_option
 @_errors_to_click
 def demo(out_dir, fmt, quiet):
-    """Build OUT/demo.db from the shipped Kalundborg and zero-carbon park data and summarise it."""
+    """Build OUT/demo.db from the shipped Kalundborg and zero-carbon park data and summarise it.
+
+    Also writes OUT/map.html, OUT/report.html and OUT/matchmaking.xlsx for the zero-carbon demo park.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     db_file = out / "demo.db"
@@ -468,10 +486,20 @@ def demo(out_dir, fmt, quiet):
             bar.close()
         if not quiet and fmt == "table":
             click.echo(f"imported {name}: {report.rows} rows from {len(report.files)} files", err=True)
+    from viz.map import store_map
+    from viz.report import build_report
+
+    # the demo's pages and lists: the zero-carbon demo park, as a park manager would get them
+    (out / "map.html").write_text(store_map(db, park="zcp"), encoding="utf-8")
+    (out / "report.html").write_text(build_report(db, park="zcp"), encoding="utf-8")
+    matches = match(db, park="zcp")
+    export_matches(matches.candidates, matches.summary, out / "matchmaking.xlsx",
+                   about={"method": matches.method, "weights": matches.weights, "park": "zcp"})
     _echo_frames(summarise(db), fmt)
     if not quiet and fmt == "table":
-        click.echo(f"\nstore: {db_file} (schema version {SCHEMA_VERSION}); "
-                   f"try: symbiosis info --db {db_file}", err=True)
+        click.echo(f"\nstore: {db_file} (schema version {SCHEMA_VERSION}); try: symbiosis info --db {db_file}\n"
+                   f"pages: {out / 'map.html'}, {out / 'report.html'}; matchmaking list: {out / 'matchmaking.xlsx'}",
+                   err=True)
 
 
 def main() -> None:  # console script entry point

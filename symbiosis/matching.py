@@ -8,7 +8,8 @@ tonne twice.
    ``quantity`` = min(offer x ratio, demand); ``offered_used`` = quantity / ratio (offered unit);
    ``distance_km`` (great-circle); for mass and CO2: ``tkm`` = offered tonnes x km, ``transport_tco2e``
    and ``transport_cost_cny`` (road freight); heat and water go by pipe and carry no freight term.
-   ``co2_avoided_t`` = offered_used x the offered resource's ``co2_factor`` + avoided disposal
+   ``co2_avoided_t`` = offered_used x the offered resource's ``co2_factor`` (CO2 itself: 1 t per t kept
+   from the air) + avoided disposal
    (offered waste tonnes x landfill factor; the inert-landfill factor for mineral residues) - transport.
    ``value_cny`` = quantity x the virgin price of the demanded resource + offered_used x the disposal
    cost of the offered one - transport cost (shipped, cited ``prices.csv``, or the user's).
@@ -247,7 +248,10 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
     waste = frame["offered_kind"] == "waste"
     disposal_factor = np.where(frame["offered"].isin(INERT_WASTES),
                                factors.get("landfill_inert_tco2e_per_t", 0.0), factors["landfill_tco2e_per_t"])
-    frame["co2_avoided_t"] = (frame["offered_used"] * frame["offered"].map(co2_factor).fillna(0.0)
+    # CO2 taken by a user instead of vented counts 1 t per t (unless the catalogue gives a factor)
+    substitution = frame["offered"].map(co2_factor)
+    substitution = substitution.where(substitution.notna(), np.where(frame["currency"] == "co2", 1.0, 0.0))
+    frame["co2_avoided_t"] = (frame["offered_used"] * substitution
                               + np.where(waste, frame["offered_used"] * disposal_factor, 0.0)
                               - frame["transport_tco2e"])
     virgin = frame["demanded"].map(prices["virgin_price_cny"]).fillna(0.0)
@@ -381,7 +385,7 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
     --------
     >>> from symbiosis.store import open_store
     >>> result = match(open_store(":memory:"))
-    >>> len(result.candidates), result.summary["candidates"].sum()
+    >>> len(result.candidates), int(result.summary["candidates"].sum())
     (0, 0)
     """
     candidates = find_candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,

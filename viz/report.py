@@ -1,0 +1,151 @@
+"""The park report: one self-contained HTML page that people would rather look at than read.
+
+Summary counts, the scorecard against the standard's five pillars, the top loops, CO2 absorption
+nodes and allocation, co-location opportunities, the top synergies, a few inline SVG plots and the
+interactive map (in a sandboxed ``srcdoc`` frame). Everything is inline: the page needs no network.
+Every text from data is HTML-escaped by the template (Jinja2 autoescape); the map's own page is
+escaped once more as the frame's ``srcdoc`` attribute.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from .map import KIND_COLOURS, store_map
+from .plots import bar_chart, sankey, waterfall
+
+__all__ = ["build_report"]
+
+log = logging.getLogger(__name__)
+
+_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                                autoescape=jinja2.select_autoescape(["html"]))
+
+
+def _cell(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    return str(value)
+
+
+_TEMPLATES.filters["cell"] = _cell
+
+
+def _table(frame: pd.DataFrame | None, columns: dict[str, str], limit: int = 15) -> dict:
+    """Rows for the template: {"headers": [...], "rows": [[...]], "more": n}."""
+    if frame is None or frame.empty:
+        return {"headers": list(columns.values()), "rows": [], "more": 0}
+    shown = frame.head(limit)
+    return {"headers": list(columns.values()),
+            "rows": [[row.get(column) for column in columns] for row in shown.to_dict("records")],
+            "more": max(len(frame) - limit, 0)}
+
+
+def _park_section(db, park: str, include_map: bool) -> dict:
+    from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance
+    from symbiosis.colocation import gaps, long_haul
+    from symbiosis.factors import load_factors
+    from symbiosis.graph import load_graph
+    from symbiosis.loops import find_loops
+    from symbiosis.matching import match
+    from symbiosis.scorecard import scorecard
+
+    factors = load_factors()
+    name = db.execute("SELECT name FROM parks WHERE id = ?", (park,)).fetchone()[0]
+    existing = load_graph(db, park=park, status="existing")
+    firms = [node for node, data in existing.nodes(data=True) if not data.get("boundary")]
+    kinds: dict[str, list] = {}
+    for _, _, data in existing.edges(data=True):
+        entry = kinds.setdefault(data["kind"], [0, 0.0, data["unit"], 0])
+        entry[0] += 1
+        if data["quantity"] is None:
+            entry[3] += 1
+        else:
+            entry[1] += data["quantity"]
+    flows_by_kind = pd.DataFrame([{"kind": kind, "flows": count, "quantity": total, "unit": unit, "unknown": unknown}
+                                  for kind, (count, total, unit, unknown) in sorted(kinds.items())])
+    card = scorecard(db, park, factors=factors)
+    loops = find_loops(existing, limit=200)
+    balance = carbon_balance(db, park=park, factors=factors, G=existing)
+    nodes = absorption_nodes(balance, existing, db)
+    allocation = allocate_co2(db, park=park, factors=factors, balance=balance)
+    haul = long_haul(db, park=park, factors=factors)
+    missing = gaps(db, park=park)
+    synergies = match(db, park=park, factors=factors)
+    plan = synergies.plan.sort_values("rank")
+
+    mass_flows = sorted(((data["quantity"], u, v, data["kind"]) for u, v, data in existing.edges(data=True)
+                         if data["currency"] == "mass" and data["quantity"]), reverse=True)[:14]
+    label = lambda node: str(existing.nodes[node].get("name") or node)  # noqa: E731
+    emitted = balance["emitted_t"].sum(min_count=1)
+    offsets = db.execute("SELECT sum(t_co2e) FROM offsets WHERE park_id = ?", (park,)).fetchone()[0] or 0.0
+    plots = [
+        bar_chart([(kind, float(count), KIND_COLOURS.get(kind, "#999")) for kind, (count, *_rest) in sorted(kinds.items())],
+                  "Flows by kind (number of existing flows)"),
+        sankey([(label(u), label(v), quantity, KIND_COLOURS.get(kind, "#999")) for quantity, u, v, kind in mass_flows],
+               "Main material and waste flows", "t/yr"),
+    ]
+    if pd.notna(emitted) and emitted > 0:
+        plots.append(waterfall([("emitted", float(emitted)), ("absorbed", float(balance["absorbed_t"].sum())),
+                                ("avoided", float(balance["avoided_t"].sum())), ("offsets", float(offsets))],
+                               "Emissions before and after synergies", "tCO2e/yr"))
+    return {
+        "id": park, "name": name, "firms": len(firms), "flows": existing.number_of_edges(),
+        "flows_by_kind": _table(flows_by_kind, {"kind": "kind", "flows": "flows", "quantity": "known quantity",
+                                                "unit": "unit", "unknown": "without quantity"}),
+        "scorecard": card.astype(object).where(card.notna(), None).to_dict("records"),
+        "loops_count": len(loops.loops),
+        "loops": _table(loops.loops, {"rank": "#", "currency": "currency", "length": "firms", "bottleneck": "bottleneck",
+                                      "unit": "unit", "names": "loop", "resources": "resources"}, 10),
+        "loops_capped": loops.capped,
+        "absorbers": _table(nodes, {"rank": "#", "name": "firm", "absorbed_t": "absorbed (tCO2e/yr)",
+                                    "avoided_t": "avoided (tCO2e/yr)", "share_of_park_emissions": "share of park emissions",
+                                    "carbon_pagerank": "carbon PageRank"}, 10),
+        "allocation": _table(allocation.pairs, {"emitter": "emitter", "absorber": "absorber", "tonnes": "tCO2/yr",
+                                                "distance_km": "km"}, 10),
+        "allocation_summary": allocation.summary.iloc[0].to_dict(),
+        "absorbable_percent": (f"{100 * allocation.summary.iloc[0]['absorbable_share']:.1f} %"
+                               if pd.notna(allocation.summary.iloc[0]["absorbable_share"]) else "missing"),
+        "long_haul": _table(haul, {"supplier": "supplier", "taker": "taker", "resource": "resource",
+                                   "quantity": "quantity", "unit": "unit", "distance_km": "km",
+                                   "host_park": "host park", "saved_tco2e": "saved (tCO2e/yr)", "note": "note"}, 10),
+        "gaps": _table(missing, {"side": "gap", "enterprise": "firm", "resource": "resource", "quantity": "quantity",
+                                 "unit": "unit", "sectors": "sectors to attract"}, 15),
+        "synergies": _table(plan, {"rank": "#", "score": "score", "offer_name": "gives", "demand_name": "takes",
+                                   "offered": "offered", "demanded": "demanded", "plan_quantity": "planned",
+                                   "unit": "unit", "distance_km": "km", "co2_avoided_t": "CO2 avoided (t/yr)",
+                                   "value_cny": "value (CNY/yr)"}, 15),
+        "plots": [plot for plot in plots if plot],
+        "map": store_map(db, park=park) if include_map else None,
+    }
+
+
+def build_report(db, park: str | None = None, include_map: bool = True, max_parks: int = 20) -> str:
+    """The report page for one park, or for every park (the first ``max_parks``, the rest named).
+
+    Returns
+    -------
+    str
+        A self-contained HTML page.
+    """
+    parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
+    if park and not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+        from symbiosis.errors import UnknownIdError
+
+        raise UnknownIdError(f"no park {park!r} in the store")
+    sections = [_park_section(db, park_id, include_map) for park_id in parks[:max_parks]]
+    title = sections[0]["name"] if park and sections else "Industrial symbiosis report"
+    return _TEMPLATES.get_template("report.html").render(
+        title=title, sections=sections, left_out=parks[max_parks:],
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))

@@ -79,3 +79,19 @@ def test_user_factors_file_overrides(demo_db, tmp_path):
     bad.write_text("key,value\nroad_freight_tco2e_per_tkm,lots\n")
     result = CliRunner().invoke(cli, ["colocate", "--db", demo_db, "--factors", str(bad)])
     assert result.exit_code == 1 and "bad.csv, row 2, column 'value'" in result.output
+
+
+def test_match_on_the_demo_park(demo_db, tmp_path):
+    data = _json("match", "--db", demo_db, "--park", "zcp", "--top", "5")
+    candidates = data[[key for key in data if key.startswith("candidates")][0]]
+    assert len(candidates) >= 20  # JSON carries every candidate; --top only trims the table
+    assert any(row["plan_quantity"] > 0 for row in candidates)
+    assert any(row["offered"] != row["demanded"] for row in candidates)  # a substitute matched
+    totals = data["plan totals per unit"]
+    assert sum(row["in_plan"] for row in totals) > 0 and sum(row["plan_co2_avoided_t"] for row in totals) > 0
+    book = tmp_path / "lists.xlsx"
+    assert CliRunner().invoke(cli, ["match", "--db", demo_db, "--park", "zcp", "-o", str(book), "--quiet"]).exit_code == 0
+    import openpyxl
+
+    sheets = openpyxl.load_workbook(book).sheetnames
+    assert sheets[0] == "summary" and len(sheets) > 10

@@ -33,6 +33,8 @@ BOUNDARY_COLOUR = "#c7c7c7"
 ABSORBER_BORDER = "#1a9850"
 #: above this many nodes the map draws parks (or regions) instead of firms
 MAX_NODES = 3000
+#: above this many nodes a force layout is precomputed (firms around their park) and physics is off
+PHYSICS_LIMIT = 1500
 _VIS = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2"
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                 autoescape=jinja2.select_autoescape(["html"]))
@@ -149,6 +151,44 @@ def _positions(G: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
     return positions
 
 
+def _grouped_positions(G: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
+    """A layout in O(n) for large networks: each park at its centre (or on a grid), its firms on rings
+    around it, boundary nodes in a row below. Readable without physics."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for node, data in G.nodes(data=True):
+        groups["boundary" if data.get("direction") else str(data.get("park_id") or "no park")].append(node)
+    parks = sorted(group for group in groups if group != "boundary")
+    centres = {}
+    located = {}
+    for park in parks:
+        points = [(G.nodes[n]["lat"], G.nodes[n]["lon"]) for n in groups[park] if G.nodes[n].get("lat") is not None]
+        if points:
+            located[park] = (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+    side = math.ceil(math.sqrt(max(len(parks), 1)))
+    spacing = 60 * math.sqrt(max(len(G) / max(len(parks), 1), 1)) + 120
+    if len(located) == len(parks) and len(parks) > 1:
+        lats = [lat for lat, _ in located.values()]
+        lons = [lon for _, lon in located.values()]
+        span = max(max(lons) - min(lons), max(lats) - min(lats), 1e-6)
+        for park, (lat, lon) in located.items():
+            centres[park] = ((lon - min(lons)) / span * spacing * side, (max(lats) - lat) / span * spacing * side)
+    else:
+        for index, park in enumerate(parks):
+            centres[park] = ((index % side) * spacing, (index // side) * spacing)
+    positions = {}
+    for park in parks:
+        cx, cy = centres[park]
+        for index, node in enumerate(sorted(groups[park])):
+            ring = int(math.sqrt(index))  # rings of growing size: 1, 3, 5, ... firms
+            slot = index - ring * ring
+            angle = 2 * math.pi * slot / (2 * ring + 1)
+            positions[node] = (cx + 40 * ring * math.cos(angle), cy + 40 * ring * math.sin(angle))
+    bottom = max((y for _, y in positions.values()), default=0) + 200
+    for index, node in enumerate(sorted(groups.get("boundary", []))):
+        positions[node] = (index * 160, bottom)
+    return positions
+
+
 def build_map(
     G: nx.MultiDiGraph,
     loops: pd.DataFrame | None = None,
@@ -214,6 +254,10 @@ def build_map(
 
     net = Network(height="100%", width="100%", directed=True, cdn_resources="in_line")
     positions = _positions(G) if layout == "geo" else {}
+    if layout == "force" and G.number_of_nodes() > PHYSICS_LIMIT:
+        positions = _grouped_positions(G)
+        notice = (notice + " " if notice else "") + (
+            f"Above {PHYSICS_LIMIT:,} nodes the layout is precomputed (firms around their park) and physics is off.")
     for node, data in G.nodes(data=True):
         share = max((throughput[node][kind] / largest[kind] for kind in throughput[node] if largest.get(kind)),
                     default=0.0)
@@ -270,7 +314,7 @@ def build_map(
                 "nodes": members,
                 "edges": [edge for link in links for edge in edge_ids.get(link, [])],
             })
-    physics = layout == "force"
+    physics = layout == "force" and G.number_of_nodes() <= PHYSICS_LIMIT
     options = {
         "physics": {"enabled": physics, "solver": "barnesHut", "stabilization": {"iterations": 300},
                     "barnesHut": {"gravitationalConstant": -8000, "springLength": 160}},

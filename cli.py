@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ from symbiosis.factors import load_factors, load_resource_sectors, load_targets
 from symbiosis.loops import DEFAULT_LIMIT, find_loops
 from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, match, save_plan
 from symbiosis.scorecard import scorecard
-from symbiosis.metrics import CURRENCIES, DEFAULT_IMBALANCE_THRESHOLD, network_metrics, node_balance
+from symbiosis.metrics import CURRENCIES, DEFAULT_IMBALANCE_THRESHOLD, metrics_by_park, network_metrics, node_balance
 from symbiosis.schema import FLOW_STATUSES, TABLES
 from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, schema_version
 from symbiosis.summary import summarise
@@ -160,8 +161,14 @@ def _echo_frames(frames: dict[str, pd.DataFrame], fmt: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(symbiosis.__version__, prog_name="symbiosis")
-def cli():
+@click.option("--verbose", "-v", count=True, help="Show the library's log (-v warnings, -vv progress notes).")
+def cli(verbose):
     """Industrial symbiosis network analyser: load park data, find loops and synergies."""
+    # The library logs; the CLI decides what a user sees. Warnings already reach the output tables
+    # (e.g. the metrics' warning column), so by default only errors are shown.
+    level = {0: logging.ERROR, 1: logging.WARNING}.get(verbose, logging.INFO)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("symbiosis").setLevel(level)
 
 
 @cli.command()
@@ -266,11 +273,19 @@ def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
               help="Throughflow for TST, APL and FCI: inflows + imports (as enaR), or outflows + exports.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=DEFAULT_IMBALANCE_THRESHOLD, show_default=True,
               help="Firms whose inflow and outflow differ by more than this share are reported.")
+@click.option("--by-park", is_flag=True, help="One row per park and currency (every park, in parallel).")
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Processes for --by-park (default: every core).")
 @_db_option
 @_format_option
 @_errors_to_click
-def metrics(park, year, kinds, status, throughflow, threshold, db_path, fmt):
+def metrics(park, year, kinds, status, throughflow, threshold, by_park, jobs, db_path, fmt):
     """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency."""
+    if by_park:
+        statuses = ("existing", "planned", "potential") if status == "all" else tuple(status.split(","))
+        table = metrics_by_park(str(db_path or default_db_path()), parks=[park] if park else None,
+                                orientation=throughflow, imbalance_threshold=threshold, jobs=jobs, status=statuses)
+        _echo_frame(table, fmt, title="metrics by park")
+        return
     G = _load(db_path, park, year, kinds, status)
     table = network_metrics(G, CURRENCIES, orientation=throughflow, imbalance_threshold=threshold)
     balance = pd.concat([node_balance(G, currency) for currency in CURRENCIES], ignore_index=True)

@@ -22,6 +22,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import scipy.sparse
+import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
 from .errors import InputError
@@ -38,6 +39,7 @@ __all__ = [
     "flow_intensities",
     "ascendency",
     "network_metrics",
+    "metrics_by_park",
     "node_balance",
 ]
 
@@ -48,6 +50,13 @@ CURRENCIES = ("mass", "energy", "water")
 _UNIT = {CURRENCY[kind]: unit for kind, unit in CANONICAL_UNIT.items()}
 #: firms whose inflow and outflow differ by more than this share are reported as unbalanced
 DEFAULT_IMBALANCE_THRESHOLD = 0.05
+#: the integral matrix (I - G)^-1 behind FCI and the flow intensities is dense: above this many firms of
+#: one currency it is not formed (compute per park instead, as the standard asks)
+DENSE_LIMIT = 4000
+
+
+class _TooLarge(Exception):
+    """The model is too large for the dense integral matrix."""
 
 
 @dataclass
@@ -58,14 +67,14 @@ class FlowModel:
     ----------
     nodes : list of str
         Firms inside the park with at least one flow of the currency, in matrix order.
-    flows : ndarray, shape (n, n)
+    flows : scipy.sparse.csr_matrix, shape (n, n)
         ``flows[i, j]``: known quantity from firm i to firm j per year, canonical unit.
     inputs, outputs : ndarray, shape (n,)
         Boundary input ``z`` into each firm and boundary output ``y`` from it.
     inputs_by_origin, outputs_by_destination : dict of str to ndarray
         The same split by the outside end's label (import, grid, export, landfill, air, respiration;
         ``outside park`` for firms beyond a park cut), for the ascendency's extended matrix.
-    adjacency : ndarray of int, shape (n, n)
+    adjacency : scipy.sparse.csr_matrix of int, shape (n, n)
         1 where i sends j any flow of the currency, quantity known or not (topology uses the link).
     unknown : int
         Flows of the currency without a quantity: in the topology, left out of flow-based metrics.
@@ -74,10 +83,10 @@ class FlowModel:
     currency: str
     unit: str
     nodes: list[str]
-    flows: np.ndarray
+    flows: scipy.sparse.csr_matrix
     inputs: np.ndarray
     outputs: np.ndarray
-    adjacency: np.ndarray
+    adjacency: scipy.sparse.csr_matrix
     unknown: int
     inputs_by_origin: dict[str, np.ndarray]
     outputs_by_destination: dict[str, np.ndarray]
@@ -103,23 +112,29 @@ def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
     inside = sorted({node for u, v, _ in edges for node in (u, v) if not is_boundary(G, node)})
     index = {node: position for position, node in enumerate(inside)}
     n = len(inside)
-    flows, adjacency = np.zeros((n, n)), np.zeros((n, n), dtype=int)
+    rows, cols, values, links = [], [], [], set()
     by_origin: dict[str, np.ndarray] = {}
     by_destination: dict[str, np.ndarray] = {}
     unknown = 0
     for u, v, quantity in edges:
         i, j = index.get(u), index.get(v)
         if i is not None and j is not None:
-            adjacency[i, j] = 1
+            links.add((i, j))
         if quantity is None:
             unknown += 1
             continue
         if i is not None and j is not None:
-            flows[i, j] += quantity
+            rows.append(i)
+            cols.append(j)
+            values.append(quantity)
         elif j is not None:
             by_origin.setdefault(_outside_label(G, u), np.zeros(n))[j] += quantity
         elif i is not None:
             by_destination.setdefault(_outside_label(G, v), np.zeros(n))[i] += quantity
+    # Sparse matrices: a national network has 250,000 firms; duplicates (parallel flows) are summed.
+    flows = scipy.sparse.csr_matrix((values, (rows, cols)), shape=(n, n))
+    link_rows, link_cols = zip(*links) if links else ((), ())
+    adjacency = scipy.sparse.csr_matrix((np.ones(len(link_rows), dtype=int), (link_rows, link_cols)), shape=(n, n))
     inputs = sum(by_origin.values(), np.zeros(n))
     outputs = sum(by_destination.values(), np.zeros(n))
     return FlowModel(currency, _UNIT[currency], inside, flows, inputs, outputs, adjacency, unknown,
@@ -147,30 +162,33 @@ def cyclicity(adjacency: np.ndarray) -> float:
     >>> cyclicity(np.triu(np.ones((3, 3)), 1))
     0.0
     """
-    adjacency = np.asarray(adjacency)
-    if adjacency.size == 0:
+    matrix = scipy.sparse.csr_matrix(adjacency, dtype=float)
+    if matrix.shape[0] == 0 or matrix.nnz == 0:
         return 0.0
-    graph = nx.from_numpy_array((adjacency != 0).astype(int), create_using=nx.DiGraph)
+    matrix.data = (matrix.data != 0).astype(float)
+    matrix.eliminate_zeros()
+    count, labels = scipy.sparse.csgraph.connected_components(matrix, directed=True, connection="strong")
     radius = 0.0
-    for component in nx.strongly_connected_components(graph):
-        members = sorted(component)
-        block = (adjacency[np.ix_(members, members)] != 0).astype(float)
-        if not block.any():
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(count + 1))
+    for component in range(count):
+        members = order[bounds[component]:bounds[component + 1]]
+        block = matrix[members][:, members]
+        if block.nnz == 0:
             continue
-        value = _spectral_radius(block)
-        radius = max(radius, value)
+        radius = max(radius, _spectral_radius(block))
     return float(round(radius, 10))
 
 
-def _spectral_radius(block: np.ndarray) -> float:
-    """Perron root of one irreducible non-negative block."""
-    rows, columns = block.sum(axis=1), block.sum(axis=0)
+def _spectral_radius(block) -> float:
+    """Perron root of one irreducible non-negative block (sparse)."""
+    rows, columns = np.asarray(block.sum(axis=1)).ravel(), np.asarray(block.sum(axis=0)).ravel()
     # Equal row (or column) sums bound the Perron root from both sides: it is that sum, exactly
     # (a ring, a complete digraph). This also covers the cases iterative solvers find hardest.
     for sums in (rows, columns):
         if sums.min() == sums.max():
             return float(sums[0])
-    n = len(block)
+    n = block.shape[0]
     if n > 400:
         # A + I is primitive with Perron root rho(A) + 1, strictly dominant in modulus.
         shifted = scipy.sparse.csr_matrix(block) + scipy.sparse.identity(n, format="csr")
@@ -180,7 +198,7 @@ def _spectral_radius(block: np.ndarray) -> float:
         except scipy.sparse.linalg.ArpackNoConvergence:
             if n > 4000:
                 return _collatz_wielandt(shifted) - 1
-    return float(np.max(np.abs(np.linalg.eigvals(block))))
+    return float(np.max(np.abs(np.linalg.eigvals(block.toarray()))))
 
 
 def _collatz_wielandt(matrix, iterations: int = 2000) -> float:
@@ -203,9 +221,9 @@ def throughflow(model: FlowModel, orientation: str = "input") -> np.ndarray:
     boundary output (``output``). At steady state the two agree.
     """
     if orientation == "input":
-        return model.flows.sum(axis=0) + model.inputs
+        return np.asarray(model.flows.sum(axis=0)).ravel() + model.inputs
     if orientation == "output":
-        return model.flows.sum(axis=1) + model.outputs
+        return np.asarray(model.flows.sum(axis=1)).ravel() + model.outputs
     raise InputError(f"throughflow orientation must be 'input' or 'output', not {orientation!r}")
 
 
@@ -255,8 +273,10 @@ def flow_intensities(model: FlowModel, orientation: str = "input") -> dict[str, 
 def _integral(model: FlowModel, orientation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Throughflow T, direct intensities G = F / T (by rows) and integral flows N = (I - G)^-1."""
     T = throughflow(model, orientation)
+    if len(T) > DENSE_LIMIT:
+        raise _TooLarge(len(T))
     with np.errstate(divide="ignore", invalid="ignore"):
-        G = np.where(T[:, None] > 0, model.flows / T[:, None], 0.0)
+        G = np.where(T[:, None] > 0, model.flows.toarray() / T[:, None], 0.0)
     # A generalised inverse, as enaR: a closed cycle without outflow makes I - G singular.
     N = np.linalg.pinv(np.eye(len(T)) - G)
     return T, G, N
@@ -283,19 +303,30 @@ def ascendency(model: FlowModel) -> dict[str, float | None]:
     """
     n = len(model.nodes)
     origins, destinations = list(model.inputs_by_origin.values()), list(model.outputs_by_destination.values())
-    extended = np.zeros((n + len(origins), n + len(destinations)))
-    extended[:n, :n] = model.flows
+    flows = model.flows.tocoo()
+    rows, cols, values = [flows.row], [flows.col], [flows.data]
     for row, inputs in enumerate(origins, start=n):
-        extended[row, :n] = inputs
+        nonzero = np.flatnonzero(inputs)
+        rows.append(np.full(len(nonzero), row))
+        cols.append(nonzero)
+        values.append(inputs[nonzero])
     for column, outputs in enumerate(destinations, start=n):
-        extended[:n, column] = outputs
-    total = extended.sum()
+        nonzero = np.flatnonzero(outputs)
+        rows.append(nonzero)
+        cols.append(np.full(len(nonzero), column))
+        values.append(outputs[nonzero])
+    # the extended matrix, kept sparse: only its non-zero entries enter the information measures
+    extended = scipy.sparse.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                                       shape=(n + len(origins), n + len(destinations)))
+    extended.sum_duplicates()
+    total = float(extended.sum())
     if total <= 0:
         return dict.fromkeys(("TSTp", "H", "AMI", "ascendency", "capacity", "overhead", "ascendency_ratio",
                               "robustness"))
-    rows, columns = extended.sum(axis=1), extended.sum(axis=0)
-    i, j = np.nonzero(extended)
-    t = extended[i, j]
+    rows, columns = np.asarray(extended.sum(axis=1)).ravel(), np.asarray(extended.sum(axis=0)).ravel()
+    coo = extended.tocoo()
+    keep = coo.data > 0
+    i, j, t = coo.row[keep], coo.col[keep], coo.data[keep]
     p = t / total
     flow_diversity = float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0: no "-0" for a single flow
     mutual_information = float((p * np.log2(t * total / (rows[i] * columns[j]))).sum())
@@ -385,16 +416,20 @@ def network_metrics(
     for currency in currencies:
         model = flow_model(G, currency)
         n = len(model.nodes)
-        links = int(model.adjacency.sum())
+        links = int(model.adjacency.nnz)
         T = throughflow(model, orientation)
         total = float(T.sum())
         boundary_input = float(model.inputs.sum())
-        fci = finn_cycling_index(model, orientation) if n else None
+        too_large = n > DENSE_LIMIT
+        fci = finn_cycling_index(model, orientation) if n and not too_large else None
         balance = node_balance(G, currency) if n else pd.DataFrame(columns=["imbalance"])
         unbalanced = int((balance["imbalance"].abs() > imbalance_threshold).sum())
         warnings = []
         if model.unknown:
             warnings.append(f"{model.unknown} flow(s) without a quantity left out of flow-based metrics")
+        if too_large:
+            warnings.append(f"{n:,} firms: FCI and flow intensities need the dense integral matrix, formed up to "
+                            f"{DENSE_LIMIT:,} firms; use per-park metrics (--by-park)")
         if unbalanced:
             warnings.append(f"{unbalanced} of {n} firms unbalanced by more than {imbalance_threshold:.0%}: "
                             "TST, APL, FCI and ascendency assume steady state")
@@ -408,7 +443,7 @@ def network_metrics(
             "boundary_input": boundary_input, "boundary_output": float(model.outputs.sum()),
             "TST": total if n else None, "APL": total / boundary_input if boundary_input > 0 else None,
             "FCI": fci, "cycled": fci * total if fci is not None else None,
-            **(flow_intensities(model, orientation) if n else {"BFI": None, "DFI": None, "IFI": None}),
+            **(flow_intensities(model, orientation) if n and not too_large else {"BFI": None, "DFI": None, "IFI": None}),
             **ascendency(model),
             "throughflow": orientation, "unbalanced_nodes": unbalanced,
             "max_imbalance": float(balance["imbalance"].abs().max()) if n else None,
@@ -418,3 +453,61 @@ def network_metrics(
             log.warning("%s: %s", currency, row["warning"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _park_metrics(db_path: str, parks: list[str], currencies: tuple[str, ...], orientation: str,
+                  imbalance_threshold: float, status: tuple[str, ...]) -> pd.DataFrame:
+    """Worker: metrics of some parks, with its own connection (SQLite connections do not cross processes)."""
+    from .graph import load_graph
+    from .store import open_store
+
+    db = open_store(db_path, create=False)
+    frames = []
+    for park in parks:
+        frame = network_metrics(load_graph(db, park=park, status=list(status)), currencies, orientation,
+                                imbalance_threshold)
+        frame.insert(0, "park_id", park)
+        frames.append(frame)
+    db.conn.close()
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def metrics_by_park(
+    db_path: str,
+    parks: list[str] | None = None,
+    currencies: tuple[str, ...] = CURRENCIES,
+    orientation: str = "input",
+    imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
+    jobs: int | None = None,
+    status: tuple[str, ...] = ("existing",),
+) -> pd.DataFrame:
+    """:func:`network_metrics` for every park (or the given ones), one row per park and currency.
+
+    Parks are independent, so the work is spread over ``jobs`` processes (default: every core; 1 runs
+    in this process). Each process opens the store itself.
+
+    Returns
+    -------
+    DataFrame
+        ``park_id`` followed by the columns of :func:`network_metrics`, in park order.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .store import open_store
+
+    if parks is None:
+        db = open_store(db_path, create=False)
+        parks = [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
+        db.conn.close()
+    jobs = jobs or os.cpu_count() or 1
+    arguments = (currencies, orientation, imbalance_threshold, tuple(status))
+    if jobs == 1 or len(parks) < 2:
+        return _park_metrics(str(db_path), list(parks), *arguments)
+    # Many small chunks keep both cores busy when park sizes differ a lot.
+    size = max(1, len(parks) // (jobs * 8))
+    chunks = [parks[start:start + size] for start in range(0, len(parks), size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        frames = list(pool.map(_park_metrics, [str(db_path)] * len(chunks), chunks,
+                               *[[argument] * len(chunks) for argument in arguments]))
+    return pd.concat(frames, ignore_index=True)

@@ -184,6 +184,13 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX idx_demands_enterprise ON demands(enterprise_id);
     CREATE INDEX idx_offsets_park ON offsets(park_id);
     """,
+    # 2 -> 3: lookups by resource (gaps, matchmaking) are index searches at national scale too.
+    """
+    CREATE INDEX idx_offers_resource ON offers(resource_code);
+    CREATE INDEX idx_demands_resource ON demands(resource_code);
+    CREATE INDEX idx_flows_source_resource ON flows(source_id, resource_code);
+    CREATE INDEX idx_flows_target_resource ON flows(target_id, resource_code);
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from symbiosis.store import open_store, table_counts
+from symbiosis.store import SCHEMA_VERSION, open_store, table_counts
 
 from .conftest import BAD, GOOD, dump
 
@@ -22,7 +22,7 @@ def _import_good(runner, db_path, *extra):
 def test_init_creates_store(runner, db_path):
     result = runner.invoke(cli, ["init", "--db", str(db_path)])
     assert result.exit_code == 0, result.output
-    assert "created" in result.output and "schema version 2" in result.output
+    assert "created" in result.output and f"schema version {SCHEMA_VERSION}" in result.output
     assert db_path.exists()
 
 

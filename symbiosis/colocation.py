@@ -14,7 +14,7 @@ import sqlite_utils
 
 from .errors import InputError
 from .factors import load_factors, load_resource_sectors
-from .geo import centroid, haversine_km, nearest, pairs_within
+from .geo import centroid, haversine_km, nearest, nearest_within
 from .graph import is_boundary, load_graph
 
 __all__ = ["park_centres", "long_haul", "clusters", "gaps"]
@@ -148,7 +148,8 @@ def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: floa
         wanted = demands[demands["resource"] == resource]
         if wanted.empty:
             continue
-        i, j, _ = pairs_within(offered["lat"], offered["lon"], wanted["lat"], wanted["lon"], match_km)
+        # each demand's 10 nearest offers: enough to find communities, bounded at national scale
+        i, j, _ = nearest_within(offered["lat"], offered["lon"], wanted["lat"], wanted["lon"], match_km, 10)
         for a, b in zip(i, j):
             add(offered["firm"].iloc[a], wanted["firm"].iloc[b], resource, currency[offered["kind"].iloc[a]],
                 min(offered["quantity"].iloc[a], wanted["quantity"].iloc[b]))
@@ -162,7 +163,8 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
     """Groups of firms with strong mutual exchange potential that are spread out.
 
     The exchange-potential graph joins firms that exchange now (existing and potential flows) or could
-    (an offer and a demand of the same resource within ``match_km``), weighted by tCO2e avoided
+    (an offer and a demand of the same resource within ``match_km``, each demand's ten nearest offers),
+    weighted by tCO2e avoided
     (``weight="tco2e"``: quantity x the resource's co2_factor; CO2 itself counts 1 t per t) or by tonnes
     (``"tonnes"``: mass and CO2 flows). Louvain community detection (networkx, fixed ``seed``) finds the
     groups; a group is listed when its firms lie more than ``radius_km`` from their weighted centre.

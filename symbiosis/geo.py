@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EARTH_RADIUS_KM", "haversine_km", "unit_vectors", "pairs_within", "neighbour_counts", "nearest", "centroid"]
+__all__ = ["EARTH_RADIUS_KM", "haversine_km", "unit_vectors", "pairs_within", "nearest_within", "neighbour_counts", "nearest", "centroid"]
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 
@@ -74,6 +74,29 @@ def pairs_within(lat_a, lon_a, lat_b, lon_b, radius_km: float) -> tuple[np.ndarr
     distance = haversine_km(np.asarray(lat_a, dtype=float)[i], np.asarray(lon_a, dtype=float)[i],
                             np.asarray(lat_b, dtype=float)[j], np.asarray(lon_b, dtype=float)[j])
     return i, j, distance
+
+
+def nearest_within(lat_a, lon_a, lat_b, lon_b, radius_km: float, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each point of b, its ``k`` nearest points of a within ``radius_km`` (one KD-tree query).
+
+    Bounds a candidate set at national scale: every demand keeps its k nearest offers, however dense
+    the region. Returns ``(i, j, distance_km)`` like :func:`pairs_within`.
+    """
+    from scipy.spatial import cKDTree
+
+    a, b = unit_vectors(lat_a, lon_a), unit_vectors(lat_b, lon_b)
+    if len(a) == 0 or len(b) == 0 or k < 1:
+        empty = np.zeros(0, dtype=int)
+        return empty, empty, np.zeros(0)
+    k = min(k, len(a))
+    chord, index = cKDTree(a).query(b, k=k, distance_upper_bound=_chord(radius_km))
+    chord, index = chord.reshape(len(b), k), index.reshape(len(b), k)
+    found = np.isfinite(chord)
+    j, column = np.nonzero(found)
+    i = index[j, column]
+    distance = haversine_km(np.asarray(lat_a, dtype=float)[i], np.asarray(lon_a, dtype=float)[i],
+                            np.asarray(lat_b, dtype=float)[j], np.asarray(lon_b, dtype=float)[j])
+    return i.astype(int), j.astype(int), distance
 
 
 def neighbour_counts(lat, lon, radius_km: float, workers: int = -1) -> np.ndarray:

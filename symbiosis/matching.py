@@ -40,7 +40,7 @@ import sqlite_utils
 from .datasets import datasets_dir
 from .errors import InputError
 from .factors import load_factors
-from .geo import pairs_within
+from .geo import nearest_within
 
 __all__ = [
     "CRITERIA",
@@ -168,9 +168,13 @@ def _sides(db: sqlite_utils.Database, table: str) -> pd.DataFrame:
 # candidates
 
 
+#: each demand keeps at most this many nearest offers per resource route (bounds national runs)
+MAX_OFFERS_PER_DEMAND = 25
+
+
 def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
                     factors: dict[str, float] | None = None, substitutes: pd.DataFrame | None = None,
-                    prices: pd.DataFrame | None = None) -> pd.DataFrame:
+                    prices: pd.DataFrame | None = None, max_offers: int = MAX_OFFERS_PER_DEMAND) -> pd.DataFrame:
     """Every offer x demand pair that could exchange, with its quantity, distance, CO2 and value.
 
     Parameters
@@ -180,6 +184,9 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
         radius); default every park.
     radius_km : float
         Longest exchange distance; heat, water and CO2 also within their pipe reach (``factors``).
+    max_offers : int
+        Each demand keeps its ``max_offers`` nearest offers per resource route (a KD-tree query), so a
+        dense region cannot blow the candidate list up; nearer offers are the likelier partners.
 
     Returns
     -------
@@ -213,7 +220,21 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
         limit = radius_km
         if currency == "water" or (currency == "energy" and route.offered in HEAT):
             limit = min(radius_km, reach[currency])
-        i, j, distance = pairs_within(giving["lat"], giving["lon"], taking["lat"], taking["lon"], limit)
+        if park is not None:
+            # pairs with a side in the park: the park's offers to every demand near, every offer near
+            # to the park's demands (two bounded queries, merged)
+            giving_in = np.flatnonzero(giving["park_id"].eq(park).to_numpy())
+            taking_in = np.flatnonzero(taking["park_id"].eq(park).to_numpy())
+            a_i, a_j, a_d = nearest_within(giving["lat"].iloc[giving_in], giving["lon"].iloc[giving_in],
+                                           taking["lat"], taking["lon"], limit, max_offers)
+            b_i, b_j, b_d = nearest_within(giving["lat"], giving["lon"], taking["lat"].iloc[taking_in],
+                                           taking["lon"].iloc[taking_in], limit, max_offers)
+            merged = pd.DataFrame({"i": np.concatenate([giving_in[a_i], b_i]),
+                                   "j": np.concatenate([a_j, taking_in[b_j]]),
+                                   "d": np.concatenate([a_d, b_d])}).drop_duplicates(["i", "j"])
+            i, j, distance = merged["i"].to_numpy(), merged["j"].to_numpy(), merged["d"].to_numpy()
+        else:
+            i, j, distance = nearest_within(giving["lat"], giving["lon"], taking["lat"], taking["lon"], limit, max_offers)
         if not len(i):
             continue
         offer_rows, demand_rows = giving.iloc[i].reset_index(drop=True), taking.iloc[j].reset_index(drop=True)
@@ -234,8 +255,6 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
     if not pieces:
         return pd.DataFrame(columns=columns)
     frame = pd.concat(pieces, ignore_index=True)
-    if park is not None:
-        frame = frame[(frame["offer_park"] == park) | (frame["demand_park"] == park)].reset_index(drop=True)
     supply = frame["offered_quantity"] * frame["ratio"]
     frame["quantity"] = np.minimum(supply, frame["demanded_quantity"])
     frame["offered_used"] = frame["quantity"] / frame["ratio"]

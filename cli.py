@@ -477,6 +477,23 @@ def report_command(park, no_map, output, db_path):
 
 
 @cli.command()
+@click.option("--parks", type=click.IntRange(1), default=2543, show_default=True)
+@click.option("--firms", type=click.IntRange(1), default=250_000, show_default=True)
+@click.option("--flows", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same files.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Folder for the CSV files.")
+@_format_option
+@_errors_to_click
+def generate(parks, firms, flows, seed, out_dir, fmt):
+    """Write a synthetic national dataset (parks, firms, flows, offers, demands, emissions, energy use) as CSV."""
+    from symbiosis.generate import generate_dataset
+
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    counts = generate_dataset(out_dir, parks=parks, firms=firms, flows=flows, seed=seed)
+    _echo_frame(pd.DataFrame(list(counts.items()), columns=["file", "rows"]), fmt, title=f"written to {out_dir}")
+
+
+@cli.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="symbiosis-demo", show_default=True,
               help="Folder for the demo store and outputs.")
 @_format_option

@@ -27,7 +27,7 @@ import sqlite_utils
 
 from .errors import InputError
 from .factors import load_factors
-from .geo import pairs_within
+from .geo import nearest_within
 from .graph import is_boundary, load_graph
 
 __all__ = ["carbon_balance", "exchange_credits", "absorption_nodes", "allocate_co2", "greedy_allocation",
@@ -274,7 +274,8 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     for side, full, located in (("emitters", emitters, located_e), ("absorbers", absorbers[absorbers["tonnes"] > 0], located_a)):
         if len(full) > len(located):
             notes.append(f"{len(full) - len(located)} {side} without coordinates left out")
-    i, j, distance = pairs_within(located_e["lat"], located_e["lon"], located_a["lat"], located_a["lon"], max_km)
+    # each absorber's 25 nearest emitters within reach: bounded at national scale, exact for a park
+    i, j, distance = nearest_within(located_e["lat"], located_e["lon"], located_a["lat"], located_a["lon"], max_km, 25)
     same = located_e["id"].to_numpy()[i] == located_a["id"].to_numpy()[j]
     candidates = list(zip(i[~same], j[~same], distance[~same]))
     allocated = _min_cost_flow(located_e["tonnes"].to_numpy(), located_a["tonnes"].to_numpy(), candidates)
@@ -303,8 +304,15 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     return Allocation(pairs.sort_values("tonnes", ascending=False, kind="stable").reset_index(drop=True), summary, notes)
 
 
+#: above this many candidate pairs the allocation is solved as a linear programme (HiGHS) instead of
+#: networkx's network simplex, which is pure Python; both give a max-flow, min-cost allocation
+NETWORKX_LIMIT = 20_000
+
+
 def _min_cost_flow(supply: np.ndarray, demand: np.ndarray, candidates: list[tuple[int, int, float]]) -> list:
     """Max tonnes at min tonne-km; integer tonnes and 0.1 km costs, as networkx's simplex wants integers."""
+    if len(candidates) > NETWORKX_LIMIT:
+        return _lp_flow(supply, demand, candidates)
     flow = nx.DiGraph()
     for e, tonnes in enumerate(supply):
         flow.add_edge("source", ("e", e), capacity=int(round(tonnes)), weight=0)
@@ -317,6 +325,30 @@ def _min_cost_flow(supply: np.ndarray, demand: np.ndarray, candidates: list[tupl
     result = nx.max_flow_min_cost(flow, "source", "sink")
     return [((e, a, km), float(result[("e", e)][("a", a)])) for e, a, km in candidates
             if result[("e", e)][("a", a)] > 0]
+
+
+def _lp_flow(supply: np.ndarray, demand: np.ndarray, candidates: list[tuple[int, int, float]]) -> list:
+    """The same allocation as a transportation LP: first the most tonnes, then the least tonne-km among
+    allocations that move them (two HiGHS solves)."""
+    import scipy.optimize
+    import scipy.sparse
+
+    e, a, km = (np.array(column, dtype=float) for column in zip(*candidates))
+    e, a = e.astype(int), a.astype(int)
+    n = len(candidates)
+    matrix = scipy.sparse.vstack([
+        scipy.sparse.csr_matrix((np.ones(n), (e, np.arange(n))), shape=(len(supply), n)),
+        scipy.sparse.csr_matrix((np.ones(n), (a, np.arange(n))), shape=(len(demand), n)),
+    ]).tocsr()
+    limits = np.concatenate([np.round(supply), np.round(demand)])
+    most = scipy.optimize.linprog(-np.ones(n), A_ub=matrix, b_ub=limits, bounds=(0, None), method="highs")
+    total = -most.fun
+    cheapest = scipy.optimize.linprog(km, A_ub=scipy.sparse.vstack([matrix, -np.ones((1, n))]).tocsr(),
+                                      b_ub=np.concatenate([limits, [-(total - 1e-7)]]),
+                                      bounds=(0, None), method="highs")
+    x = cheapest.x if cheapest.success else most.x
+    # tonnes to the gram: the solver's tolerance is far below that
+    return [(candidate, float(round(tonnes, 3))) for candidate, tonnes in zip(candidates, x) if round(tonnes, 3) > 0]
 
 
 def greedy_allocation(supply, demand, candidates: list[tuple[int, int, float]]) -> list:

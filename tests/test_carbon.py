@@ -61,3 +61,14 @@ def test_allocation_counts_existing_absorption_and_open_demand(hand):
     assert summary["absorbed_existing_t"] == 380
     assert summary["absorbable_share"] == pytest.approx(380 / 1980)
     assert summary["unabsorbed_t"] == pytest.approx(1600)
+
+
+def test_large_allocations_take_the_lp_path_with_the_same_answer(monkeypatch):
+    from symbiosis import carbon
+
+    supply, demand = [100, 100], [100, 100]
+    candidates = [(0, 0, 1.1), (1, 0, 1.7), (0, 1, 5.6)]
+    small = dict(((e, a), t) for (e, a, _), t in carbon._min_cost_flow(supply, demand, candidates))
+    monkeypatch.setattr(carbon, "NETWORKX_LIMIT", 0)
+    large = dict(((e, a), t) for (e, a, _), t in carbon._min_cost_flow(supply, demand, candidates))
+    assert small == large == {(0, 1): 100.0, (1, 0): 100.0}

@@ -216,6 +216,31 @@ def import_command(files, table, mappings, dry_run, encoding, db_path, fmt, quie
                 click.echo(f"note: {file_report.file}: {note}", err=True)
 
 
+@cli.command("history")
+@_db_option
+@_format_option
+@_errors_to_click
+def history_command(db_path, fmt):
+    """Every import that changed the store: file, table, rows inserted and updated, rows still from it."""
+    from symbiosis.history import history
+
+    _echo_frame(history(open_store(db_path, create=False)), fmt, title="imports")
+
+
+@cli.command()
+@click.argument("import_id", type=int)
+@_db_option
+@_errors_to_click
+def undo(import_id, db_path):
+    """Remove one import's rows and restore the rows it replaced (one transaction)."""
+    from symbiosis.history import undo_import
+
+    changed = undo_import(open_store(db_path, create=False), import_id)
+    parts = [f"removed {count} {table}" for table, count in changed["removed"].items()]
+    parts += [f"restored {count} {table}" for table, count in changed["restored"].items()]
+    click.echo(f"undid import {import_id}: " + (", ".join(parts) or "nothing left to remove"))
+
+
 @cli.command()
 @_db_option
 @_format_option

@@ -659,23 +659,32 @@ def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[i
             prepared.new_resources,
         )
     before_rows = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
-    before_changes = conn.total_changes
+    changed = 0  # rows inserted or really updated by the data statements (not the bookkeeping)
     names = ", ".join(prepared.columns)
     placeholders = ", ".join("?" for _ in prepared.columns)
     insert = f"INSERT INTO {spec.name} ({names}, import_id) VALUES ({placeholders}, {import_id})"
     upsert = _upsert_sql(spec, prepared.columns, import_id)
+    key_position = prepared.columns.index(spec.key)
     for sql, rows in ((insert, prepared.new_rows), (upsert, prepared.old_rows)):
         for start in range(0, len(rows), _WRITE_CHUNK):
             chunk = rows[start:start + _WRITE_CHUNK]
+            if sql is upsert:
+                _keep_replaced(conn, spec, [row[key_position] for row in chunk], import_id)
+            before = conn.total_changes
             conn.executemany(sql, chunk)
+            changed += conn.total_changes - before
             if progress is not None:
                 progress(len(chunk))
-    changed = conn.total_changes - before_changes
+    if prepared.old_rows:
+        # only rows this import really changed keep their old version
+        conn.execute(f"DELETE FROM replaced_rows WHERE import_id = ? AND table_name = ? AND row_key NOT IN "
+                     f"(SELECT {spec.key} FROM {spec.name} WHERE import_id = ?)", (import_id, spec.name, import_id))
     report.inserted = conn.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0] - before_rows
     report.updated = changed - report.inserted
     report.unchanged = report.rows - changed
     if changed == 0 and not prepared.new_resources:
         # Nothing changed: leave no trace, so a re-import really changes nothing.
+        conn.execute("DELETE FROM replaced_rows WHERE import_id = ?", (import_id,))
         conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
     else:
         conn.execute("UPDATE imports SET inserted = ?, updated = ? WHERE id = ?",
@@ -683,6 +692,20 @@ def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[i
         report.import_id = import_id
     log.info("%s -> %s: %d inserted, %d updated, %d unchanged", report.file, spec.name,
              report.inserted, report.updated, report.unchanged)
+
+
+def _keep_replaced(conn, spec: TableSpec, keys: list, import_id: int) -> None:
+    """Save the stored version of rows about to be upserted (as JSON), for ``undo``."""
+    for start in range(0, len(keys), 500):
+        part = keys[start:start + 500]
+        marks = ", ".join("?" for _ in part)
+        # the rowid too, so that undo puts the row back exactly where it was
+        cursor = conn.execute(f"SELECT rowid AS rowid, * FROM {spec.name} WHERE {spec.key} IN ({marks})", part)
+        names = [column[0] for column in cursor.description]
+        conn.executemany(
+            "INSERT OR IGNORE INTO replaced_rows (import_id, table_name, row_key, row_json) VALUES (?, ?, ?, ?)",
+            [(import_id, spec.name, row[names.index(spec.key)], json.dumps(dict(zip(names, row)), ensure_ascii=False))
+             for row in cursor.fetchall()])
 
 
 def _upsert_sql(spec: TableSpec, columns: list[str], import_id: int) -> str:

@@ -191,6 +191,16 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX idx_flows_source_resource ON flows(source_id, resource_code);
     CREATE INDEX idx_flows_target_resource ON flows(target_id, resource_code);
     """,
+    # 3 -> 4: the versions of rows an import replaced, so that undoing it restores them.
+    """
+    CREATE TABLE replaced_rows (
+        import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+        table_name TEXT NOT NULL,
+        row_key TEXT NOT NULL,
+        row_json TEXT NOT NULL,
+        PRIMARY KEY (import_id, table_name, row_key)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -216,9 +216,12 @@ def import_files(
 
     Examples
     --------
+    >>> from symbiosis.datasets import dataset_files
     >>> from symbiosis.store import open_store
     >>> db = open_store(":memory:")
-    >>> report = import_files(db, ["parks.csv", "enterprises.csv", "flows.csv"])  # doctest: +SKIP
+    >>> report = import_files(db, dataset_files("kalundborg"))
+    >>> report.to_frame()["table"].tolist()
+    ['parks', 'enterprises', 'flows', 'offers']
     """
     if table is not None and _normal(table) not in TABLES:
         raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")

@@ -368,10 +368,19 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
             bad = ~empty & ~values.isin(spec_field.choices)
             problems.add_rows(sheet, bad, name, raw, f"expected one of {', '.join(spec_field.choices)}")
         if spec_field.references and spec_field.references != "resources":
-            bad = ~empty & ~raw.isin(context.ids(spec_field.references))
+            known = context.ids(spec_field.references)
+            bad = ~empty & ~raw.isin(known)
             noun = spec_field.references.rstrip("s")
-            problems.add_rows(sheet, bad, name, raw,
-                              f"unknown {noun} id: not in the store nor in this import's {spec_field.references} file")
+            folded = {}
+            if bad.any():  # ids are case-sensitive; point at a near miss rather than guess
+                folded = {identifier.casefold(): identifier for identifier in known}
+
+            def expected(position: int, raw=raw, noun=noun, folded=folded, table=spec_field.references) -> str:
+                hint = folded.get(str(raw.iloc[position]).casefold())
+                return (f"unknown {noun} id: not in the store nor in this import's {table} file"
+                        + (f" (ids are case-sensitive: did you mean {hint!r}?)" if hint else ""))
+
+            problems.add_rows(sheet, bad, name, raw, expected)
         if spec_field.default is not None:
             values = values.where(~empty, spec_field.default)
         return values.where(values.ne(""), None)
@@ -544,7 +553,11 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
     kind = kind.where(kind.notna(), None)
     factors = _factors(sheet, unit_raw.where(~unit_empty, None), kind, codes, context, problems, "unit")
     out["kind"] = kind
-    out["quantity"] = quantity * factors
+    converted = quantity * factors
+    overflow = converted.notna() & ~np.isfinite(converted.to_numpy(dtype=float, na_value=np.nan))
+    problems.add_rows(sheet, overflow, "quantity", frame["quantity"] if "quantity" in frame.columns else None,
+                      "too large once converted to the canonical unit")
+    out["quantity"] = converted
     out["unit"] = kind.map(CANONICAL_UNIT)
     out["quantity_orig"] = quantity
     out["unit_orig"] = unit_raw.where(~unit_empty, None)

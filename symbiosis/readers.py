@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -22,6 +23,13 @@ from .errors import Problem
 __all__ = ["Sheet", "read_file", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json")
+#: documented limits: a file larger than this is refused before it is read (raise with SYMBIOSIS_MAX_FILE_MB)
+MAX_FILE_MB = float(os.environ.get("SYMBIOSIS_MAX_FILE_MB", 150))
+#: an XLSX is a zip: its unpacked size and packing ratio are checked before it is opened (zip bombs)
+MAX_UNPACKED_MB = 500
+MAX_PACKING_RATIO = 200
+#: rows per file
+MAX_ROWS = 5_000_000
 
 
 @dataclass
@@ -74,6 +82,11 @@ def read_file(path: str | Path, *, encoding: str | None = None,
         raise ReadFailure([Problem(name, None, None, None,
                                    f"unsupported file type {suffix or '(none)'}; expected one of "
                                    + ", ".join(SUPPORTED_SUFFIXES))])
+    size_mb = path.stat().st_size / 1e6
+    if size_mb > MAX_FILE_MB:
+        raise ReadFailure([Problem(name, None, None, None,
+                                   f"the file is {size_mb:,.0f} MB, above the limit of {MAX_FILE_MB:,.0f} MB: split it "
+                                   "(one import per part is fine) or raise SYMBIOSIS_MAX_FILE_MB")])
     raw = path.read_bytes()
     if not raw.strip():
         raise ReadFailure([Problem(name, None, None, None, "the file is empty")])
@@ -160,6 +173,9 @@ def _from_grid(name: str, grid: pd.DataFrame, first_row_number: int, table_hint:
     body = grid.iloc[header_index + 1:, keep]
     body.columns = [header[position] for position in keep]
     body = body[body.ne("").any(axis=1)]  # blank rows are skipped, but keep their numbers
+    if len(body) > MAX_ROWS:
+        raise ReadFailure([Problem(name, None, None, None,
+                                   f"{len(body):,} rows, above the limit of {MAX_ROWS:,} rows per file: split it")])
     if body.empty:
         raise ReadFailure([Problem(name, None, None, None, "the file has a header but no data rows")])
     row_numbers = pd.Series(body.index + first_row_number, index=body.index)
@@ -172,6 +188,14 @@ def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...]) -> list[Sh
     name = str(path)
     if not zipfile.is_zipfile(io.BytesIO(raw)):
         raise ReadFailure([Problem(name, None, None, None, "not a readable XLSX workbook (not a zip archive)")])
+    # A zip bomb unpacks to gigabytes: judge it by its directory before anything is decompressed.
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        unpacked = sum(member.file_size for member in archive.infolist())
+    if unpacked / 1e6 > MAX_UNPACKED_MB or unpacked > MAX_PACKING_RATIO * max(len(raw), 1) + 10_000_000:
+        raise ReadFailure([Problem(name, None, None, None,
+                                   f"the workbook would unpack to {unpacked / 1e6:,.0f} MB from {len(raw) / 1e6:,.1f} MB "
+                                   f"(limits: {MAX_UNPACKED_MB} MB, ratio {MAX_PACKING_RATIO}): refused as a zip bomb")])
+    _check_workbook(name, raw)
     try:
         grids = pd.read_excel(io.BytesIO(raw), sheet_name=None, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for broken workbooks
@@ -185,6 +209,31 @@ def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...]) -> list[Sh
         sheets.append(_from_grid(label, grid, first_row_number=1,
                                  table_hint=_normal(sheet_name) if named else None))
     return sheets
+
+
+def _check_workbook(name: str, raw: bytes) -> None:
+    """Merged cells and formulas read as empty cells through pandas: name them instead."""
+    if len(raw) > 20_000_000:  # openpyxl's full load of a large workbook costs memory; big files are exports
+        return
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(raw), data_only=False)
+    except Exception as exc:  # broken workbooks raise many types
+        raise ReadFailure([Problem(name, None, None, None, f"not a readable XLSX workbook: {exc}")]) from None
+    problems = []
+    for sheet in book.worksheets:
+        for merged in list(sheet.merged_cells.ranges)[:20]:
+            problems.append(Problem(f"{name} [sheet {sheet.title}]", merged.min_row, str(merged), None,
+                                    "merged cells: unmerge them and repeat the value in every row"))
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" and len(problems) < 50:
+                    problems.append(Problem(f"{name} [sheet {sheet.title}]", cell.row, cell.coordinate,
+                                            str(cell.value), "a formula: paste values instead (the file holds no "
+                                            "computed value this tool can trust)"))
+    if problems:
+        raise ReadFailure(problems)
 
 
 def _read_json(name: str, text: str, table_names: tuple[str, ...]) -> list[Sheet]:

@@ -22,6 +22,7 @@ becomes m3 at 1 t/m3. Anything else of the wrong dimension raises :class:`UnitEr
 from __future__ import annotations
 
 import functools
+import math
 import re
 
 import pint
@@ -128,14 +129,19 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
         parsed = _ureg.parse_expression(text)
     except Exception as exc:  # pint raises several types (UndefinedUnitError, tokenize errors, ...)
         raise UnitError(f"unknown unit {original!r} ({exc})") from None
-    if isinstance(parsed, (int, float)):
-        raise UnitError(f"unit {original!r} is a bare number")
+    if isinstance(parsed, (int, float)) or parsed.dimensionless:
+        raise UnitError(f"unit {original!r} names no unit (a bare number)")
     # '1e4 t' parses to a Quantity: fold its magnitude into a scaled unit.
     if parsed.magnitude != 1:
         scale = float(parsed.magnitude)
+        if not math.isfinite(scale) or scale <= 0:
+            raise UnitError(f"unit {original!r} has a scale that is not a positive number")
         name = f"_scaled_{abs(hash((text, scale)))}"
-        _ureg.define(f"{name} = {scale!r} * {parsed.units}")
-        return _ureg.Unit(name)
+        try:
+            _ureg.define(f"{name} = {scale!r} * {parsed.units}")
+            return _ureg.Unit(name)
+        except Exception as exc:  # pint's own errors vary by input
+            raise UnitError(f"unknown unit {original!r} ({exc})") from None
     return parsed.units
 
 

@@ -10,6 +10,8 @@ from symbiosis.ingest import import_files
 from symbiosis.store import open_store
 
 DATA = Path(__file__).parent / "data"
+#: what the reliability tests tried, printed at the end of the run
+RELIABILITY: dict[str, dict[str, int]] = {}
 GOOD = DATA / "good"
 BAD = DATA / "bad"
 
@@ -46,3 +48,21 @@ def dump(db) -> dict[str, list[tuple]]:
     tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                             "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     return {table: db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in tables}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line with what the reliability tests tried (the CI log shows it)."""
+    if not RELIABILITY:
+        return
+    inputs = RELIABILITY.get("inputs", {})
+    fuzz = RELIABILITY.get("fuzz", {})
+    kills = RELIABILITY.get("kills", {})
+    concurrency = RELIABILITY.get("concurrency", {})
+    tried = inputs.get("tried", 0) + fuzz.get("tried", 0)
+    rejected = inputs.get("rejected", 0) + fuzz.get("rejected", 0)
+    imported = inputs.get("imported", 0) + fuzz.get("imported", 0)
+    partial = inputs.get("partial", 0) + fuzz.get("partial", 0)
+    terminalreporter.write_line(
+        f"reliability: {tried} inputs tried, {rejected} rejected cleanly, {imported} imported cleanly, "
+        f"{partial} partial writes; {kills.get('kills', 0)} kills, {kills.get('corrupt', 0)} corrupt stores; "
+        f"{concurrency.get('rows', 0)} concurrent rows, {concurrency.get('lost', 0)} lost")

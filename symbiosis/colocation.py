@@ -116,23 +116,20 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
 
 def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: float, weight: str,
                      G: nx.MultiDiGraph, co2_factor: dict[str, float]) -> nx.Graph:
-    """Undirected exchange-potential graph: existing/potential flows plus offer-demand matches nearby."""
-    potential = nx.Graph()
+    """Undirected exchange-potential graph: existing/potential flows plus offer-demand matches nearby.
 
-    def add(u: str, v: str, resource: str, currency: str, quantity: float | None) -> None:
-        if u == v or quantity is None:
-            return
-        if weight == "tco2e":
-            value = quantity * (co2_factor.get(resource) or (1.0 if currency == "co2" else 0.0))
-        else:
-            value = quantity if currency in ("mass", "co2") else 0.0
-        if value > 0:
-            previous = potential.get_edge_data(u, v, {"weight": 0.0})["weight"]
-            potential.add_edge(u, v, weight=previous + value)
-
+    Built from arrays and summed per pair in one group-by (a national network has a million flows)."""
+    currency_of = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
+    ends_u, ends_v, resources, currencies, quantities = [], [], [], [], []
     for u, v, data in G.edges(data=True):
-        if not (G.nodes[u].get("direction") or G.nodes[v].get("direction")):
-            add(u, v, data["resource"], data["currency"], data["quantity"])
+        if data["quantity"] is not None and not (G.nodes[u].get("direction") or G.nodes[v].get("direction")):
+            ends_u.append(u)
+            ends_v.append(v)
+            resources.append(data["resource"])
+            currencies.append(data["currency"])
+            quantities.append(data["quantity"])
+    pieces = [pd.DataFrame({"u": ends_u, "v": ends_v, "resource": resources, "currency": currencies,
+                            "quantity": quantities})]
     where, params = "", []
     if park is not None:
         where, params = " AND e.park_id = ?", [park]
@@ -143,16 +140,32 @@ def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: floa
             f"JOIN enterprises e ON e.id = t.enterprise_id WHERE e.lat IS NOT NULL AND t.quantity > 0{where}",
             params).fetchall(), columns=["firm", "resource", "kind", "quantity", "lat", "lon"])
     offers, demands = sides["offers"], sides["demands"]
-    currency = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
     for resource, offered in offers.groupby("resource"):
         wanted = demands[demands["resource"] == resource]
         if wanted.empty:
             continue
         # each demand's 10 nearest offers: enough to find communities, bounded at national scale
         i, j, _ = nearest_within(offered["lat"], offered["lon"], wanted["lat"], wanted["lon"], match_km, 10)
-        for a, b in zip(i, j):
-            add(offered["firm"].iloc[a], wanted["firm"].iloc[b], resource, currency[offered["kind"].iloc[a]],
-                min(offered["quantity"].iloc[a], wanted["quantity"].iloc[b]))
+        pieces.append(pd.DataFrame({
+            "u": offered["firm"].to_numpy()[i], "v": wanted["firm"].to_numpy()[j], "resource": resource,
+            "currency": currency_of[offered["kind"].iloc[0]],
+            "quantity": np.minimum(offered["quantity"].to_numpy()[i], wanted["quantity"].to_numpy()[j]),
+        }))
+    edges = pd.concat(pieces, ignore_index=True)
+    edges = edges[edges["u"] != edges["v"]]
+    if weight == "tco2e":
+        factor = edges["resource"].map(co2_factor)
+        factor = factor.where(factor.notna(), np.where(edges["currency"] == "co2", 1.0, 0.0))
+        edges["weight"] = edges["quantity"] * factor
+    else:
+        edges["weight"] = np.where(edges["currency"].isin(["mass", "co2"]), edges["quantity"], 0.0)
+    edges = edges[edges["weight"] > 0]
+    # undirected: the same pair in either direction is one edge
+    first = np.where(edges["u"] < edges["v"], edges["u"], edges["v"])
+    second = np.where(edges["u"] < edges["v"], edges["v"], edges["u"])
+    summed = pd.DataFrame({"a": first, "b": second, "weight": edges["weight"]}).groupby(["a", "b"], sort=True)["weight"].sum()
+    potential = nx.Graph()
+    potential.add_weighted_edges_from((a, b, w) for (a, b), w in summed.items())
     return potential
 
 

@@ -34,9 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-
 from .datasets import catalogue_path
+from .errors import InputError
 from .geo import EARTH_RADIUS_KM, haversine_km, unit_vectors
 from .units import CANONICAL_UNIT
 

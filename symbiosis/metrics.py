@@ -484,7 +484,9 @@ def metrics_by_park(
     """:func:`network_metrics` for every park (or the given ones), one row per park and currency.
 
     Parks are independent, so the work is spread over ``jobs`` processes (default: every core; 1 runs
-    in this process). Each process opens the store itself.
+    in this process). Each process opens the store itself. The matrices are small: run with one BLAS
+    thread per process (``OPENBLAS_NUM_THREADS=1``, as the ``symbiosis`` command does), or BLAS threads
+    of every process fight over the cores.
 
     Returns
     -------
@@ -507,7 +509,8 @@ def metrics_by_park(
     # Many small chunks keep both cores busy when park sizes differ a lot.
     size = max(1, len(parks) // (jobs * 8))
     chunks = [parks[start:start + size] for start in range(0, len(parks), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    with pool:
         frames = list(pool.map(_park_metrics, [str(db_path)] * len(chunks), chunks,
                                *[[argument] * len(chunks) for argument in arguments]))
     return pd.concat(frames, ignore_index=True)

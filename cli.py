@@ -134,10 +134,18 @@ def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None
                                 disable_numparse=True, colalign=align))
 
 
+_CONTROL = {code: f"\\x{code:02x}" for code in list(range(0x00, 0x09)) + list(range(0x0b, 0x20)) + [0x7f]}
+
+
 def _cell(value) -> str:
-    """Readable figures: thousands separated, four significant digits below 1,000, never 1e+06."""
+    """Readable figures: thousands separated, four significant digits below 1,000, never 1e+06.
+
+    Text from data is shown with control characters spelt out (an ANSI escape in a firm's name must
+    not reach the terminal)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
+    if isinstance(value, str):
+        return value.translate(_CONTROL)
     if isinstance(value, float):
         if abs(value) >= 1000:
             return f"{value:,.0f}"

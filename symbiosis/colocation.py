@@ -257,29 +257,41 @@ def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFra
                                 zip(group["sector_code"], group["sector_name"]))
         for (code, role), group in sectors.groupby(["resource_code", "role"])
     }
-    where, params = "", []
-    if park is not None:
-        where, params = " AND e.park_id = ?", [park]
+    # Linear in offers, demands and flows (merges on park and resource), not a scan per row: the
+    # national store has 70,000 offers and demands of a few dozen resources.
+    names = dict(db.execute("SELECT code, name FROM resources"))
+    in_park, params = ("e.park_id = ?", [park]) if park is not None else ("e.park_id IS NOT NULL", [])
+    sides = {table: pd.DataFrame(db.execute(
+        f"SELECT e.park_id, e.id, e.name, t.resource_code, t.quantity, t.unit FROM {table} t "
+        f"JOIN enterprises e ON e.id = t.enterprise_id WHERE {in_park}", params).fetchall(),
+        columns=["park_id", "firm", "enterprise", "resource_code", "quantity", "unit"])
+        for table in ("offers", "demands")}
+    flows = pd.DataFrame(db.execute(
+        "SELECT f.source_id, s.park_id, f.target_id, t.park_id, f.resource_code FROM flows f "
+        "JOIN enterprises s ON s.id = f.source_id JOIN enterprises t ON t.id = f.target_id "
+        "WHERE s.park_id = t.park_id" + (" AND s.park_id = ?" if park is not None else ""),
+        params).fetchall(), columns=["source", "park", "target", "target_park", "resource_code"])
     rows = []
-    for table, other, side, role, flow_end, flow_other in (
-        ("offers", "demands", "offer without taker", "taker", "source_id", "target_id"),
-        ("demands", "offers", "demand without supplier", "giver", "target_id", "source_id"),
-    ):
-        found = db.execute(
-            f"""
-            SELECT e.park_id, e.id, e.name, t.resource_code, r.name, t.quantity, t.unit
-            FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id JOIN resources r ON r.code = t.resource_code
-            WHERE e.park_id IS NOT NULL{where}
-              AND NOT EXISTS (SELECT 1 FROM {other} o JOIN enterprises oe ON oe.id = o.enterprise_id
-                              WHERE o.resource_code = t.resource_code AND oe.park_id = e.park_id AND oe.id <> e.id)
-              AND NOT EXISTS (SELECT 1 FROM flows f JOIN enterprises fe ON fe.id = f.{flow_other}
-                              WHERE f.{flow_end} = e.id AND f.resource_code = t.resource_code
-                                AND fe.park_id = e.park_id)
-            ORDER BY e.park_id, t.quantity DESC
-            """, params).fetchall()
-        for park_id, firm, firm_name, code, resource_name, quantity, unit in found:
-            rows.append({"park_id": park_id, "side": side, "enterprise_id": firm, "enterprise": firm_name,
-                         "resource_code": code, "resource": resource_name, "quantity": quantity, "unit": unit,
-                         "sectors": typical.get((code, role))})
+    for table, other, side, role, own_end in (("offers", "demands", "offer without taker", "taker", "source"),
+                                              ("demands", "offers", "demand without supplier", "giver", "target")):
+        mine, theirs = sides[table], sides[other]
+        if park is not None:
+            mine = mine[mine["park_id"] == park]
+        if mine.empty:
+            continue
+        # partners: other firms of the same park on the other side, for the same resource
+        partners = theirs.groupby(["park_id", "resource_code"])["firm"].agg(set).rename("partners")
+        joined = mine.join(partners, on=["park_id", "resource_code"])
+        has_partner = [isinstance(found, set) and bool(found - {firm})
+                       for found, firm in zip(joined["partners"], joined["firm"])]
+        linked = set(zip(flows[own_end], flows["resource_code"]))
+        has_flow = [(firm, code) in linked for firm, code in zip(joined["firm"], joined["resource_code"])]
+        lonely = joined[~(pd.Series(has_partner, index=joined.index) | pd.Series(has_flow, index=joined.index))]
+        lonely = lonely.sort_values(["park_id", "quantity"], ascending=[True, False], na_position="last")
+        for row in lonely.itertuples(index=False):
+            rows.append({"park_id": row.park_id, "side": side, "enterprise_id": row.firm, "enterprise": row.enterprise,
+                         "resource_code": row.resource_code, "resource": names.get(row.resource_code),
+                         "quantity": row.quantity, "unit": row.unit,
+                         "sectors": typical.get((row.resource_code, role))})
     return pd.DataFrame(rows, columns=["park_id", "side", "enterprise_id", "enterprise", "resource_code", "resource",
                                        "quantity", "unit", "sectors"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -37,20 +38,28 @@ def graph_to_frames(G: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
     return nodes, edges
 
 
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(value):
+    """XML 1.0 cannot hold most control characters: replace them, so Gephi can read the file."""
+    return _XML_INVALID.sub("\ufffd", value) if isinstance(value, str) else value
+
+
 def _for_gephi(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """A copy whose attributes GraphML/GEXF accept: no None values, a 'label' for Gephi."""
+    """A copy whose attributes GraphML/GEXF accept: no None values, valid XML text, a 'label' for Gephi."""
     H = nx.MultiDiGraph()
     for node, data in G.nodes(data=True):
-        clean = {key: value for key, value in data.items() if value is not None}
-        clean["label"] = str(data.get("name") or node)
-        H.add_node(str(node), **clean)
+        clean = {key: _xml_safe(value) for key, value in data.items() if value is not None}
+        clean["label"] = _xml_safe(str(data.get("name") or node))
+        H.add_node(_xml_safe(str(node)), **clean)
     for u, v, key, data in G.edges(keys=True, data=True):
-        clean = {name: value for name, value in data.items() if value is not None}
-        clean["label"] = str(data.get("resource_name") or data.get("resource") or "")
+        clean = {name: _xml_safe(value) for name, value in data.items() if value is not None}
+        clean["label"] = _xml_safe(str(data.get("resource_name") or data.get("resource") or ""))
         # Gephi reads 'weight' as the edge weight; unknown quantities get none.
         if data.get("quantity") is not None:
             clean["weight"] = float(data["quantity"])
-        H.add_edge(str(u), str(v), key=str(key), **clean)
+        H.add_edge(_xml_safe(str(u)), _xml_safe(str(v)), key=_xml_safe(str(key)), **clean)
     return H
 
 
@@ -84,7 +93,7 @@ def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, fmt: str | None = 
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     else:
         _, edges = graph_to_frames(G)
-        edges.to_csv(path, index=False)
+        edges.map(_neutral).to_csv(path, index=False)  # spreadsheets must not run text from data
     return path
 
 

@@ -266,3 +266,32 @@ def test_two_imports_and_readers_at_once(tmp_path):
     # readers saw whole imports only (WAL snapshots): never a part of one
     assert seen_counts <= {base, base + 40_000, base + 80_000}
     RELIABILITY["concurrency"] = {"rows": 80_000, "lost": lost, "reader_errors": len(errors)}
+
+
+def test_hostile_text_through_cli_tables_and_exports(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    db_path = tmp_path / "store.db"
+    db = open_store(db_path)
+    import_files(db, sorted(GOOD.glob("*.csv")))
+    (tmp_path / "enterprises.csv").write_text('id,name,park_id\nhx5,"\x1b[31mRed\x1b[0m",p1\nhx6,=2+3 Hostile,p1\n',
+                                              encoding="utf-8")
+    (tmp_path / "flows.csv").write_text("source_id,target_id,resource_code,quantity,unit\n"
+                                        "hx5,power,fly_ash,1,t\nhx6,power,fly_ash,1,t\n")
+    import_files(db, [tmp_path / "enterprises.csv", tmp_path / "flows.csv"])
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["loops", "--db", str(db_path)]).output
+    assert "\x1b" not in shown
+    for fmt in ("graphml", "gexf"):
+        out = tmp_path / f"g.{fmt}"
+        assert runner.invoke(cli, ["export", "--db", str(db_path), "-o", str(out)]).exit_code == 0
+        import xml.etree.ElementTree as ElementTree
+
+        ElementTree.parse(out)  # well-formed XML, whatever the names held
+    out = tmp_path / "flows_export.csv"
+    assert runner.invoke(cli, ["export", "--db", str(db_path), "-o", str(out)]).exit_code == 0
+    text = out.read_text(encoding="utf-8")
+    assert "'=2+3 Hostile" in text and ",=2+3" not in text  # written as text, never a formula
+    RELIABILITY.setdefault("hostile", {"outputs": 0})["outputs"] += 4

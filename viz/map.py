@@ -363,8 +363,10 @@ def store_map(db, park: str | None = None, layout: str = "force",
 
     statuses = ["existing", "planned"] + (["potential"] if "potential" in show else [])
     G = load_graph(db, park=park, status=statuses)
-    existing = load_graph(db, park=park, status="existing")
     small = G.number_of_nodes() <= max_nodes
+    # the existing-only graph is loaded only when loops or absorbers will be drawn (a national map is
+    # aggregated and shows neither; loading it twice would double the memory)
+    existing = load_graph(db, park=park, status="existing") if small and {"loops", "absorbers"} & set(show) else None
     loops = find_loops(existing, limit=200).loops if "loops" in show and small else None
     absorbers = None
     if "absorbers" in show and small:

@@ -18,11 +18,9 @@ Then the per-park commands on the largest park, whose target is under 2 s each.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -147,8 +145,8 @@ result = sum(1 for _ in islice(nx.simple_cycles(internal_digraph(load_graph({str
     print(f"symbiosis national benchmark, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; command: python benchmarks/run_all.py{' --quick' if args.quick else ''}")
     print(f"data: {counts}")
-    print(f"| step | seconds | peak MB | baseline | baseline s | ratio |")
-    print(f"| --- | ---: | ---: | --- | ---: | ---: |")
+    print("| step | seconds | peak MB | baseline | baseline s | ratio |")
+    print("| --- | ---: | ---: | --- | ---: | ---: |")
     for name, seconds, peak_mb, base_name, base_seconds in rows:
         ratio = f"{seconds / base_seconds:.2f}" if base_seconds else ""
         print(f"| {name} | {seconds:.2f} | {peak_mb:.0f} | {base_name or ''} | "

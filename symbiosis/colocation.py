@@ -15,7 +15,7 @@ import sqlite_utils
 from .errors import InputError
 from .factors import load_factors, load_resource_sectors
 from .geo import centroid, haversine_km, nearest, nearest_within
-from .graph import is_boundary, load_graph
+from .graph import load_graph
 
 __all__ = ["park_centres", "long_haul", "clusters", "gaps"]
 

@@ -242,7 +242,10 @@ def finn_cycling_index(model: FlowModel, orientation: str = "input") -> float | 
     Finn, J.T. (1976) Measures of ecosystem structure and function derived from analysis of flows.
     J. Theor. Biol. 56:363-380. Borrett, S.R. & Lau, M.K. (2014) enaR. Methods Ecol. Evol. 5:1206-1213.
     """
-    T, G, N = _integral(model, orientation)
+    return _fci(*_integral(model, orientation))
+
+
+def _fci(T: np.ndarray, G: np.ndarray, N: np.ndarray) -> float | None:
     total = T.sum()
     if total <= 0:
         return None
@@ -260,7 +263,10 @@ def flow_intensities(model: FlowModel, orientation: str = "input") -> dict[str, 
     reaches a firm in one step from its entry) and ``IFI = sum_i z_i sum_j (N - I - G)_ij / TST``
     (flow that arrives by longer, indirect paths). BFI + DFI + IFI = 1 at steady state.
     """
-    T, G, N = _integral(model, orientation)
+    return _intensities(model, *_integral(model, orientation))
+
+
+def _intensities(model: FlowModel, T: np.ndarray, G: np.ndarray, N: np.ndarray) -> dict[str, float | None]:
     total = T.sum()
     if total <= 0:
         return {"BFI": None, "DFI": None, "IFI": None}
@@ -351,14 +357,17 @@ def node_balance(G: nx.MultiDiGraph, currency: str) -> pd.DataFrame:
         ``outflow`` boundary output; ``imbalance = (inflow - outflow) / max(inflow, outflow)`` (0 when
         both are 0; +1 means nothing recorded leaving, -1 nothing recorded entering). Largest first.
     """
-    model = flow_model(G, currency)
+    return _balance(G, flow_model(G, currency))
+
+
+def _balance(G: nx.MultiDiGraph, model: FlowModel) -> pd.DataFrame:
     inflow = throughflow(model, "input")
     outflow = throughflow(model, "output")
     larger = np.maximum(inflow, outflow)
     with np.errstate(divide="ignore", invalid="ignore"):
         imbalance = np.where(larger > 0, (inflow - outflow) / larger, 0.0)
     frame = pd.DataFrame({
-        "currency": currency, "id": model.nodes,
+        "currency": model.currency, "id": model.nodes,
         "name": [G.nodes[node].get("name") for node in model.nodes],
         "inflow": inflow, "outflow": outflow, "imbalance": imbalance, "unit": model.unit,
     })
@@ -421,8 +430,10 @@ def network_metrics(
         total = float(T.sum())
         boundary_input = float(model.inputs.sum())
         too_large = n > DENSE_LIMIT
-        fci = finn_cycling_index(model, orientation) if n and not too_large else None
-        balance = node_balance(G, currency) if n else pd.DataFrame(columns=["imbalance"])
+        # the dense integral matrix (a pinv) is formed once for FCI and the flow intensities
+        integral = _integral(model, orientation) if n and not too_large else None
+        fci = _fci(*integral) if integral else None
+        balance = _balance(G, model) if n else pd.DataFrame(columns=["imbalance"])
         unbalanced = int((balance["imbalance"].abs() > imbalance_threshold).sum())
         warnings = []
         if model.unknown:
@@ -443,7 +454,7 @@ def network_metrics(
             "boundary_input": boundary_input, "boundary_output": float(model.outputs.sum()),
             "TST": total if n else None, "APL": total / boundary_input if boundary_input > 0 else None,
             "FCI": fci, "cycled": fci * total if fci is not None else None,
-            **(flow_intensities(model, orientation) if n and not too_large else {"BFI": None, "DFI": None, "IFI": None}),
+            **(_intensities(model, *integral) if integral else {"BFI": None, "DFI": None, "IFI": None}),
             **ascendency(model),
             "throughflow": orientation, "unbalanced_nodes": unbalanced,
             "max_imbalance": float(balance["imbalance"].abs().max()) if n else None,

@@ -185,12 +185,17 @@ def _flows_file(path: Path, firms: list[str], rows: int, tag: str) -> None:
             handle.write(f"{tag}{index},{rng.choice(firms)},{rng.choice(firms)},fly_ash,{rng.random() * 1000:.3f},t,2024\n")
 
 
-def test_kill_during_import_leaves_all_or_nothing(tmp_path):
+def _closed_park(tmp_path: Path) -> tuple[Path, int]:
+    """The small park in a store file, closed so other processes can write to it; its flow count."""
     path = tmp_path / "store.db"
-    db = open_store(path)
-    import_files(db, sorted(GOOD.glob("*.csv")))
+    db = _park(tmp_path)
     base = db["flows"].count
     db.conn.close()
+    return path, base
+
+
+def test_kill_during_import_leaves_all_or_nothing(tmp_path):
+    path, base = _closed_park(tmp_path)
     flows = tmp_path / "flows.csv"
     rows = 60_000
     _flows_file(flows, ["power", "refinery", "board", "cement", "farm"], rows, "k")
@@ -226,11 +231,7 @@ def test_kill_during_import_leaves_all_or_nothing(tmp_path):
 # ----------------------------------------------------------------------------------------- concurrency
 
 def test_two_imports_and_readers_at_once(tmp_path):
-    path = tmp_path / "store.db"
-    db = open_store(path)
-    import_files(db, sorted(GOOD.glob("*.csv")))
-    base = db["flows"].count
-    db.conn.close()
+    path, base = _closed_park(tmp_path)
     firms = ["power", "refinery", "board", "cement", "farm"]
     files = []
     for tag in ("a", "b"):

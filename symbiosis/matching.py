@@ -157,11 +157,47 @@ def load_prices(override: str | os.PathLike | None = None) -> pd.DataFrame:
     return frame.set_index("resource_code")[["virgin_price_cny", "disposal_cost_cny"]]
 
 
-def _sides(db: sqlite_utils.Database, table: str) -> pd.DataFrame:
+def _sides(db: sqlite_utils.Database, table: str, box: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+    """Offers or demands with their firm's place; only firms inside ``box`` (lat/lon min/max) if given."""
+    where, params = "", []
+    if box is not None:
+        where, params = " AND e.lat BETWEEN ? AND ? AND e.lon BETWEEN ? AND ?", list(box)
     return pd.DataFrame(db.execute(
         f"SELECT t.id, t.enterprise_id, e.name, e.park_id, e.lat, e.lon, t.resource_code, t.kind, t.quantity, t.unit "
-        f"FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id WHERE t.quantity > 0 ORDER BY t.id").fetchall(),
+        f"FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id WHERE t.quantity > 0{where} ORDER BY t.id",
+        params).fetchall(),
         columns=["id", "firm", "name", "park_id", "lat", "lon", "resource", "kind", "quantity", "unit"])
+
+
+def _park_box(db: sqlite_utils.Database, park: str, radius_km: float) -> tuple[float, float, float, float] | None:
+    """Lat/lon box holding every point within ``radius_km`` of the park's firms (None: no usable box)."""
+    lat_min, lat_max, lon_min, lon_max = db.execute(
+        "SELECT min(lat), max(lat), min(lon), max(lon) FROM enterprises WHERE park_id = ? AND lat IS NOT NULL "
+        "AND lon IS NOT NULL", (park,)).fetchone()
+    if lat_min is None:
+        return None
+    margin_lat = radius_km / 111.0  # a degree of latitude is at least 110.5 km
+    lat_min, lat_max = lat_min - margin_lat, lat_max + margin_lat
+    widest = max(abs(lat_min), abs(lat_max))
+    if widest >= 85:  # near a pole a box in longitude stops being a bound
+        return None
+    margin_lon = margin_lat / np.cos(np.radians(widest))
+    if lon_min - margin_lon < -180 or lon_max + margin_lon > 180:
+        return None
+    return lat_min, lat_max, lon_min - margin_lon, lon_max + margin_lon
+
+
+def _existing_links(db: sqlite_utils.Database, sources: list[str]) -> set[tuple[str, str, str]]:
+    """``(source, target, resource)`` of existing or planned flows from these firms."""
+    sql = ("SELECT source_id, target_id, resource_code FROM flows WHERE source_id IS NOT NULL "
+           "AND target_id IS NOT NULL AND status IN ('existing', 'planned')")
+    if len(sources) > 20_000:  # most of the store: one scan beats many index lookups
+        return set(db.execute(sql).fetchall())
+    links: set[tuple[str, str, str]] = set()
+    for start in range(0, len(sources), 900):
+        chunk = sources[start:start + 900]
+        links.update(db.execute(sql + f" AND source_id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall())
+    return links
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,7 +237,14 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
     factors = factors or load_factors()
     substitutes = substitutes if substitutes is not None else load_substitutes()
     prices = prices if prices is not None else load_prices()
-    offers, demands = _sides(db, "offers"), _sides(db, "demands")
+    # A park's candidates lie within the radius of its firms: read only the offers and demands there.
+    box = _park_box(db, park, radius_km) if park is not None else None
+    offers, demands = _sides(db, "offers", box), _sides(db, "demands", box)
+    offers = offers[offers["lat"].notna() & offers["lon"].notna()]
+    demands = demands[demands["lat"].notna() & demands["lon"].notna()]
+    # one grouping instead of a mask over every row per route
+    offers_of = {code: group for code, group in offers.groupby("resource", sort=False)}
+    demands_of = {code: group for code, group in demands.groupby("resource", sort=False)}
     co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
     routes = pd.concat([
         pd.DataFrame({"offered": sorted(set(offers["resource"])), "demanded": sorted(set(offers["resource"])),
@@ -212,9 +255,8 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
              "co2": factors.get("pipe_max_km_co2", radius_km)}
     pieces = []
     for route in routes.itertuples(index=False):
-        giving = offers[(offers["resource"] == route.offered) & offers["lat"].notna() & offers["lon"].notna()]
-        taking = demands[(demands["resource"] == route.demanded) & demands["lat"].notna() & demands["lon"].notna()]
-        if giving.empty or taking.empty:
+        giving, taking = offers_of.get(route.offered), demands_of.get(route.demanded)
+        if giving is None or taking is None:
             continue
         currency = _CURRENCY[giving["kind"].iloc[0]]
         limit = radius_km
@@ -276,9 +318,7 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
     virgin = frame["demanded"].map(prices["virgin_price_cny"]).fillna(0.0)
     disposal = frame["offered"].map(prices["disposal_cost_cny"]).fillna(0.0)
     frame["value_cny"] = frame["quantity"] * virgin + frame["offered_used"] * disposal - frame["transport_cost_cny"]
-    existing = {(source, target, resource) for source, target, resource in
-                db.execute("SELECT source_id, target_id, resource_code FROM flows WHERE source_id IS NOT NULL "
-                           "AND target_id IS NOT NULL AND status IN ('existing', 'planned')")}
+    existing = _existing_links(db, frame["offer_firm"].unique().tolist())
     frame["exists"] = [(o, d, r) in existing or (o, d, s) in existing for o, d, r, s in
                        zip(frame["offer_firm"], frame["demand_firm"], frame["offered"], frame["demanded"])]
     return frame[columns]
@@ -364,15 +404,21 @@ def plan_exchanges(scored: pd.DataFrame) -> pd.Series:
 
 def greedy_plan(scored: pd.DataFrame) -> pd.Series:
     """Best score first, each candidate taking all the offer and demand it still can (for comparison)."""
-    offer_left = scored.groupby("offer_id")["offered_quantity"].first().to_dict()
-    demand_left = scored.groupby("demand_id")["demanded_quantity"].first().to_dict()
+    order = scored.sort_values("score", ascending=False, kind="stable")
+    offer_codes, offer_ids = pd.factorize(order["offer_id"])
+    demand_codes, demand_ids = pd.factorize(order["demand_id"])
+    offer_left = order.groupby(offer_codes)["offered_quantity"].first().astype(float).tolist()
+    demand_left = order.groupby(demand_codes)["demanded_quantity"].first().astype(float).tolist()
     share = []
-    for row in scored.sort_values("score", ascending=False, kind="stable").itertuples():
-        quantity = min(offer_left[row.offer_id] * row.ratio, demand_left[row.demand_id], row.quantity)
-        share.append((row.Index, quantity / row.quantity if row.quantity > 0 else 0.0))
-        offer_left[row.offer_id] -= quantity / row.ratio
-        demand_left[row.demand_id] -= quantity
-    return pd.Series(dict(share)).reindex(scored.index).fillna(0.0)
+    # plain lists: this loop is sequential by nature, and list indexing is what keeps it fast
+    for offer, demand, ratio, wanted in zip(offer_codes.tolist(), demand_codes.tolist(),
+                                            order["ratio"].astype(float).tolist(),
+                                            order["quantity"].astype(float).tolist()):
+        quantity = min(offer_left[offer] * ratio, demand_left[demand], wanted)
+        share.append(quantity / wanted if wanted > 0 else 0.0)
+        offer_left[offer] -= quantity / ratio
+        demand_left[demand] -= quantity
+    return pd.Series(share, index=order.index, dtype=float).reindex(scored.index).fillna(0.0)
 
 
 @dataclass

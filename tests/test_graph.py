@@ -64,3 +64,15 @@ def test_unknown_park_and_kind(filled):
 
 def test_load_from_path(filled, db_path):
     assert load_graph(db_path).number_of_edges() == 9
+
+
+def test_direct_adjacency_fill_equals_add_edges_from(filled):
+    # load_graph fills the adjacency itself for speed; networkx's own constructor must agree with it.
+    G = load_graph(filled)
+    H = nx.MultiDiGraph(**G.graph)
+    H.add_nodes_from(G.nodes(data=True))
+    H.add_edges_from(G.edges(keys=True, data=True))
+    assert nx.utils.graphs_equal(G, H)
+    assert G._pred == H._pred
+    assert dict(G.in_degree()) == dict(H.in_degree())
+    assert G.number_of_edges() == filled["flows"].count > 0

@@ -16,10 +16,12 @@ unit, or None when unknown), ``unit, quantity_orig, unit_orig, year, status, dis
 """
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterable
 
 import networkx as nx
+import numpy as np
 import sqlite_utils
 
 from .errors import InputError, UnknownIdError
@@ -124,6 +126,19 @@ def load_graph(
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY f.rowid"
     )
+    # A million small edge dicts would trigger a cyclic garbage collection pass every few hundred
+    # allocations, each walking the objects made so far; nothing built here forms a cycle.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(db, sql, params, park, year, kinds, status)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, year: int | None,
+           kinds: list[str] | None, status: list[str] | None) -> nx.MultiDiGraph:
     flows = db.execute(sql, params).fetchall()
 
     G = nx.MultiDiGraph(park=park, year=year, kinds=kinds, status=status)
@@ -142,20 +157,16 @@ def load_graph(
 
     # Distances first, vectorised over every flow: per-edge lookups after the graph is built cost
     # more than building it.
-    nodes = G.nodes
-    lat = {node: data.get("lat") for node, data in nodes.items()}
-    lon = {node: data.get("lon") for node, data in nodes.items()}
-    missing = [index for index, flow in enumerate(flows)
-               if flow[12] is None and lat.get(flow[1]) is not None and lat.get(flow[2]) is not None]
-    computed: dict[int, float] = {}
-    if missing:
-        distances = haversine_km([lat[flows[i][1]] for i in missing], [lon[flows[i][1]] for i in missing],
-                                 [lat[flows[i][2]] for i in missing], [lon[flows[i][2]] for i in missing])
-        computed = dict(zip(missing, distances.tolist()))
+    lat = {node: data.get("lat") for node, data in G.nodes.items()}
+    lon = {node: data.get("lon") for node, data in G.nodes.items()}
+    # None (no coordinates, or a boundary end) becomes NaN, and so does the distance
+    ends = [np.array([place.get(flow[end]) for flow in flows], dtype=float)
+            for place, end in ((lat, 1), (lon, 1), (lat, 2), (lon, 2))]
+    great_circle = haversine_km(*ends).tolist() if flows else []
 
     succ, pred = G._succ, G._pred
-    for index, (flow_id, source, target, resource, resource_name, kind, quantity, unit, quantity_orig, unit_orig,
-                flow_year, flow_status, distance_km, cost, label) in enumerate(flows):
+    for (flow_id, source, target, resource, resource_name, kind, quantity, unit, quantity_orig, unit_orig,
+         flow_year, flow_status, distance_km, cost, label), computed in zip(flows, great_circle):
         if source is None:
             source = boundary_node("in", label)
             _add_boundary(G, source, "in", label)
@@ -165,8 +176,9 @@ def load_graph(
         if distance_km is not None:
             distance_source = "given"
         else:
-            distance_km = computed.get(index)
-            distance_source = "haversine" if distance_km is not None else None
+            located = computed == computed  # NaN: an end without coordinates
+            distance_km = computed if located else None
+            distance_source = "haversine" if located else None
         attributes = {
             "resource": resource, "resource_name": resource_name, "kind": kind, "currency": CURRENCY[kind],
             "quantity": quantity, "unit": unit, "quantity_orig": quantity_orig, "unit_orig": unit_orig,

@@ -15,6 +15,7 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import functools  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
@@ -184,6 +185,13 @@ def cli(verbose):
     level = {0: logging.ERROR, 1: logging.WARNING}.get(verbose, logging.INFO)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("symbiosis").setLevel(level)
+    # One command is one batch job over millions of small objects (edge dicts, link lists) that form no
+    # reference cycles: the cyclic collector's passes over them found nothing and took about half of a
+    # national loop search (13.7 s -> 7.0 s without them). Reference counting still frees everything;
+    # the collector is back on when the command ends (tests run many commands in one process).
+    if gc.isenabled():
+        gc.disable()
+        click.get_current_context().call_on_close(gc.enable)
 
 
 @cli.command()

@@ -16,7 +16,6 @@ unit, or None when unknown), ``unit, quantity_orig, unit_orig, year, status, dis
 """
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Iterable
 
@@ -24,6 +23,7 @@ import networkx as nx
 import numpy as np
 import sqlite_utils
 
+from ._gc import collector_paused
 from .errors import InputError, UnknownIdError
 from .geo import haversine_km
 from .schema import BOUNDARY_PREFIX, FLOW_STATUSES
@@ -126,15 +126,8 @@ def load_graph(
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY f.rowid"
     )
-    # A million small edge dicts would trigger a cyclic garbage collection pass every few hundred
-    # allocations, each walking the objects made so far; nothing built here forms a cycle.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # a million small edge dicts, no cycles: see symbiosis._gc
         return _build(db, sql, params, park, year, kinds, status)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, year: int | None,

@@ -126,3 +126,30 @@ def test_cli_loops_and_metrics(kalundborg, tmp_path):
     assert rows["water"]["flows_without_quantity"] > 0 and rows["water"]["throughflow"] == "input"
     shown = runner.invoke(cli, ["metrics", "--db", db_file, "--park", "kalundborg"])
     assert shown.exit_code == 0 and "cyclicity" in shown.output and "FCI" in shown.output
+
+
+def test_capped_search_lists_the_same_loops_whatever_the_hash_seed():
+    # String hashes differ between processes; with a cap, which loops are listed must not.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, networkx as nx\n"
+        "from symbiosis.loops import find_loops\n"
+        "G = nx.MultiDiGraph()\n"
+        "firms = [f'firm-{n}' for n in range(9)]\n"
+        "for u in firms:\n"
+        "    for v in firms:\n"
+        "        if u != v:\n"
+        "            G.add_edge(u, v, key=f'{u}>{v}', resource='steam', kind='energy', currency='energy',\n"
+        "                       quantity=1.0, unit='MWh/yr')\n"
+        "print(json.dumps(find_loops(G, max_length=4, limit=25).loops['members'].tolist()))\n"
+    )
+    listed = []
+    for seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        listed.append(json.loads(done.stdout))
+    assert len(listed[0]) == 25
+    assert listed[0] == listed[1] == listed[2]

@@ -50,13 +50,24 @@ CURRENCIES = ("mass", "energy", "water")
 _UNIT = {CURRENCY[kind]: unit for kind, unit in CANONICAL_UNIT.items()}
 #: firms whose inflow and outflow differ by more than this share are reported as unbalanced
 DEFAULT_IMBALANCE_THRESHOLD = 0.05
-#: the integral matrix (I - G)^-1 behind FCI and the flow intensities is dense: above this many firms of
-#: one currency it is not formed (compute per park instead, as the standard asks)
+#: FCI and the flow intensities need the diagonal of the integral matrix N = (I - G)^-1, which comes
+#: from a dense inverse of each strongly connected component; above this many firms in one component
+#: (or in the whole currency, when I - G is singular and the pseudo-inverse is needed) it is not formed
 DENSE_LIMIT = 4000
 
 
 class _TooLarge(Exception):
     """The model is too large for the dense integral matrix."""
+
+
+@dataclass
+class _Integral:
+    """What FCI and the flow intensities need of N = (I - G)^-1: its diagonal and its row sums."""
+
+    T: np.ndarray
+    G_row_sums: np.ndarray
+    diagonal: np.ndarray
+    row_sums: np.ndarray
 
 
 @dataclass
@@ -242,14 +253,14 @@ def finn_cycling_index(model: FlowModel, orientation: str = "input") -> float | 
     Finn, J.T. (1976) Measures of ecosystem structure and function derived from analysis of flows.
     J. Theor. Biol. 56:363-380. Borrett, S.R. & Lau, M.K. (2014) enaR. Methods Ecol. Evol. 5:1206-1213.
     """
-    return _fci(*_integral(model, orientation))
+    return _fci(_integral(model, orientation))
 
 
-def _fci(T: np.ndarray, G: np.ndarray, N: np.ndarray) -> float | None:
+def _fci(integral: _Integral) -> float | None:
+    T, diagonal = integral.T, integral.diagonal
     total = T.sum()
     if total <= 0:
         return None
-    diagonal = np.diag(N)
     with np.errstate(divide="ignore", invalid="ignore"):
         cycled = np.where(diagonal != 0, (diagonal - 1) / diagonal * T, 0.0)
     index = float(cycled.sum() / total)
@@ -263,29 +274,78 @@ def flow_intensities(model: FlowModel, orientation: str = "input") -> dict[str, 
     reaches a firm in one step from its entry) and ``IFI = sum_i z_i sum_j (N - I - G)_ij / TST``
     (flow that arrives by longer, indirect paths). BFI + DFI + IFI = 1 at steady state.
     """
-    return _intensities(model, *_integral(model, orientation))
+    return _intensities(model, _integral(model, orientation))
 
 
-def _intensities(model: FlowModel, T: np.ndarray, G: np.ndarray, N: np.ndarray) -> dict[str, float | None]:
-    total = T.sum()
+def _intensities(model: FlowModel, integral: _Integral) -> dict[str, float | None]:
+    total = integral.T.sum()
     if total <= 0:
         return {"BFI": None, "DFI": None, "IFI": None}
     z = model.inputs
-    direct = float(z @ G.sum(axis=1))
-    indirect = float(z @ (N - np.eye(len(T)) - G).sum(axis=1))
+    direct = float(z @ integral.G_row_sums)
+    indirect = float(z @ (integral.row_sums - 1.0 - integral.G_row_sums))
     return {"BFI": float(z.sum() / total), "DFI": direct / total, "IFI": indirect / total}
 
 
-def _integral(model: FlowModel, orientation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Throughflow T, direct intensities G = F / T (by rows) and integral flows N = (I - G)^-1."""
+def _integral(model: FlowModel, orientation: str) -> _Integral:
+    """Throughflow T, direct intensities G = F / T (by rows), and the diagonal and row sums of
+    N = (I - G)^-1.
+
+    Without forming N: ``N 1`` is one sparse solve, and because I - G is block triangular once its
+    strongly connected components are ordered, each diagonal block of N is the inverse of that
+    component's block of I - G (closed walks never leave their component). Firms on no cycle have
+    N_jj = 1. Only when I - G is singular (a closed cycle without outflow) is the whole dense
+    generalised inverse formed, as enaR does.
+    """
     T = throughflow(model, orientation)
-    if len(T) > DENSE_LIMIT:
-        raise _TooLarge(len(T))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        G = np.where(T[:, None] > 0, model.flows.toarray() / T[:, None], 0.0)
+    n = len(T)
+    scale = np.divide(1.0, T, out=np.zeros(n), where=T > 0)
+    G = (scipy.sparse.diags(scale) @ model.flows).tocsr()
+    G.eliminate_zeros()
+    G_row_sums = np.asarray(G.sum(axis=1)).ravel()
+    system = (scipy.sparse.identity(n, format="csc") - G.tocsc()).tocsc()
+    exact = _block_integral(G, system)
+    if exact is not None:
+        diagonal, row_sums = exact
+        return _Integral(T, G_row_sums, diagonal, row_sums)
+    if n > DENSE_LIMIT:
+        raise _TooLarge(n)
     # A generalised inverse, as enaR: a closed cycle without outflow makes I - G singular.
-    N = np.linalg.pinv(np.eye(len(T)) - G)
-    return T, G, N
+    N = np.linalg.pinv(system.toarray())
+    return _Integral(T, G_row_sums, np.diag(N).copy(), N.sum(axis=1))
+
+
+def _block_integral(G, system) -> tuple[np.ndarray, np.ndarray] | None:
+    """Diagonal and row sums of (I - G)^-1 by components; None when I - G is (nearly) singular."""
+    n = G.shape[0]
+    if n == 0:
+        return np.zeros(0), np.zeros(0)
+    count, labels = scipy.sparse.csgraph.connected_components(G, directed=True, connection="strong")
+    sizes = np.bincount(labels, minlength=count)
+    self_loops = G.diagonal() != 0
+    cyclic = (sizes[labels] > 1) | self_loops
+    if cyclic.any() and sizes[labels[cyclic]].max() > DENSE_LIMIT:
+        raise _TooLarge(int(sizes[labels[cyclic]].max()))
+    diagonal = np.ones(n)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(count + 1))
+    for component in np.unique(labels[cyclic]):
+        members = order[bounds[component]:bounds[component + 1]]
+        block = system[members][:, members].toarray()
+        try:
+            inverse = np.linalg.inv(block)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.isfinite(inverse).all() or np.abs(block @ inverse - np.eye(len(members))).max() > 1e-8:
+            return None  # nearly singular: the pseudo-inverse decides
+        diagonal[members] = np.diag(inverse)
+    try:
+        row_sums = scipy.sparse.linalg.splu(system).solve(np.ones(n))
+    except RuntimeError:  # exactly singular
+        return None
+    if not np.isfinite(row_sums).all() or np.abs(system @ row_sums - 1.0).max() > 1e-8 * max(1.0, np.abs(row_sums).max()):
+        return None
+    return diagonal, row_sums
 
 
 def ascendency(model: FlowModel) -> dict[str, float | None]:
@@ -429,18 +489,22 @@ def network_metrics(
         T = throughflow(model, orientation)
         total = float(T.sum())
         boundary_input = float(model.inputs.sum())
-        too_large = n > DENSE_LIMIT
-        # the dense integral matrix (a pinv) is formed once for FCI and the flow intensities
-        integral = _integral(model, orientation) if n and not too_large else None
-        fci = _fci(*integral) if integral else None
+        # what FCI and the flow intensities need of the integral matrix, formed once for both
+        integral, too_large = None, None
+        if n:
+            try:
+                integral = _integral(model, orientation)
+            except _TooLarge as error:
+                too_large = error.args[0]
+        fci = _fci(integral) if integral else None
         balance = _balance(G, model) if n else pd.DataFrame(columns=["imbalance"])
         unbalanced = int((balance["imbalance"].abs() > imbalance_threshold).sum())
         warnings = []
         if model.unknown:
             warnings.append(f"{model.unknown} flow(s) without a quantity left out of flow-based metrics")
         if too_large:
-            warnings.append(f"{n:,} firms: FCI and flow intensities need the dense integral matrix, formed up to "
-                            f"{DENSE_LIMIT:,} firms; use per-park metrics (--by-park)")
+            warnings.append(f"FCI and flow intensities need a dense inverse of {too_large:,} firms (formed up to "
+                            f"{DENSE_LIMIT:,}); use per-park metrics (--by-park)")
         if unbalanced:
             warnings.append(f"{unbalanced} of {n} firms unbalanced by more than {imbalance_threshold:.0%}: "
                             "TST, APL, FCI and ascendency assume steady state")
@@ -454,7 +518,7 @@ def network_metrics(
             "boundary_input": boundary_input, "boundary_output": float(model.outputs.sum()),
             "TST": total if n else None, "APL": total / boundary_input if boundary_input > 0 else None,
             "FCI": fci, "cycled": fci * total if fci is not None else None,
-            **(_intensities(model, *integral) if integral else {"BFI": None, "DFI": None, "IFI": None}),
+            **(_intensities(model, integral) if integral else {"BFI": None, "DFI": None, "IFI": None}),
             **ascendency(model),
             "throughflow": orientation, "unbalanced_nodes": unbalanced,
             "max_imbalance": float(balance["imbalance"].abs().max()) if n else None,

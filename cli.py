@@ -32,7 +32,7 @@ from symbiosis.errors import SymbiosisError
 from symbiosis.export import EXPORT_FORMATS, export_graph, export_matches
 from symbiosis.graph import load_graph
 from symbiosis.ingest import import_files, parse_column_map
-from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, exchange_credits
+from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, carbon_resources, exchange_credits
 from symbiosis.colocation import clusters, gaps, long_haul
 from symbiosis.factors import load_factors, load_resource_sectors, load_targets
 from symbiosis.loops import DEFAULT_LIMIT, find_loops
@@ -363,7 +363,7 @@ def carbon(park, year, max_km, top, factors_file, db_path, fmt):
     """CO2 per firm (emitted, absorbed, avoided, net), absorption nodes, and emitter-absorber allocation."""
     db = open_store(db_path, create=False)
     factors = load_factors(factors_file)
-    G = load_graph(db, park=park, year=year, status="existing")
+    G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
     balance = carbon_balance(db, park=park, year=year, factors=factors, G=G)
     nodes = absorption_nodes(balance, G, db)
     allocation = allocate_co2(db, park=park, year=year, max_km=max_km, factors=factors, balance=balance)

@@ -16,6 +16,7 @@ unit, or None when unknown), ``unit, quantity_orig, unit_orig, year, status, dis
 """
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 
@@ -61,6 +62,7 @@ def load_graph(
     year: int | None = None,
     kinds: str | Iterable[str] | None = None,
     status: str | Iterable[str] | None = None,
+    resources: Iterable[str] | None = None,
 ) -> nx.MultiDiGraph:
     """Build the flow network from the store.
 
@@ -77,6 +79,8 @@ def load_graph(
         Keep flows of these kinds (material, waste, energy, water, co2).
     status : str or list of str, optional
         Keep flows with these statuses (existing, planned, potential). Default: all.
+    resources : list of str, optional
+        Keep flows of these resource codes (firms are kept whatever they exchange). Default: all.
 
     Returns
     -------
@@ -100,6 +104,7 @@ def load_graph(
     kinds = _as_list(kinds, KINDS, "kind")
     status = _as_list(status, FLOW_STATUSES, "status")
 
+    resources = None if resources is None else sorted(set(resources))
     where, params = [], []
     if park is not None:
         if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
@@ -119,6 +124,10 @@ def load_graph(
     if status is not None:
         where.append(f"f.status IN ({', '.join('?' for _ in status)})")
         params += status
+    if resources is not None:
+        # json_each rather than IN (?, ?, ...): a list can outgrow SQLite's parameter limit
+        where.append("f.resource_code IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(resources))
     sql = (
         "SELECT f.id, f.source_id, f.target_id, f.resource_code, r.name, f.kind, f.quantity, f.unit, "
         "f.quantity_orig, f.unit_orig, f.year, f.status, f.distance_km, f.cost_cny_per_yr, f.boundary "
@@ -127,14 +136,14 @@ def load_graph(
         + " ORDER BY f.rowid"
     )
     with collector_paused():  # a million small edge dicts, no cycles: see symbiosis._gc
-        return _build(db, sql, params, park, year, kinds, status)
+        return _build(db, sql, params, park, year, kinds, status, resources)
 
 
 def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, year: int | None,
-           kinds: list[str] | None, status: list[str] | None) -> nx.MultiDiGraph:
+           kinds: list[str] | None, status: list[str] | None, resources: list[str] | None) -> nx.MultiDiGraph:
     flows = db.execute(sql, params).fetchall()
 
-    G = nx.MultiDiGraph(park=park, year=year, kinds=kinds, status=status)
+    G = nx.MultiDiGraph(park=park, year=year, kinds=kinds, status=status, resources=resources)
     member_sql = f"SELECT id, {', '.join(_NODE_COLUMNS)} FROM enterprises"
     members = db.execute(member_sql + (" WHERE park_id = ?" if park is not None else ""),
                          [park] if park is not None else []).fetchall()

@@ -76,3 +76,12 @@ def test_direct_adjacency_fill_equals_add_edges_from(filled):
     assert G._pred == H._pred
     assert dict(G.in_degree()) == dict(H.in_degree())
     assert G.number_of_edges() == filled["flows"].count > 0
+
+
+def test_resource_filter_keeps_every_firm_and_only_those_flows(filled):
+    everything = load_graph(filled)
+    steam_only = load_graph(filled, resources=["steam"])
+    assert {data["resource"] for *_, data in steam_only.edges(data=True)} == {"steam"}
+    assert steam_only.number_of_edges() == sum(1 for *_, r in everything.edges(data="resource") if r == "steam") > 0
+    assert {n for n in everything if not is_boundary(everything, n)} <= set(steam_only)
+    assert load_graph(filled, resources=[]).number_of_edges() == 0

@@ -201,6 +201,12 @@ _MIGRATIONS: list[str] = [
         PRIMARY KEY (import_id, table_name, row_key)
     );
     """,
+    # 4 -> 5: (source_id) and (target_id) alone are prefixes of the (.., resource_code) indexes, which
+    # answer the same lookups; two fewer indexes to keep up make a national flows import faster.
+    """
+    DROP INDEX IF EXISTS idx_flows_source;
+    DROP INDEX IF EXISTS idx_flows_target;
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -43,7 +43,12 @@ def test_older_store_is_migrated_forward_with_its_data(tmp_path):
     assert schema_version(db) == SCHEMA_VERSION
     assert db.execute("SELECT name, import_id FROM parks").fetchall() == [("Old Park", None)]
     assert "imports" in db.table_names()
-    assert "idx_flows_source" in {index.name for index in db["flows"].indexes}
+    indexes = {index.name for index in db["flows"].indexes}
+    assert {"idx_flows_source_resource", "idx_flows_target_resource"} <= indexes  # v3
+    assert "idx_flows_source" not in indexes  # v5: covered by the (source, resource) index
+    plan = " ".join(str(row) for row in db.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM flows WHERE source_id = 'a'").fetchall())
+    assert "idx_flows_source_resource" in plan  # lookups by source still use an index
 
 
 def test_newer_store_is_refused(tmp_path):

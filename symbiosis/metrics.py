@@ -179,10 +179,12 @@ def cyclicity(adjacency: np.ndarray) -> float:
     matrix.data = (matrix.data != 0).astype(float)
     matrix.eliminate_zeros()
     count, labels = scipy.sparse.csgraph.connected_components(matrix, directed=True, connection="strong")
-    radius = 0.0
+    # a lone firm is a cycle only through a self-loop (radius 1); only larger components need a solve
+    sizes = np.bincount(labels, minlength=count)
+    radius = 1.0 if (matrix.diagonal()[sizes[labels] == 1] != 0).any() else 0.0
     order = np.argsort(labels, kind="stable")
     bounds = np.searchsorted(labels[order], np.arange(count + 1))
-    for component in range(count):
+    for component in np.flatnonzero(sizes > 1):
         members = order[bounds[component]:bounds[component + 1]]
         block = matrix[members][:, members]
         if block.nnz == 0:

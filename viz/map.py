@@ -81,9 +81,10 @@ def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "
         return f"park:{park}"
 
     H = nx.MultiDiGraph(aggregated=by)
+    group_name = {node: group_of(node) for node in G}  # once per node, not twice per flow
     members: dict[str, list[str]] = defaultdict(list)
-    for node in G:
-        members[group_of(node)].append(node)
+    for node, name in group_name.items():
+        members[name].append(node)
     for group, nodes in members.items():
         first = G.nodes[nodes[0]]
         if first.get("direction"):
@@ -99,7 +100,7 @@ def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "
                    sector_name=f"{len(nodes)} firms")
     totals: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0, None])
     for u, v, data in G.edges(data=True):
-        key = (group_of(u), group_of(v), data["kind"])
+        key = (group_name[u], group_name[v], data["kind"])
         total = totals[key]
         total[1] += 1
         total[3] = data["unit"]

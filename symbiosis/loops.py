@@ -100,12 +100,12 @@ def strongly_connected(G: nx.MultiDiGraph, kinds: list[str] | None = None) -> pd
         ``component, size, members`` (ids, comma-separated), largest first. Components of one firm are
         listed only if the firm sends flows to itself.
     """
-    return _components(internal_digraph(G, kinds))
+    H = internal_digraph(G, kinds)
+    return _components_table(_loop_components({u: list(neighbours) for u, neighbours in H.adjacency()}))
 
 
-def _components(H: nx.DiGraph) -> pd.DataFrame:
-    rows = _loop_components({u: list(neighbours) for u, neighbours in H.adjacency()})
-    rows.sort(key=lambda members: (-len(members), members))
+def _components_table(groups: list[list[str]]) -> pd.DataFrame:
+    rows = sorted(groups, key=lambda members: (-len(members), members))
     return pd.DataFrame(
         [{"component": number, "size": len(members), "members": ", ".join(members)}
          for number, members in enumerate(rows, start=1)],
@@ -182,18 +182,19 @@ def find_loops(G: nx.MultiDiGraph, max_length: int = 6, limit: int = DEFAULT_LIM
         raise InputError(f"limit must be at least 1, not {limit}")
     with collector_paused():
         H = _internal_digraph(G, kinds)
-        components = _components(H)
         views = _currency_views(H)
         mixed = {u: list(neighbours) for u, neighbours in H.adjacency()}
+        mixed_groups = _loop_components(mixed)  # the components table and the mixed pass share it
+        components = _components_table(mixed_groups)
     names = {node: G.nodes[node].get("name") or node for node in H}
     # Single-currency loops first (material, energy or water going round), then loops that only close
     # by mixing currencies; each within the length bound, per component, lazily, sharing one cap.
-    passes = [(currency, views[currency]) for currency in CURRENCY_ORDER if currency in views]
-    passes.append(("mixed", mixed))
+    passes = [(currency, views[currency], None) for currency in CURRENCY_ORDER if currency in views]
+    passes.append(("mixed", mixed, mixed_groups))
     records: list[dict] = []
     capped = False
-    for currency, successors in passes:
-        for members in _loop_components(successors):
+    for currency, successors, groups in passes:
+        for members in groups if groups is not None else _loop_components(successors):
             for cycle in _cycles(successors, members, max_length):
                 if currency == "mixed" and _single_currency(H, cycle):
                     continue  # listed in its own currency's pass

@@ -182,15 +182,21 @@ def cyclicity(adjacency: np.ndarray) -> float:
     # a lone firm is a cycle only through a self-loop (radius 1); only larger components need a solve
     sizes = np.bincount(labels, minlength=count)
     radius = 1.0 if (matrix.diagonal()[sizes[labels] == 1] != 0).any() else 0.0
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(count + 1))
+    members_of = _component_members(labels, count)
     for component in np.flatnonzero(sizes > 1):
-        members = order[bounds[component]:bounds[component + 1]]
+        members = members_of(component)
         block = matrix[members][:, members]
         if block.nnz == 0:
             continue
         radius = max(radius, _spectral_radius(block))
     return float(round(radius, 10))
+
+
+def _component_members(labels: np.ndarray, count: int):
+    """``members(component)``: the indices labelled ``component``, from one sort of the labels."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(count + 1))
+    return lambda component: order[bounds[component]:bounds[component + 1]]
 
 
 def _spectral_radius(block) -> float:
@@ -305,7 +311,7 @@ def _integral(model: FlowModel, orientation: str) -> _Integral:
     G = (scipy.sparse.diags(scale) @ model.flows).tocsr()
     G.eliminate_zeros()
     G_row_sums = np.asarray(G.sum(axis=1)).ravel()
-    system = (scipy.sparse.identity(n, format="csc") - G.tocsc()).tocsc()
+    system = (scipy.sparse.identity(n, format="csc") - G).tocsc()
     exact = _block_integral(G, system)
     if exact is not None:
         diagonal, row_sums = exact
@@ -329,10 +335,9 @@ def _block_integral(G, system) -> tuple[np.ndarray, np.ndarray] | None:
     if cyclic.any() and sizes[labels[cyclic]].max() > DENSE_LIMIT:
         raise _TooLarge(int(sizes[labels[cyclic]].max()))
     diagonal = np.ones(n)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(count + 1))
+    members_of = _component_members(labels, count)
     for component in np.unique(labels[cyclic]):
-        members = order[bounds[component]:bounds[component + 1]]
+        members = members_of(component)
         block = system[members][:, members].toarray()
         try:
             inverse = np.linalg.inv(block)

@@ -3,7 +3,10 @@
 Graph contract
 --------------
 Nodes are enterprise ids (str) with attributes ``name, park_id, sector_code, sector_name, lat, lon,
-output_value_mcny, employees, boundary`` (False). A flow that crosses the park boundary (empty source
+output_value_mcny, employees, role, boundary, external``. ``role`` is ``firm`` unless the enterprises
+file declared the node a ``utility`` (a power or gas grid), the ``environment`` (a lake, the sea) or
+``external`` (other mills, local farmers): those are the park's boundary (``boundary=True``), never
+counted as its firms; ``external`` is True for firms and external actors outside the park. A flow that crosses the park boundary (empty source
 or target) ends at a boundary node ``boundary:in:LABEL`` or ``boundary:out:LABEL`` (LABEL is the flow's
 ``boundary`` column, default ``import``/``export``) with ``boundary=True`` ``direction`` and ``boundary_label``. When the
 graph is cut to one park, firms of other parks that exchange with it are kept with ``boundary=True``
@@ -27,13 +30,14 @@ import sqlite_utils
 from ._gc import collector_paused
 from .errors import InputError, UnknownIdError
 from .geo import haversine_km
-from .schema import BOUNDARY_PREFIX, FLOW_STATUSES
+from .schema import BOUNDARY_PREFIX, FLOW_STATUSES, NON_FIRM_ROLES
 from .store import open_store
 from .units import CURRENCY, KINDS
 
 __all__ = ["load_graph", "boundary_node", "is_boundary"]
 
-_NODE_COLUMNS = ("name", "park_id", "sector_code", "sector_name", "lat", "lon", "output_value_mcny", "employees")
+_NODE_COLUMNS = ("name", "park_id", "sector_code", "sector_name", "lat", "lon", "output_value_mcny", "employees",
+                 "role")
 
 
 def boundary_node(direction: str, label: str | None = None) -> str:
@@ -148,14 +152,19 @@ def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, 
     members = db.execute(member_sql + (" WHERE park_id = ?" if park is not None else ""),
                          [park] if park is not None else []).fetchall()
     for row in members:
-        G.add_node(row[0], **dict(zip(_NODE_COLUMNS, row[1:])), boundary=False)
+        attributes = dict(zip(_NODE_COLUMNS, row[1:]))
+        role = attributes["role"] = attributes["role"] or "firm"
+        # a lake, a grid or "local farmers" declared in the park are its boundary, not its firms
+        G.add_node(row[0], **attributes, boundary=role in NON_FIRM_ROLES, external=role == "external")
 
     ends = {end for flow in flows for end in (flow[1], flow[2]) if end is not None}
     outsiders = sorted(ends - set(G))
     for start in range(0, len(outsiders), 500):
         chunk = outsiders[start:start + 500]
         for row in db.execute(member_sql + f" WHERE id IN ({', '.join('?' for _ in chunk)})", chunk):
-            G.add_node(row[0], **dict(zip(_NODE_COLUMNS, row[1:])), boundary=True, external=True)
+            attributes = dict(zip(_NODE_COLUMNS, row[1:]))
+            attributes["role"] = attributes["role"] or "firm"
+            G.add_node(row[0], **attributes, boundary=True, external=attributes["role"] in ("firm", "external"))
 
     # Distances first, vectorised over every flow: per-edge lookups after the graph is built cost
     # more than building it.

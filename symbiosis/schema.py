@@ -9,9 +9,14 @@ from dataclasses import dataclass
 
 from .units import KINDS
 
-__all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX"]
+__all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX", "ROLES", "NON_FIRM_ROLES"]
 
 FLOW_STATUSES = ("existing", "planned", "potential")
+#: what a node of the enterprises table is: a firm (the default), or part of the park's boundary: a
+#: utility network (power or gas grid, water mains), the environment (a lake, the sea, the air) or
+#: external actors (other mills, local farmers) that analyses must not count as the park's firms
+ROLES = ("firm", "utility", "environment", "external")
+NON_FIRM_ROLES = ROLES[1:]
 #: graph node ids of the park boundary start with this; no enterprise id may
 BOUNDARY_PREFIX = "boundary:"
 
@@ -115,6 +120,7 @@ TABLES: dict[str, TableSpec] = {
             Field("lon", **_LON),
             Field("output_value_mcny", type="real", minimum=0.0),
             Field("employees", type="int", minimum=0),
+            Field("role", choices=ROLES, default="firm"),
         )),
         TableSpec("flows", "id", (
             Field("id"),

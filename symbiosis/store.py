@@ -207,6 +207,11 @@ _MIGRATIONS: list[str] = [
     DROP INDEX IF EXISTS idx_flows_source;
     DROP INDEX IF EXISTS idx_flows_target;
     """,
+    # 5 -> 6: nodes that are not firms (a lake, a gas grid, "local farmers") are declared in the
+    # enterprises file with a role; analyses treat them as the park's boundary. NULL means firm.
+    """
+    ALTER TABLE enterprises ADD COLUMN role TEXT CHECK (role IN ('firm', 'utility', 'environment', 'external'));
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 

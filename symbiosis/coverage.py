@@ -1,0 +1,82 @@
+"""Coverage: how much of its input a figure stands on, and when a figure is not given at all.
+
+Published and surveyed park data are sparse: most exchanges are known to exist, few have a quantity.
+Every figure built from quantities therefore carries its coverage (what it used out of what there is),
+and a figure whose coverage is below :data:`MIN_COVERAGE` is given as null with a reason, or a verdict
+as "insufficient data", never as a number that silently treats the unknown as zero.
+
+Why 0.5 by default: below half, the links without a quantity outnumber those with one, so a total over
+the known links says more about which figures happened to be published than about the park. Users
+with a reason to go lower (a screening run) pass ``min_coverage`` (CLI ``--min-coverage``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT"]
+
+#: default minimum share of inputs known before a flow-weighted figure or a verdict is given
+MIN_COVERAGE = 0.5
+#: verdict of an indicator whose coverage is below the minimum
+INSUFFICIENT = "insufficient data"
+#: relative floating-point noise: values this small against the figure's scale print as 0
+NOISE = 1e-9
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """``known`` of ``total`` items (links, flows, firms) that a figure used, with what they are.
+
+    Examples
+    --------
+    >>> c = Coverage(1, 2, "water flows with a quantity")
+    >>> c.share, c.text, c.sufficient()
+    (0.5, '1 of 2 water flows with a quantity', True)
+    >>> Coverage(0, 0, "links").share is None
+    True
+    """
+
+    known: int
+    total: int
+    what: str
+
+    @property
+    def share(self) -> float | None:
+        """known / total, or None when there is nothing to cover."""
+        return self.known / self.total if self.total else None
+
+    @property
+    def text(self) -> str:
+        return f"{self.known:,} of {self.total:,} {self.what}"
+
+    def sufficient(self, minimum: float = MIN_COVERAGE) -> bool:
+        """True when something is known and at least ``minimum`` of the items are."""
+        return self.known > 0 and self.share is not None and self.share >= minimum - 1e-12
+
+    def reason(self, minimum: float = MIN_COVERAGE) -> str | None:
+        """Why a figure on this coverage is not given, or None when it is."""
+        if self.total == 0:
+            return f"no {self.what.split(' with ')[0]}"
+        if self.known == 0:
+            return f"nothing known: {self.text}"
+        if not self.sufficient(minimum):
+            return f"coverage {self.share:.0%} below the minimum {minimum:.0%} ({self.text})"
+        return None
+
+
+def clean_zero(value: float | None, scale: float | None = None) -> float | None:
+    """Values within floating-point noise of zero (relative to ``scale``) become exactly 0.0.
+
+    Examples
+    --------
+    >>> clean_zero(3.3e-16, scale=1.0)
+    0.0
+    >>> clean_zero(0.25, scale=1.0)
+    0.25
+    >>> clean_zero(None) is None
+    True
+    """
+    if value is None or value != value:  # None or NaN: not a number, stays unknown
+        return None
+    reference = abs(scale) if scale else 1.0
+    return 0.0 if abs(value) <= NOISE * max(reference, 1.0) else float(value)

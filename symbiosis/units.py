@@ -70,12 +70,22 @@ _ENERGY = _ureg.Unit("MWh").dimensionality
 _AMOUNTS = (_MASS, _VOLUME, _ENERGY)
 
 _CO2_TAG = re.compile(r"\s*(?:CO2e|CO2-eq|CO2eq|CO₂e|CO₂|CO2)\b", re.IGNORECASE)
-_WORDS = {
-    "万吨": "1e4 t", "吨": "t", "万": "1e4 ", "亿": "1e8 ", "千瓦时": "kWh", "立方米": "m**3",
-    "thousand": "1e3", "million": "1e6", "billion": "1e9",
-    "tonnes": "t", "tonne": "t", "tons": "t", "ton": "t",
-    "per year": "/yr", "/a": "/yr", "p.a.": "/yr", "/annum": "/yr",
-}
+# Words and abbreviations of real sources, rewritten to what pint reads. Order matters: longer first
+# (万吨 before 吨 before 万). Latin words only at word boundaries ('tpa' is not inside 'kW tpa...').
+_WORDS = (
+    ("万立方米", "1e4 m**3"), ("立方米", "m**3"), ("万吨", "1e4 t"), ("千吨", "1e3 t"), ("吨", "t"),
+    ("兆瓦时", "MWh"), ("千瓦时", "kWh"), ("吉焦", "GJ"), ("万", "1e4 "), ("亿", "1e8 "),
+    ("每年", "/yr"), ("年", "yr"), ("每天", "/d"), ("天", "d"), ("日", "d"), ("小时", "h"),
+)
+_LATIN_WORDS = (
+    (r"Mtpa", "Mt/yr"), (r"ktpa", "kt/yr"), (r"tpa", "t/yr"), (r"tpd", "t/d"), (r"tph", "t/h"),
+    (r"thousand", "1e3"), (r"million", "1e6"), (r"billion", "1e9"),
+    (r"tonnes", "t"), (r"tonne", "t"), (r"tons", "t"), (r"ton", "t"), (r"metric", ""),
+    (r"per (?:year|annum)", "/yr"), (r"per day", "/d"), (r"per hour", "/h"),
+    (r"p\.\s?a\.?", "/yr"), (r"annum", "yr"),
+)
+_LATIN = [(re.compile(rf"(?<![A-Za-z]){word}(?![A-Za-z])"), replacement) for word, replacement in _LATIN_WORDS]
+_SLASH_A = re.compile(r"/\s*a\b")  # t/a, TJ/a: per annum
 _CUBIC = re.compile(r"(?<![A-Za-z])(N|n|k|c|d)?m(?:3|³|\^3|\*\*3)(?![0-9A-Za-z])")
 _AMBIGUOUS_CUBIC = re.compile(r"(?<![A-Za-z])(M|MM|Mio\.?\s*)m(?:3|³)(?![0-9A-Za-z])")
 
@@ -86,8 +96,12 @@ def _normalise(text: str) -> str:
             f"unit {text!r} is ambiguous (Mm3 means million m3 to some, thousand m3 to others, and a cubic "
             "megametre to pint): write '1e6 m3' or 'million m3'"
         )
-    for word, replacement in _WORDS.items():
+    for word, replacement in _WORDS:
         text = text.replace(word, replacement)
+    for pattern, replacement in _LATIN:
+        text = pattern.sub(replacement, text)
+    text = _SLASH_A.sub("/yr", text)
+    text = re.sub(r"/\s*/", "/", text)  # 't p.a.' became 't /yr'; 't//yr' never means anything else
 
     def cubic(match: re.Match) -> str:
         prefix = match.group(1) or ""

@@ -28,6 +28,22 @@ from symbiosis.units import CANONICAL_UNIT, conversion_factor, convert
         (3, "万吨", "material", 30000.0),
         (3, "1e4 t", "material", 30000.0),
         (2, "t/h", "material", 2 * 8766.0),
+        # units as real sources write them (Chinese yearbooks, Australian and German reports)
+        (3, "万吨/年", "material", 30000.0),
+        (40, "吨/年", "waste", 40.0),
+        (2, "万立方米/年", "water", 20000.0),
+        (5, "亿千瓦时", "energy", 5e8 / 1000),
+        (120, "tpa", "material", 120.0),
+        (1.5, "Mtpa", "material", 1.5e6),
+        (300, "ktpa", "material", 3e5),
+        (8, "t/a", "material", 8.0),
+        (1, "tonnes per annum", "waste", 1.0),
+        (1, "t p.a.", "waste", 1.0),
+        (1, "Nm3", "water", 1.0),
+        (2, "GWh", "energy", 2000.0),
+        (36, "TJ/a", "energy", 10000.0),
+        (1, "ML/d", "water", 1000 * 365.25),
+        (3, "GL/yr", "water", 3e6),
     ],
 )
 def test_conversions_to_canonical_units(value, unit, kind, expected):

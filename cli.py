@@ -31,7 +31,7 @@ from symbiosis.datasets import DEMO_SETS, dataset_files
 from symbiosis.errors import SymbiosisError
 from symbiosis.export import EXPORT_FORMATS, export_graph, export_matches
 from symbiosis.graph import load_graph
-from symbiosis.ingest import import_files, parse_column_map
+from symbiosis.ingest import import_files, parse_column_map, parse_set_values
 from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, carbon_resources, exchange_credits
 from symbiosis.colocation import clusters, gaps, long_haul
 from symbiosis.factors import load_factors, load_resource_sectors, load_targets
@@ -208,31 +208,52 @@ def init(db_path):
 
 
 @cli.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.argument("files", nargs=-1, required=True, metavar="FILE[:TABLE]...")
 @click.option("--table", type=click.Choice(list(TABLES)), default=None,
-              help="Table for every file (default: from the file name, e.g. flows.csv).")
+              help="Table for every file without :TABLE (default: a table name in the file's name).")
 @click.option("--map", "mappings", multiple=True, metavar="SOURCE_COLUMN=FIELD",
               help="Rename a column of the file to a field (repeatable).")
+@click.option("--set", "set_pairs", multiple=True, metavar="FIELD=VALUE",
+              help="Give every row this value, e.g. --set park_id=p1 --set year=2005 (repeatable).")
+@click.option("--resource-map", "resource_map", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="CSV name,code: your resource names -> catalogue codes.")
+@click.option("--new-resources", is_flag=True,
+              help="Add resource names that match nothing in the catalogue (listed), instead of refusing them.")
+@click.option("--write-resource-map", "draft_map", type=click.Path(dir_okay=False), default=None,
+              help="Write a draft resource map (each unmatched name, best guess, score) to check and reuse.")
+@click.option("--header-row", type=click.IntRange(1), default=None,
+              help="Row number of the header (default: found below any title rows).")
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--encoding", default=None, help="Text encoding of CSV/JSON files (default UTF-8).")
 @_db_option
 @_format_option
 @_quiet_option
 @_errors_to_click
-def import_command(files, table, mappings, dry_run, encoding, db_path, fmt, quiet):
+def import_command(files, table, mappings, set_pairs, resource_map, new_resources, draft_map, header_row, dry_run,
+                   encoding, db_path, fmt, quiet):
     """Import CSV, XLSX or JSON FILES into the store, all in one transaction.
 
-    Quantities are converted to canonical units (t/yr, MWh/yr, m3/yr, tCO2e/yr). Any problem in any
-    file is listed with file, row, column and value, and nothing is written.
+    Each file's table comes from FILE:TABLE, --table, or a table name in its file name
+    (kalundborg_flows.csv). Resource names are matched to the catalogue by code, name, synonym
+    (English, Chinese, German) and EWC code. Quantities are converted to canonical units (t/yr,
+    MWh/yr, m3/yr, tCO2e/yr). Any problem in any file is listed with file, row, column and value,
+    and nothing is written.
     """
     db = open_store(db_path)
     advance, bar = _progress(quiet, "importing")
     try:
         report = import_files(db, files, table=table, column_map=parse_column_map(mappings),
+                              set_values=parse_set_values(set_pairs), resource_map=resource_map,
+                              new_resources=new_resources, header_row=header_row, resource_map_draft=draft_map,
                               dry_run=dry_run, encoding=encoding, progress=advance)
     finally:
         bar.close()
     _echo_frame(report.to_frame(), fmt, title="dry run: nothing written" if dry_run else None)
+    for file_report in report.files:  # warnings whatever the format: they mean data may be lost
+        for warning in file_report.warnings:
+            click.echo(f"warning: {file_report.file}: {warning}", err=True)
+    if report.draft_map:
+        click.echo(f"wrote a draft resource map to {report.draft_map}: check it, then pass --resource-map", err=True)
     if not quiet and fmt == "table":
         for file_report in report.files:
             for note in file_report.notes:

@@ -10,6 +10,7 @@ not carry are left as they are in the store, so a second file may complete the f
 """
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
@@ -23,11 +24,13 @@ import sqlite_utils
 
 from .errors import InputError, Problem, UnitError, ValidationError
 from .readers import ReadFailure, Sheet, read_file
+from .resolve import ResourceMap, ResourceResolver, load_resource_map, load_synonyms, normalise_name
 from .schema import BOUNDARY_PREFIX, TABLES, Field, TableSpec
 from .store import DATA_TABLES, transaction
 from .units import CANONICAL_UNIT, CURRENCY, conversion_factor, parse_unit
 
-__all__ = ["import_files", "ImportReport", "FileReport", "table_for_file", "parse_column_map"]
+__all__ = ["import_files", "ImportReport", "FileReport", "table_for_file", "parse_column_map",
+           "parse_set_values", "split_file_argument"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,10 @@ class FileReport:
     import_id: int | None = None
     new_resources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: things the user must see whatever the output format (a column that looks like a field but was not read)
+    warnings: list[str] = field(default_factory=list)
+    #: resource names as written -> catalogue code and how it was found (synonym, name, resource map ...)
+    resolved: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -59,6 +66,8 @@ class ImportReport:
 
     files: list[FileReport]
     dry_run: bool = False
+    #: where a draft resource map was written (``resource_map_draft``), if one was
+    draft_map: str | None = None
 
     @property
     def rows(self) -> int:
@@ -117,8 +126,17 @@ class _Problems:
 class _Context:
     """What the import knows of the store and of the files read so far in this import."""
 
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, resource_map=None, new_resources: bool = False):
         self.db = db
+        self.resource_map = resource_map
+        self.new_resources = new_resources
+        self.synonyms = None  # the shipped list, read on first use
+        self._resolver: ResourceResolver | None = None
+        self._resolver_size = -1
+        self.set_values: dict[str, str] = {}
+        #: names no step resolved: name -> [Resolution, rows]
+        self.unmatched: dict[str, list] = {}
+        self.unresolved: set[str] = set()  # the same names, already reported
         self._ids: dict[str, set[str]] = {}
         self.resources: dict[str, tuple[str, float | None, float | None]] = {
             code: (kind, energy_t, energy_m3)
@@ -126,6 +144,22 @@ class _Context:
                 "SELECT code, kind, energy_mwh_per_t, energy_mwh_per_m3 FROM resources"
             )
         }
+
+    def resolver(self) -> ResourceResolver:
+        """The resolver over the catalogue as it stands now (resources imported earlier in this import
+        included); rebuilt only when the catalogue changed."""
+        if self._resolver is None or self._resolver_size != len(self.resources):
+            if self.synonyms is None:
+                self.synonyms = load_synonyms()
+            names = dict(self.db.execute("SELECT code, name FROM resources"))
+            names.update({code: names.get(code, code) for code in self.resources})
+            ewc: dict[str, tuple[str, ...]] = {}
+            for code, ewc_code in self.db.execute("SELECT code, ewc_code FROM resources WHERE ewc_code IS NOT NULL"):
+                ewc[ewc_code] = ewc.get(ewc_code, ()) + (code,)
+            self._resolver = ResourceResolver(names, self.synonyms, self.resource_map, ewc,
+                                              allow_new_codes=self.new_resources)
+            self._resolver_size = len(self.resources)
+        return self._resolver
 
     def ids(self, table: str) -> set[str]:
         if table not in self._ids:
@@ -162,13 +196,75 @@ def parse_column_map(pairs: Iterable[str]) -> dict[str, str]:
     return mapping
 
 
+def parse_set_values(pairs: Iterable[str]) -> dict[str, str]:
+    """Parse ``COLUMN=VALUE`` options (``--set park_id=kalundborg``) into a mapping.
+
+    Examples
+    --------
+    >>> parse_set_values(["park_id=kalundborg", "year = 2005"])
+    {'park_id': 'kalundborg', 'year': '2005'}
+    """
+    values = {}
+    for pair in pairs:
+        column, sep, value = pair.partition("=")
+        if not sep or not column.strip():
+            raise InputError(f"--set {pair!r}: expected COLUMN=VALUE, e.g. park_id=p1")
+        values[_normal(column)] = value.strip()
+    return values
+
+
+def split_file_argument(argument: str | Path) -> tuple[Path, str | None]:
+    """``FILE:TABLE`` -> (FILE, TABLE); a plain path -> (path, None).
+
+    A path that exists as written is never split (a file may have a colon in its name).
+
+    Examples
+    --------
+    >>> split_file_argument("exchanges_1997.csv:flows")
+    (PosixPath('exchanges_1997.csv'), 'flows')
+    >>> split_file_argument("flows.csv")
+    (PosixPath('flows.csv'), None)
+    """
+    text = str(argument)
+    path, sep, table = text.rpartition(":")
+    if sep and path and not Path(text).exists() and _normal(table) in TABLES:
+        return Path(path), _normal(table)
+    if sep and path and "/" not in table and "\\" not in table and not Path(text).exists() and Path(path).exists():
+        raise InputError(f"{text}: unknown table {table!r} after ':'; expected one of {', '.join(TABLES)}")
+    return Path(text), None
+
+
+#: other words for a table in file names (singular forms, and what analysts call them)
+_TABLE_WORDS = {
+    "park": "parks", "enterprise": "enterprises", "firm": "enterprises", "firms": "enterprises",
+    "companies": "enterprises", "company": "enterprises", "flow": "flows", "exchanges": "flows",
+    "offer": "offers", "demand": "demands", "emission": "emissions", "resource": "resources",
+    "offset": "offsets", "energy": "energy_use",
+}
+
+
 def table_for_file(path: str | Path) -> str | None:
-    """The table a file name points to: ``flows.csv`` -> flows, ``flows_2024.xlsx`` -> flows."""
-    stem = _normal(Path(path).stem)
+    """The table a file name points to: a table name as a word of the name.
+
+    ``flows.csv``, ``flows_2024.xlsx``, ``kalundborg_flows.csv`` and ``2024-offers.xlsx`` name their
+    table; so do singular forms and a few common words (``firms``, ``exchanges``). A name with words of
+    two tables (``flows_and_offers.csv``) names none: pass ``FILE:TABLE``.
+
+    Examples
+    --------
+    >>> table_for_file("kalundborg_flows.csv"), table_for_file("2024-offers.xlsx"), table_for_file("notes.csv")
+    ('flows', 'offers', None)
+    """
+    stem = re.sub(r"[^0-9a-z]+", "_", Path(path).stem.lower()).strip("_")
     if stem in TABLES:
         return stem
-    matches = [name for name in TABLES if re.match(rf"{name}([_\-. ]|$)", stem)]
-    return max(matches, key=len) if matches else None
+    words = stem.split("_")
+    found = {name for name in TABLES if re.search(rf"(^|_){name}(_|$)", stem)}
+    if not found:
+        found = {_TABLE_WORDS[word] for word in words if word in _TABLE_WORDS}
+    if "energy_use" in found and found & {"flows", "emissions"}:
+        found.discard("energy_use")  # energy_flows.csv, energy_emissions.csv: 'energy' is only a qualifier
+    return found.pop() if len(found) == 1 else None
 
 
 def import_files(
@@ -177,6 +273,11 @@ def import_files(
     *,
     table: str | None = None,
     column_map: dict[str, str] | None = None,
+    set_values: dict[str, str] | None = None,
+    resource_map: str | Path | dict[str, str] | None = None,
+    new_resources: bool = False,
+    header_row: int | None = None,
+    resource_map_draft: str | Path | None = None,
     dry_run: bool = False,
     encoding: str | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -188,13 +289,31 @@ def import_files(
     db : sqlite_utils.Database
         An open store (:func:`symbiosis.store.open_store`).
     paths : sequence of path-like
-        CSV, XLSX or JSON files. They are imported parents first (parks, resources, enterprises,
-        then flows and the rest), whatever order they are given in.
+        CSV, XLSX or JSON files, each optionally followed by ``:TABLE`` (``exchanges.csv:flows``).
+        They are imported parents first (parks, resources, enterprises, then flows and the rest),
+        whatever order they are given in.
     table : str, optional
-        The table for every file; by default taken from each file's name (``flows.csv``), an XLSX
-        sheet's name or a JSON object's keys.
+        The table for every file without ``:TABLE``; by default taken from a table name that is a
+        word of the file's name (``flows.csv``, ``kalundborg_flows.csv``), an XLSX sheet's name or
+        a JSON object's keys.
     column_map : dict, optional
-        ``{header in the file: field}`` to rename a foreign file's columns.
+        ``{header in the file: field}`` to rename a foreign file's columns. A header with a unit in
+        brackets (``Quantity (t/yr)``, ``Menge [t/a]``) is the field before the brackets, and the
+        unit is that column's unit where the file has no unit column.
+    set_values : dict, optional
+        ``{field: value}`` given to every row of every file whose table has that field
+        (``{"park_id": "kalundborg", "year": "2005"}``); a cell that says otherwise is an error.
+    resource_map : path or dict, optional
+        A CSV ``name,code`` (or a dict) mapping the resource names written in the files to catalogue
+        codes. Names are also resolved by code, catalogue name, the shipped synonyms and EWC code.
+    new_resources : bool
+        Add resource names that match nothing to the catalogue (each is listed in the report);
+        without it such a name is an error that lists the closest catalogue entries.
+    header_row : int, optional
+        Spreadsheet row of the header; by default found below any title rows.
+    resource_map_draft : path, optional
+        Write a draft resource map (each unmatched name, the best guess and its score) here, for the
+        user to check and pass back as ``resource_map``.
     dry_run : bool
         Validate and count what would change, then roll back.
     encoding : str, optional
@@ -226,23 +345,32 @@ def import_files(
     if table is not None and _normal(table) not in TABLES:
         raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
     column_map = {_normal(source): _normal(target) for source, target in (column_map or {}).items()}
+    set_values = {_normal(name): str(value) for name, value in (set_values or {}).items()}
+    if resource_map is not None and not isinstance(resource_map, ResourceMap):
+        resource_map = (load_resource_map(resource_map) if isinstance(resource_map, (str, Path))
+                        else ResourceMap({normalise_name(name): code for name, code in resource_map.items()},
+                                         written={normalise_name(name): name for name in resource_map}))
     problems = _Problems()
     sheets: list[tuple[str, Sheet]] = []
-    for path in paths:
+    for argument in paths:
+        path, named_table = split_file_argument(argument)
         try:
-            read = read_file(path, encoding=encoding, table_names=tuple(TABLES))
+            read = read_file(path, encoding=encoding, table_names=tuple(TABLES), header_row=header_row)
         except ReadFailure as failure:
             for problem in failure.problems:
                 problems.add(problem)
             continue
         for sheet in read:
-            name = _normal(table) if table else (sheet.table_hint or table_for_file(path))
+            name = named_table or (_normal(table) if table else (sheet.table_hint or table_for_file(path)))
             if name is None:
                 problems.add(Problem(str(path), None, None, None,
-                                     "cannot tell the table from the file name; name the file after its "
-                                     f"table ({', '.join(TABLES)}) or pass --table"))
+                                     "cannot tell the table from the file name; name it as FILE:TABLE "
+                                     f"(tables: {', '.join(TABLES)}) or pass --table"))
                 continue
             sheets.append((name, sheet))
+    unused = set(set_values) - {name for table_name, _ in sheets for name in TABLES[table_name].field_names}
+    if sheets and unused:
+        raise InputError(f"--set {', '.join(sorted(unused))}: no file of this import is of a table with that field")
     sheets.sort(key=lambda item: DATA_TABLES.index(item[0]))
     total_rows = sum(len(sheet.frame) for _, sheet in sheets)
     if progress is not None:
@@ -251,7 +379,8 @@ def import_files(
     reports: list[FileReport] = []
     try:
         with transaction(db):
-            context = _Context(db)
+            context = _Context(db, resource_map, new_resources)
+            context.set_values = set_values
             for name, sheet in sheets:
                 prepared = _prepare(sheet, TABLES[name], column_map, context, problems)
                 if prepared is None:
@@ -259,16 +388,35 @@ def import_files(
                 reports.append(prepared.report)
                 if not problems:
                     _write(db, prepared, None if progress is None else lambda rows: progress(rows, total_rows))
+            draft = _write_draft_map(resource_map_draft, context.unmatched)
             if problems:
                 ordered = sorted(problems.kept, key=lambda problem: (problem.file, problem.row or 0))
-                raise ValidationError(ordered, problems.total)
+                if draft:
+                    ordered.append(Problem(draft, None, None, None, "a draft resource map was written here: "
+                                           "check each guess, then pass it with --resource-map"))
+                raise ValidationError(ordered, problems.total + bool(draft))
             if dry_run:
                 raise _DryRun
     except _DryRun:
         for report in reports:
             report.import_id = None
-        return ImportReport(reports, dry_run=True)
-    return ImportReport(reports)
+        return ImportReport(reports, dry_run=True, draft_map=draft)
+    return ImportReport(reports, draft_map=draft)
+
+
+def _write_draft_map(path: str | Path | None, unmatched: dict[str, list]) -> str | None:
+    """A CSV ``name,code,score,rows,how`` with the best guess for every unmatched name (code blank
+    when nothing is close), for the user to check and pass back with --resource-map."""
+    if path is None:
+        return None
+    rows = []
+    for name, (resolution, count) in sorted(unmatched.items()):
+        best, score = (resolution.suggestions[0] if resolution.suggestions else ("", 0.0))
+        others = "; ".join(f"{code} ({value:.2f})" for code, value in resolution.suggestions[1:])
+        rows.append({"name": name, "code": best, "score": round(score, 2), "rows": count,
+                     "other_guesses": others})
+    pd.DataFrame(rows, columns=["name", "code", "score", "rows", "other_guesses"]).to_csv(path, index=False)
+    return str(path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,19 +425,27 @@ def import_files(
 
 def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context: _Context,
              problems: _Problems) -> _Prepared | None:
-    frame = _rename(sheet, spec, column_map, problems)
+    n_rows = len(sheet.frame)
+    report = FileReport(sheet.file, spec.name, n_rows)
+    if sheet.skipped_rows:
+        report.notes.append(f"{sheet.skipped_rows} row(s) above the header (row {sheet.header_row}) skipped as titles")
+    frame = _rename(sheet, spec, column_map, problems, report, context.set_values)
     if frame is None:
         return None
-    n_rows = len(frame)
-    report = FileReport(sheet.file, spec.name, n_rows)
     present = [spec_field for spec_field in spec.fields if spec_field.name in frame.columns]
     extras = [column for column in frame.columns if column not in spec.field_names]
     out: dict[str, pd.Series] = {}
     empty = {column: frame[column].eq("") for column in frame.columns}
 
     if spec.quantity == "quantity" and "resource_code" in frame.columns and spec.name != "energy_use":
-        # survey data often name a waste by its EWC code (10 01 02): map it before keys are built
-        frame["resource_code"] = _map_ewc(frame["resource_code"], context, report)
+        # free-text names ("process steam", "粉煤灰", "10 01 02") become catalogue codes before keys are built;
+        # the name as written stays with the row (in 'extra'), so every row can be traced to its file
+        written = frame["resource_code"]
+        frame["resource_code"] = _resolve_resources(sheet, written, context, problems, report)
+        renamed = written.ne(frame["resource_code"])
+        if renamed.any():
+            frame["resource_as_written"] = written.where(renamed, "")
+            extras.append("resource_as_written")
     for spec_field in present:
         out[spec_field.name] = _parse_field(sheet, frame, spec_field, empty[spec_field.name], context, problems)
 
@@ -327,10 +483,96 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
     return _Prepared(sheet, spec, columns, new_rows, old_rows, report, new_resources)
 
 
-def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems) -> pd.DataFrame | None:
+#: a unit in brackets after a header: "Quantity (t/yr)", "Menge [t/a]", "数量（万吨/年）"
+_HEADER_UNIT = re.compile(r"^(?P<base>.*?)\s*[(\[（【]\s*(?P<unit>[^()\[\]（）【】]+?)\s*[)\]）】]\s*$")
+#: what analysts call the fields, in the languages of the data we meet (normalised as _normal does);
+#: a column with one of these names is never read silently as the field: the user confirms with --map
+_FIELD_ALIASES = {
+    "quantity": ("amount", "qty", "menge", "数量", "量", "产量", "volume", "mass", "tonnage", "flow"),
+    "unit": ("units", "einheit", "单位", "uom"),
+    "source_id": ("from", "source", "supplier", "provider", "origin", "lieferant", "von", "来源", "来源企业",
+                  "供方", "供应方"),
+    "target_id": ("to", "target", "receiver", "recipient", "destination", "user", "abnehmer", "nach", "去向",
+                  "去向企业", "需方", "接收方"),
+    "resource_code": ("resource", "material", "substance", "by_product", "byproduct", "stoff", "物料",
+                      "物料名称", "资源", "副产品", "resource_name", "material_name"),
+    "name": ("firm", "company", "enterprise", "firm_name", "company_name", "firma", "unternehmen", "名称",
+             "企业名称"),
+    "id": ("编号", "企业编号", "nr", "no", "code"),
+    "enterprise_id": ("firm", "company", "enterprise", "企业", "firma"),
+    "park_id": ("park", "园区"),
+    "sector_code": ("sector", "nace", "branche", "行业", "行业代码", "industry", "isic"),
+    "lat": ("latitude", "breite", "纬度"),
+    "lon": ("longitude", "lng", "laenge", "länge", "经度"),
+    "year": ("jahr", "年份", "年"),
+    "kind": ("type", "category", "类型", "类别", "art"),
+    "status": ("状态", "state"),
+    "distance_km": ("distance", "entfernung", "距离"),
+    "note": ("comment", "comments", "remark", "remarks", "bemerkung", "备注", "description"),
+    "role": ("rolle", "角色", "node_type"),
+}
+
+
+#: fields whose text is kept in 'extra' all the same: a look-alike column loses nothing, so it is a warning
+_DESCRIPTIVE_FIELDS = ("note", "sector_name")
+
+
+def _header_unit(column: str) -> tuple[str, str | None]:
+    """``"Quantity (t/yr)"`` -> ("quantity", "t/yr") when the brackets hold a unit pint can read."""
+    match = _HEADER_UNIT.match(str(column))
+    if not match:
+        return _normal(column), None
+    try:
+        parse_unit(match["unit"].strip())
+    except UnitError:
+        return _normal(column), None
+    return _normal(match["base"]), match["unit"].strip()
+
+
+def _field_for_header(column: str, spec: TableSpec, column_map: dict[str, str]) -> tuple[str, str | None, str | None]:
+    """(field or kept name, unit from the header, how it was read) for one header of a file."""
+    full = _normal(column)
+    base, unit = _header_unit(column)
+    target = column_map.get(full, column_map.get(base, base))
+    if unit is not None and spec.quantity is not None and (
+            target == "quantity" or (target == "mwh" and spec.name == "energy_use")):
+        return target, unit, f"column {column!r} read as {target} in {unit}"
+    if full in column_map:
+        return column_map[full], None, None
+    if full in spec.field_names:
+        return full, None, None
+    if full.endswith("s") and full[:-1] in spec.field_names:  # Notes, Names, Years
+        return full[:-1], None, f"column {column!r} read as {full[:-1]}"
+    return full, None, None
+
+
+def _resembled_field(column: str, spec: TableSpec) -> str | None:
+    """The field a column not read as any field looks like: its name without brackets, a known alias
+    (Menge, 数量, Supplier), or a near spelling (quantitiy)."""
+    match = _HEADER_UNIT.match(str(column))
+    base = _normal(match["base"]) if match else _normal(column)
+    fields = spec.field_names
+    if base in fields:
+        return base
+    for field_name, aliases in _FIELD_ALIASES.items():
+        if field_name in fields and base in aliases:
+            return field_name
+    close = difflib.get_close_matches(base, fields, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems,
+            report: FileReport, set_values: dict[str, str]) -> pd.DataFrame | None:
     frame = sheet.frame
-    header_row = int(sheet.row_numbers.iloc[0]) - 1 if len(sheet.row_numbers) else 1
-    names = [column_map.get(_normal(column), _normal(column)) for column in frame.columns]
+    header_row = sheet.header_row
+    names, header_units = [], {}
+    for column in frame.columns:
+        name, unit, how = _field_for_header(column, spec, column_map)
+        names.append(name)
+        if unit is not None:
+            header_units[name] = unit
+        if how:
+            report.notes.append(how)
     seen: dict[str, str] = {}
     ok = True
     for original, name in zip(frame.columns, names):
@@ -339,7 +581,26 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
                                  f"maps to field {name!r}, as column {seen[name]!r} does"))
             ok = False
         seen[name] = original
-    missing = [spec_field.name for spec_field in spec.fields if spec_field.required and spec_field.name not in names]
+    # A column kept aside (in 'extra') that looks like a field would silently lose that field's data.
+    for original, name in zip(frame.columns, names):
+        if name in spec.field_names or _normal(original) in column_map:
+            continue
+        resembled = _resembled_field(original, spec)
+        if resembled is None:
+            continue
+        if resembled in _DESCRIPTIVE_FIELDS and resembled not in names:
+            report.warnings.append(f"column {original!r} looks like field {resembled!r} and is kept aside in "
+                                   f"'extra'; --map '{original}={resembled}' reads it as {resembled}")
+        elif resembled in names or resembled in set_values:
+            report.warnings.append(f"column {original!r} looks like field {resembled!r}, which column "
+                                   f"{seen.get(resembled, '--set')!r} gives; {original!r} is kept aside in 'extra'")
+        else:
+            problems.add(Problem(sheet.file, header_row, original, None,
+                                 f"looks like field {resembled!r}, which this file lacks: read it with --map "
+                                 f"'{original}={resembled}' (or keep it aside with --map '{original}=other_name')"))
+            ok = False
+    names_given = set(names) | set(set_values)
+    missing = [spec_field.name for spec_field in spec.fields if spec_field.required and spec_field.name not in names_given]
     if spec.name == "energy_use" and "mwh" not in names and "quantity" not in names:
         missing.append("mwh (or quantity and unit)")
     if not spec.key_from_natural_only and spec.key not in names and not spec.natural_key:
@@ -347,11 +608,26 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
     for name in dict.fromkeys(missing):
         problems.add(Problem(sheet.file, header_row, name, None,
                              f"required column missing (columns found: {', '.join(map(str, frame.columns))}; "
-                             "use --map SOURCE_COLUMN=FIELD to rename)"))
+                             "use --map SOURCE_COLUMN=FIELD to rename, or --set FIELD=VALUE for every row)"))
     if missing or not ok:
         return None
     renamed = frame.copy()
     renamed.columns = names
+    for name, unit in header_units.items():
+        if "unit" in renamed.columns:
+            renamed["unit"] = renamed["unit"].where(renamed["unit"].ne(""), unit)
+        else:
+            renamed["unit"] = unit
+    for name, value in set_values.items():
+        if name not in spec.field_names:
+            continue
+        if name in renamed.columns:
+            given = renamed[name]
+            clash = given.ne("") & given.ne(value)
+            problems.add_rows(sheet, clash, name, given, f"--set {name}={value} gives every row {value!r}")
+            renamed[name] = given.where(given.ne(""), value)
+        else:
+            renamed[name] = value
     return renamed
 
 
@@ -540,7 +816,7 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
                       lambda position: f"resource {codes.iloc[position]!r} is {known_kind.iloc[position]} "
                                        f"({resource_currency.iloc[position]}), which this kind cannot measure")
     kind = row_kind.where(row_kind.notna(), known_kind)
-    unknown = codes.notna() & known_kind.isna()  # resources new to the catalogue
+    unknown = codes.notna() & known_kind.isna() & ~codes.isin(context.unresolved)  # new to the catalogue
     guess = unknown & kind.isna()
     if guess.any():
         inferred = unit_raw.where(guess & ~unit_empty).map(_kind_from_unit, na_action="ignore")
@@ -579,28 +855,49 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
     return new
 
 
-_EWC = re.compile(r"^\s*(\d{2})[\s.]?(\d{2})[\s.]?(\d{2})\s*\*?\s*$")
+def _resolve_resources(sheet: Sheet, names: pd.Series, context: _Context, problems: _Problems,
+                       report: FileReport) -> pd.Series:
+    """Resource names as written -> catalogue codes (code, name, synonym, EWC code, the user's map).
+
+    A name that matches nothing is an error listing the closest catalogue entries, unless new resources
+    are allowed: then its code is the name itself (a code-like name) or its normalised form, and it is
+    added to the catalogue and listed in the report. Never a silent duplicate of a catalogue entry.
+    """
+    written = names[names.ne("")]
+    if written.empty:
+        return names
+    resolutions = context.resolver().resolve_many(written.unique().tolist())
+    codes = {}
+    for name, resolution in resolutions.items():
+        if resolution.code is not None:
+            codes[name] = resolution.code
+            if resolution.code != name:
+                report.resolved[name] = (resolution.code, resolution.how)
+            continue
+        rows = written.index[written.eq(name)]
+        if context.new_resources and not resolution.how.startswith("ambiguous"):
+            codes[name] = _new_code(name)
+            continue
+        entry = context.unmatched.setdefault(name, [resolution, 0])
+        entry[1] += len(rows)
+        context.unresolved.add(name)
+        first = int(sheet.row_numbers.iloc[rows[0]])
+        more = f" (and {len(rows) - 1} more row(s))" if len(rows) > 1 else ""
+        problems.add(Problem(sheet.file, first, "resource_code", name,
+                             resolution.hint() + more + "; map it with --resource-map FILE (CSV name,code), "
+                             "or pass --new-resources to add it to the catalogue"))
+    if report.resolved:
+        shown = ", ".join(f"{name!r} -> {code} ({how})" for name, (code, how) in list(report.resolved.items())[:8])
+        more = len(report.resolved) - 8
+        report.notes.append(f"resource names resolved: {shown}" + (f" and {more} more" if more > 0 else ""))
+    return names.map(lambda name: codes.get(name, name))
 
 
-def _map_ewc(codes: pd.Series, context: _Context, report: FileReport) -> pd.Series:
-    """Replace European Waste Catalogue codes (``10 01 02``, ``100102``, ``10.01.02*``) by the catalogue's
-    resource with that EWC code; a code the catalogue does not know stays as written."""
-    unknown = codes.ne("") & ~codes.isin(context.resources)
-    if not unknown.any():
-        return codes
-    by_ewc = {" ".join(_EWC.match(ewc).groups()): code
-              for code, ewc in context.db.execute("SELECT code, ewc_code FROM resources WHERE ewc_code IS NOT NULL")
-              if _EWC.match(ewc)}
-    mapped = codes.copy()
-    hits = 0
-    for position in np.flatnonzero(unknown.to_numpy()):
-        match = _EWC.match(str(codes.iloc[position]))
-        if match and " ".join(match.groups()) in by_ewc:
-            mapped.iloc[position] = by_ewc[" ".join(match.groups())]
-            hits += 1
-    if hits:
-        report.notes.append(f"{hits} EWC code(s) mapped to catalogue resources")
-    return mapped
+def _new_code(name: str) -> str:
+    """The catalogue code of a new resource: a code-like name as written, else its normalised form."""
+    if re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+        return name
+    return normalise_name(name).replace(" ", "_")
 
 
 def _kind_from_unit(unit: str) -> str | None:

@@ -7,15 +7,18 @@ problem can be reported against the cell it came from.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
 import os
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import Problem
@@ -41,6 +44,8 @@ class Sheet:
     row_numbers: pd.Series  # spreadsheet row number of each frame row
     table_hint: str | None = None  # table named inside the file (XLSX sheet, JSON key)
     sha256: str | None = None
+    header_row: int = 1  # spreadsheet row number of the header
+    skipped_rows: int = 0  # non-blank rows above the header (titles, notes) that were skipped
 
 
 class ReadFailure(Exception):
@@ -52,7 +57,7 @@ class ReadFailure(Exception):
 
 
 def read_file(path: str | Path, *, encoding: str | None = None,
-              table_names: tuple[str, ...] = ()) -> list[Sheet]:
+              table_names: tuple[str, ...] = (), header_row: int | None = None) -> list[Sheet]:
     """Read one data file.
 
     Parameters
@@ -63,6 +68,10 @@ def read_file(path: str | Path, *, encoding: str | None = None,
         Text encoding of a CSV or JSON file; default UTF-8 (with or without BOM).
     table_names : tuple of str
         Known table names: an XLSX sheet or a JSON key with one of these names is read as that table.
+    header_row : int, optional
+        The spreadsheet row number (1-based) of the header in a CSV or XLSX file. By default the
+        header is found: the first row that fills at least half of the widest row's cells (and two
+        cells), so that a title, a source note or blank rows above it are skipped.
 
     Returns
     -------
@@ -92,10 +101,10 @@ def read_file(path: str | Path, *, encoding: str | None = None,
         raise ReadFailure([Problem(name, None, None, None, "the file is empty")])
     digest = hashlib.sha256(raw).hexdigest()
     if suffix in (".xlsx", ".xlsm"):
-        sheets = _read_excel(path, raw, table_names)
+        sheets = _read_excel(path, raw, table_names, header_row)
     else:
         text = _decode(name, raw, encoding)
-        sheets = _read_json(name, text, table_names) if suffix == ".json" else [_read_csv(name, text)]
+        sheets = _read_json(name, text, table_names) if suffix == ".json" else [_read_csv(name, text, header_row)]
     for sheet in sheets:
         sheet.sha256 = digest
     return sheets
@@ -116,21 +125,55 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> str:
         )]) from None
 
 
-def _sniff_delimiter(text: str) -> str:
-    first_line = text.split("\n", 1)[0]
-    counts = {sep: first_line.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] > 0 else ","
+def _sniff_delimiter(text: str, header_row: int | None = None) -> str:
+    """The separator with the largest typical count per line among the first lines.
+
+    Typical is the most frequent non-zero count, so a title line above the header ("Table 1: flows,
+    2005") or a few quoted notes do not decide it. On a tie, the separator seen first wins (the header
+    comes before the data).
+    """
+    lines = [line for line in text.split("\n", _HEADER_SEARCH_ROWS)[:_HEADER_SEARCH_ROWS] if line.strip()]
+    if header_row is not None and 0 < header_row <= text.count("\n") + 1:
+        lines = [text.split("\n", header_row)[header_row - 1]]
+    best, best_rank = ",", (0, 0)
+    for sep in (",", ";", "\t", "|"):
+        counts = [line.count(sep) for line in lines]
+        nonzero = [count for count in counts if count]
+        if not nonzero:
+            continue
+        typical = max(set(nonzero), key=lambda count: (nonzero.count(count), count))
+        rank = (typical, -counts.index(typical))
+        if rank > best_rank:
+            best, best_rank = sep, rank
+    return best
+
+
+def _field_count(text: str, delimiter: str) -> int:
+    """An upper bound of the fields in a record among the first lines (a title line above the header
+    has fewer than the header, so it must not fix the width)."""
+    head = "\n".join(text.split("\n", _HEADER_SEARCH_ROWS)[:_HEADER_SEARCH_ROWS])
+    naive = max(line.count(delimiter) + 1 for line in head.split("\n"))
+    try:
+        parsed = max((len(row) for row in csv.reader(io.StringIO(head), delimiter=delimiter)), default=1)
+    except csv.Error:
+        parsed = 1
+    return max(naive, parsed)
 
 
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _read_csv(name: str, text: str) -> Sheet:
-    delimiter = _sniff_delimiter(text)
+def _read_csv(name: str, text: str, header_row: int | None = None) -> Sheet:
+    delimiter = _sniff_delimiter(text, header_row)
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str,
-                            keep_default_na=False, skip_blank_lines=False, engine="c")
+        # names: as many columns as the widest early line, so a one-cell title line above the header
+        # does not fix the width (pandas takes the first line's width otherwise)
+        with warnings.catch_warnings():
+            # pandas drops fields past ``names`` with only a warning: here that is an error, never a loss
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str,
+                                names=range(_field_count(text, delimiter)), index_col=False,
+                                keep_default_na=False, skip_blank_lines=False, engine="c")
     except pd.errors.ParserError as exc:
         match = _PARSER_LINE.search(str(exc))
         if match:
@@ -139,24 +182,71 @@ def _read_csv(name: str, text: str) -> Sheet:
                                        f"has {saw} fields where the header has {expected} "
                                        f"(delimiter {delimiter!r}); quote values that contain it")]) from None
         raise ReadFailure([Problem(name, None, None, None, f"cannot be parsed as CSV: {exc}")]) from None
+    except pd.errors.ParserWarning as exc:
+        raise ReadFailure([Problem(name, None, None, None, f"cannot be parsed as CSV: {exc}")]) from None
     except pd.errors.EmptyDataError:
         raise ReadFailure([Problem(name, None, None, None, "the file is empty")]) from None
     # pandas numbers records from 0 with the header as record 0: a person sees record i as row i + 1.
-    return _from_grid(name, frame, first_row_number=1)
+    return _from_grid(name, frame, first_row_number=1, header_row=header_row)
 
 
-def _from_grid(name: str, grid: pd.DataFrame, first_row_number: int, table_hint: str | None = None) -> Sheet:
-    """Turn a header-less grid of text into a Sheet: first non-blank row is the header."""
+#: how many leading rows are looked at to find the header
+_HEADER_SEARCH_ROWS = 30
+
+
+def _find_header(filled: pd.Series) -> int:
+    """Position of the header row in a grid, given the number of filled cells of each row.
+
+    The header fills at least as many cells as any row below it (a column with data has a header),
+    and the rows above it, if any, look like titles: one or two cells ("Table 3: exchanges, 2005",
+    "单位：万吨"). Anything else keeps the first non-blank row, so that a real problem (a data column
+    without a header) is reported where it is.
+    """
+    head = filled.iloc[:_HEADER_SEARCH_ROWS].to_numpy()
+    first = int(head.nonzero()[0][0])
+    if head.max() <= 1:
+        return first
+    widest_below = np.maximum.accumulate(head[::-1])[::-1]  # widest row from each position down
+    for position in range(first, len(head)):
+        count = head[position]
+        if count >= 2 and count >= widest_below[position]:
+            above = head[first:position]
+            titles_only = bool(((above <= 2) & (above < count)).all())
+            return position if titles_only else first
+    return first
+
+
+def _from_grid(name: str, grid: pd.DataFrame, first_row_number: int, table_hint: str | None = None,
+               header_row: int | None = None) -> Sheet:
+    """Turn a header-less grid of text into a Sheet, finding the header below any title rows."""
     grid = grid.fillna("").astype(str)
     grid = grid.apply(lambda column: column.str.strip())
-    nonblank = grid.ne("").any(axis=1)
-    if not nonblank.any():
+    filled = grid.ne("").sum(axis=1)
+    if not filled.any():
         raise ReadFailure([Problem(name, None, None, None, "the file is empty")])
-    header_index = nonblank.idxmax()
+    if header_row is not None:
+        position = header_row - first_row_number
+        if not 0 <= position < len(grid) or not filled.iloc[position]:
+            raise ReadFailure([Problem(name, header_row, None, None,
+                                       f"--header-row {header_row}: that row is blank or past the end of the file")])
+    else:
+        position = _find_header(filled)
+    header_index = grid.index[position]
+    skipped = int((filled.iloc[:position] > 0).sum())
     header = list(grid.loc[header_index])
     problems = []
     seen: dict[str, int] = {}
-    for position, column in enumerate(header):
+    width = max((index + 1 for index, column in enumerate(header) if column), default=0)
+    beyond = grid.iloc[position + 1:, width:].ne("")
+    if width and beyond.to_numpy().any():
+        fields = beyond.to_numpy()[:, ::-1].argmax(axis=1)
+        for offset, row_has in enumerate(beyond.any(axis=1).to_numpy()):
+            if row_has and len(problems) < 20:
+                saw = grid.shape[1] - int(fields[offset])
+                problems.append(Problem(name, int(grid.index[position + 1 + offset]) + first_row_number, None, None,
+                                        f"has {saw} fields where the header has {width}; quote values "
+                                        "that contain the delimiter"))
+    for position, column in enumerate(header[:width]):
         if column == "":
             if grid.iloc[:, position].ne("").any():
                 problems.append(Problem(name, header_index + first_row_number, f"#{position + 1}", None,
@@ -181,10 +271,11 @@ def _from_grid(name: str, grid: pd.DataFrame, first_row_number: int, table_hint:
     row_numbers = pd.Series(body.index + first_row_number, index=body.index)
     body = body.reset_index(drop=True)
     row_numbers = row_numbers.reset_index(drop=True)
-    return Sheet(name, body, row_numbers, table_hint)
+    return Sheet(name, body, row_numbers, table_hint, header_row=int(header_index) + first_row_number,
+                 skipped_rows=skipped)
 
 
-def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...]) -> list[Sheet]:
+def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...], header_row: int | None = None) -> list[Sheet]:
     name = str(path)
     if not zipfile.is_zipfile(io.BytesIO(raw)):
         raise ReadFailure([Problem(name, None, None, None, "not a readable XLSX workbook (not a zip archive)")])
@@ -207,7 +298,7 @@ def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...]) -> list[Sh
         label = f"{name} [sheet {sheet_name}]"
         # read_excel drops leading blank rows of a sheet only if asked; with header=None row 0 is row 1.
         sheets.append(_from_grid(label, grid, first_row_number=1,
-                                 table_hint=_normal(sheet_name) if named else None))
+                                 table_hint=_normal(sheet_name) if named else None, header_row=header_row))
     return sheets
 
 

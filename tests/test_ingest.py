@@ -90,7 +90,8 @@ def test_dry_run_counts_but_writes_nothing(store):
                                                         (5, "id", "required"), (6, "name", "required")]),
         ("flows_bad_values.csv", "flows", [(2, "quantity", "negative"), (3, "quantity", "expected a number"),
                                            (4, "target_id", "unknown enterprise"), (5, "unit", "cannot measure"),
-                                           (6, "unit", "cannot measure"), (7, "source_id", "source_id or a target_id"),
+                                           (6, "unit", "cannot measure"), (7, "resource_code", "not in the catalogue"),
+                                          (7, "source_id", "source_id or a target_id"),
                                            (8, "unit", "unknown unit"), (9, "unit", "unit is required")]),
         ("flows_duplicate_key.csv", "flows", [(3, None, "duplicate (source_id, target_id, resource_code, year)")]),
         ("parks_bad_coords.csv", "parks", [(2, "lat", "out of range"), (3, "lon", "give both"), (4, "lon", "below -180")]),
@@ -169,7 +170,12 @@ def test_new_resource_is_added_and_reported(filled, tmp_path):
     flows.write_text(text)
     with_kind = tmp_path / "more_flows.csv"
     with_kind.write_text("source_id,target_id,resource_code,kind,quantity,unit\nrefinery,cement,spent_catalyst_x,waste,1,kt\n")
-    report = import_files(filled, [flows, with_kind], table="flows")
+    with pytest.raises(ValidationError) as caught:  # names that match nothing are never added silently
+        import_files(filled, [flows, with_kind], table="flows")
+    assert {problem.value for problem in caught.value.problems} == {"spent_clay", "mystery_heat", "sorbent",
+                                                                    "spent_catalyst_x"}
+    assert "catalyst_waste" in str(caught.value)  # the closest catalogue entry is suggested
+    report = import_files(filled, [flows, with_kind], table="flows", new_resources=True)
     added = [code for file in report.files for code in file.new_resources]
     assert added == ["spent_clay", "mystery_heat", "sorbent", "spent_catalyst_x"]
     kinds = {code: filled["resources"].get(code)["kind"] for code in added}
@@ -299,4 +305,5 @@ def test_ewc_codes_map_to_catalogue_resources(filled, tmp_path):
     report = import_files(filled, [tmp_path / "offers.csv"])
     assert filled["offers"].get("power:fly_ash:")["quantity"] == 150_000
     assert filled["offers"].get("refinery:fgd_gypsum:")["kind"] == "waste"
-    assert report.files[0].new_resources == [] and any("EWC" in note for note in report.files[0].notes)
+    assert report.files[0].new_resources == []
+    assert report.files[0].resolved == {"10 01 02": ("fly_ash", "ewc"), "100105": ("fgd_gypsum", "ewc")}

@@ -1,13 +1,24 @@
-"""Interactive network maps: pyvis builds the network, our own template renders it offline.
+"""Interactive network maps: vis-network (as shipped inside pyvis) drawn by our own template, offline.
 
 pyvis's bundled template loads bootstrap from a CDN and, for titles containing "href", writes them with
-``innerHTML``; so the map is rendered with :file:`templates/map.html` instead: vis-network's script and
+``innerHTML``; so the map is rendered with :file:`templates/map.html` instead. Nodes and edges are built
+directly as vis-network's option dicts (what pyvis's ``Network.add_node``/``add_edge`` make, without
+their list scans, which cost O(nodes x edges) on a 5,000-node map). vis-network's script and
 style (shipped inside pyvis) are inlined, data go into the page as JSON that cannot close its script
 tag, and every text from data reaches the page through ``textContent``/``innerText`` (tooltips are
 plain text, never HTML). The page makes no network request.
+
+Honest on sparse data: a flow without a quantity is drawn as a faded hairline marked "?" (never at
+the width of a known flow or of a zero) and its tooltip says "quantity unknown"; node totals say
+"unknown" or "at least X (n of m flows known)"; line widths are scaled within each currency (mass,
+energy, water, co2), never across them. Sectors are coloured by division (NACE Rev. 2 or GB/T
+4754-2017, see :mod:`symbiosis.sectors`) and named in the legend and tooltips. Firms that share a
+point are spread on a small spiral around it, and the force layout is seeded: the same page draws
+the same map on every load.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -19,9 +30,12 @@ import jinja2
 import networkx as nx
 import pandas as pd
 import pyvis
-from pyvis.network import Network
 
-__all__ = ["build_map", "write_map", "store_map", "aggregate", "KIND_COLOURS", "MAX_NODES"]
+from symbiosis.sectors import sector_division, sector_name
+from symbiosis.units import CURRENCY
+
+__all__ = ["build_map", "write_map", "store_map", "aggregate", "KIND_COLOURS", "MAX_NODES", "KNOWN_WIDTH", "UNKNOWN_WIDTH",
+           "LAYOUT_SEED"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +49,20 @@ ABSORBER_BORDER = "#1a9850"
 MAX_NODES = 3000
 #: above this many nodes a force layout is precomputed (firms around their park) and physics is off
 PHYSICS_LIMIT = 1500
+#: above this many flows, edges are drawn straight, without "?" labels (drawing cost)
+EDGE_DETAIL_LIMIT = 3000
+#: vis-network's layout seed: the force layout starts from the same positions on every load
+LAYOUT_SEED = 20240611
+#: line widths (px) of flows with a known quantity, smallest to largest, on a log scale per currency
+KNOWN_WIDTH = (2.5, 10.0)
+#: a flow whose quantity is unknown: a hairline, thinner than any known flow (even a known zero)
+UNKNOWN_WIDTH = 1.0
+UNKNOWN_OPACITY = 0.55
+#: canvas pixels between firms spread around a point they share (the geo canvas spans ~1,600 px)
+SPREAD_PX = 42.0
+CURRENCY_ORDER = ("mass", "energy", "water", "co2")
+CURRENCY_LABELS = {"mass": "mass (material + waste)", "energy": "energy", "water": "water", "co2": "co2"}
+STATUS_DASHES = {"planned": [2, 4], "potential": [8, 6]}
 _VIS = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2"
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                 autoescape=jinja2.select_autoescape(["html"]))
@@ -47,24 +75,95 @@ def _script_json(data) -> str:
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+_division = functools.lru_cache(maxsize=4096)(sector_division)
+_table_name = functools.lru_cache(maxsize=4096)(functools.partial(sector_name, language="both"))
+
+
+def _is_role_boundary(data: dict) -> bool:
+    """Utilities, the environment, outside parties: enterprises whose role is not 'firm'."""
+    role = data.get("role")
+    return bool(role) and role != "firm"
+
+
+def _drawn_as_box(data: dict) -> bool:
+    return bool(data.get("direction")) or _is_role_boundary(data)
+
+
 def _sector_key(data: dict) -> str:
-    code = (data.get("sector_code") or "").strip()
+    """What a firm is coloured by: its division (NACE "C23", GB/T "GB/T C26"), else its code or text."""
+    if data.get("aggregate"):
+        return f"{data['aggregate']}s (firms aggregated)"
+    code = str(data.get("sector_code") or "").strip()
     if code:
-        return code[:3]  # NACE division (C23) or GB/T 4754 major group
-    return (data.get("sector_name") or "unknown sector").strip()[:40]
+        return _division(code) or code[:20]
+    text = str(data.get("sector_name") or "").strip()
+    return text[:40] if text else "no sector given"
+
+
+def _sector_legend(key: str, data: dict) -> str:
+    """Legend text of a sector key: the division with its official name, or why there is none."""
+    code = str(data.get("sector_code") or "").strip()
+    if code and _division(code) == key:
+        return f"{key} {_table_name(code)}"
+    if code:
+        return f"{key} (code not in NACE Rev. 2 or GB/T 4754-2017)"
+    return key
+
+
+def _sector_lines(data: dict) -> list[str]:
+    """Tooltip lines: the firm's own sector name (free text wins), its code and the division's name."""
+    code = str(data.get("sector_code") or "").strip()
+    text = str(data.get("sector_name") or "").strip()
+    key = _division(code) if code else None
+    official = _table_name(code) if key else None
+    if text:
+        lines = [f"sector: {text}" + (f" ({code})" if code else "")]
+        if official:
+            lines.append(f"division: {key} {official}")
+        return lines
+    if official:
+        return [f"sector: {key} {official}" + ("" if code.upper() == key else f" (code {code})")]
+    if code:
+        return [f"sector: {code} (not a NACE Rev. 2 or GB/T 4754-2017 code)"]
+    return ["sector: not given"]
 
 
 def _fmt(value: float | None, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"unknown {unit}"
+        return "unknown"
     return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.3g} {unit}"
+
+
+def _plural(count: int, word: str = "flow") -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _total_text(known_sum: float, known: int, flows: int, unit: str) -> str:
+    """A node's total in one currency and direction: unknown, at least X, or X, with its coverage."""
+    if known == 0:
+        return f"unknown ({_plural(flows)}, none with a quantity)"
+    if known < flows:
+        return f"at least {_fmt(known_sum, unit)} ({known} of {flows} flows known)"
+    return f"{_fmt(known_sum, unit)} ({_plural(flows)})"
+
+
+def _edge_counts(data: dict) -> tuple[int, int]:
+    """(flows, flows with a quantity) behind one drawn edge (an aggregated edge stands for several)."""
+    flows = int(data.get("flows", 1))
+    unknown = int(data["unknown"]) if "unknown" in data else (flows if data.get("quantity") is None else 0)
+    return flows, flows - unknown
+
+
+def _currency(data: dict) -> str:
+    return data.get("currency") or CURRENCY.get(data["kind"], data["kind"])
 
 
 def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "park") -> nx.MultiDiGraph:
     """Firms folded into their parks (``by="park"``) or parks into regions (``by="region"``).
 
-    Each aggregate node carries ``name``, ``firms`` (how many), ``lat``/``lon`` (park or region centre)
-    and the summed flows between aggregates per kind (canonical units; unknown quantities counted apart).
+    Each aggregate node carries ``name``, ``firms`` (how many), ``aggregate`` (``by``), ``lat``/``lon``
+    (park or region centre) and the summed flows between aggregates per kind (canonical units; unknown
+    quantities counted apart: ``flows``, ``unknown``; ``quantity`` is None when no flow has one).
     Boundary nodes stay as they are. Flows inside one aggregate become a self-loop.
     """
     parks = parks if parks is not None else pd.DataFrame(columns=["park_id", "name", "lat", "lon", "region"])
@@ -95,9 +194,8 @@ def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "
         key = group.split(":", 1)[1]
         info = park_info.get(key)
         name = (getattr(info, "name", None) or key) if by == "park" else key
-        H.add_node(group, name=str(name), firms=len(nodes), boundary=False,
-                   lat=sum(lats) / len(lats) if lats else None, lon=sum(lons) / len(lons) if lons else None,
-                   sector_name=f"{len(nodes)} firms")
+        H.add_node(group, name=str(name), firms=len(nodes), boundary=False, aggregate=by,
+                   lat=sum(lats) / len(lats) if lats else None, lon=sum(lons) / len(lons) if lons else None)
     totals: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0, None])
     for u, v, data in G.edges(data=True):
         key = (group_name[u], group_name[v], data["kind"])
@@ -111,22 +209,46 @@ def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "
     for (u, v, kind), (quantity, flows, unknown, unit) in totals.items():
         H.add_edge(u, v, key=f"{u}>{v}:{kind}", kind=kind, resource=f"{flows} {kind} flows", resource_name=None,
                    quantity=quantity if flows > unknown else None, unit=unit, status="existing",
-                   currency=kind, flows=flows, unknown=unknown, distance_km=None)
+                   currency=CURRENCY.get(kind, kind), flows=flows, unknown=unknown, distance_km=None)
     return H
+
+
+def _spread(points: dict[str, tuple[float, float]], spacing: float = SPREAD_PX) -> dict[str, tuple[float, float]]:
+    """Nodes drawn on the same pixel moved onto a small spiral around it, so that each is visible.
+
+    Published data often give every firm the park's centroid. The spiral (golden angle, radius
+    ``spacing * sqrt(i)``) keeps neighbours ``spacing`` apart whatever their number; the first node (in
+    id order) stays on the point. Deterministic: the same graph gives the same layout.
+    """
+    shared: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for node, (x, y) in points.items():
+        shared[(round(x), round(y))].append(node)
+    golden = math.pi * (3 - math.sqrt(5))
+    spread = dict(points)
+    for nodes in shared.values():
+        if len(nodes) < 2:
+            continue
+        x0, y0 = points[nodes[0]]
+        for index, node in enumerate(sorted(nodes, key=str)):
+            radius, angle = spacing * math.sqrt(index), golden * index
+            spread[node] = (x0 + radius * math.cos(angle), y0 + radius * math.sin(angle))
+    return spread
 
 
 def _positions(G: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
     """Geographic layout in canvas pixels (equirectangular), scaled to the park's own firms.
 
-    Firms outside the park (often far away: a cement plant 170 km off) would shrink the park to a
-    point, so they are placed on the edge of the map in their true direction; boundary nodes (imports,
-    exports) stand in columns beside it.
+    Firms outside the park (often far away: a cement plant 170 km off) and nodes with a boundary role
+    (utility, environment, external) would shrink the park to a point, so they are placed on the edge
+    of the map in their true direction; boundary nodes without coordinates (imports, exports) stand
+    in columns beside it. Nodes that share a point are spread around it (:func:`_spread`).
     """
     located = {node: (data["lat"], data["lon"]) for node, data in G.nodes(data=True)
                if data.get("lat") is not None and data.get("lon") is not None}
     if not located:
         return {}
-    core = {node: point for node, point in located.items() if not G.nodes[node].get("external")} or located
+    core = {node: point for node, point in located.items()
+            if not G.nodes[node].get("external") and not _is_role_boundary(G.nodes[node])} or located
     lats = [lat for lat, _ in core.values()]
     lons = [lon for _, lon in core.values()]
     mid_lat, mid_lon = (min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2
@@ -142,6 +264,10 @@ def _positions(G: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
         if node not in core and reach > 1:
             x, y = x / reach, y / reach  # on the edge of the map, pointing the right way
         positions[node] = (x, y)
+    positions = _spread(positions)
+    # the columns stand clear of the spread nodes too
+    half_width = max(half_width, max(abs(x) for x, _ in positions.values()) + 60)
+    half_height = max(half_height, max(abs(y) for _, y in positions.values()) + 60)
     counts: dict[str, int] = defaultdict(int)
     for node in G:
         if node not in positions:
@@ -241,70 +367,118 @@ def build_map(
     if "potential" not in show:
         G = G.edge_subgraph([(u, v, k) for u, v, k, s in G.edges(keys=True, data="status") if s != "potential"]).copy()
     absorbers = set(absorbers or []) if "absorbers" in show else set()
-    # Node size: throughput in each currency relative to the largest node's in that currency.
-    throughput: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    units: dict[str, str] = {}
-    for u, v, data in G.edges(data=True):
-        if data["quantity"] is not None:
-            for node in (u, v):
-                throughput[node][data["kind"]] += data["quantity"]
-            units[data["kind"]] = data["unit"]
-    largest = {kind: max((values[kind] for values in throughput.values()), default=0.0) for kind in units}
-    sectors = sorted({_sector_key(data) for node, data in G.nodes(data=True) if not data.get("boundary")})
-    colour = {sector: SECTOR_PALETTE[index % len(SECTOR_PALETTE)] for index, sector in enumerate(sectors)}
+    detailed = G.number_of_edges() <= EDGE_DETAIL_LIMIT
 
-    net = Network(height="100%", width="100%", directed=True, cdn_resources="in_line")
+    # Per node, currency and direction: [known sum, flows with a quantity, flows], so that a total can
+    # say "unknown" or "at least X (n of m flows known)". Sizes use the known throughput per currency.
+    totals: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0])
+    units: dict[str, str] = {}
+    widest: dict[str, float] = {}  # largest known edge quantity per currency (absent: none known)
+    for u, v, data in G.edges(data=True):
+        currency = _currency(data)
+        units.setdefault(currency, data["unit"])
+        flows, known = _edge_counts(data)
+        quantity = data["quantity"] if known else None
+        if quantity is not None:
+            widest[currency] = max(widest.get(currency, 0.0), quantity)
+        for node, direction in ((u, "out"), (v, "in")):
+            total = totals[(node, currency, direction)]
+            total[0] += quantity or 0.0
+            total[1] += known
+            total[2] += flows
+    throughput: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for (node, currency, _), (known_sum, known, _) in totals.items():
+        if known:
+            throughput[node][currency] += known_sum
+    largest = {currency: max((values[currency] for values in throughput.values()), default=0.0) for currency in units}
+
+    # Sector colours over every node drawn as a firm, in this park or not: a firm outside the park
+    # with a sector no firm inside has must get a colour too.
+    sector_of = {node: _sector_key(data) for node, data in G.nodes(data=True) if not _drawn_as_box(data)}
+    sector_members: dict[str, list[str]] = defaultdict(list)
+    for node, key in sector_of.items():
+        sector_members[key].append(node)
+    colour = {key: SECTOR_PALETTE[index % len(SECTOR_PALETTE)] for index, key in enumerate(sorted(sector_members))}
+
+    vis_nodes: list[dict] = []
+    vis_edges: list[dict] = []
     positions = _positions(G) if layout == "geo" else {}
     if layout == "force" and G.number_of_nodes() > PHYSICS_LIMIT:
         positions = _grouped_positions(G)
         notice = (notice + " " if notice else "") + (
             f"Above {PHYSICS_LIMIT:,} nodes the layout is precomputed (firms around their park) and physics is off.")
     for node, data in G.nodes(data=True):
-        share = max((throughput[node][kind] / largest[kind] for kind in throughput[node] if largest.get(kind)),
-                    default=0.0)
+        share = max((throughput[node][currency] / largest[currency] for currency in throughput[node]
+                     if largest.get(currency)), default=0.0)
         lines = [str(data.get("name") or node)]
-        if data.get("boundary") and data.get("direction"):
+        if data.get("direction"):
             lines.append("outside the park")
+        elif data.get("aggregate"):
+            lines.append(f"firms: {data.get('firms')}")
         else:
-            for label, key in (("sector", "sector_name"), ("park", "park_id")):
-                if data.get(key):
-                    lines.append(f"{label}: {data[key]}")
-            if data.get("external"):
+            lines += _sector_lines(data)
+            if data.get("park_id"):
+                lines.append(f"park: {data['park_id']}")
+            if _is_role_boundary(data):
+                lines.append(f"role: {data['role']} (drawn as part of the park boundary, not as a firm)")
+            elif data.get("external"):
                 lines.append("firm outside this park")
-        lines += [f"{kind}: {_fmt(value, units[kind])}" for kind, value in sorted(throughput[node].items())]
+        for currency in sorted(units, key=lambda c: (CURRENCY_ORDER + (c,)).index(c)):
+            for direction in ("in", "out"):
+                total = totals.get((node, currency, direction))
+                if total:
+                    lines.append(f"{currency} {direction}: {_total_text(*total, units[currency])}")
         if node in absorbers:
             lines.append("CO2 absorption node")
         options = {"label": str(data.get("name") or node)[:40], "title": "\n".join(lines),
                    "size": 8 + 32 * math.sqrt(share)}
-        if data.get("direction"):
+        if _drawn_as_box(data):
             options.update(color=BOUNDARY_COLOUR, shape="box", size=10)
+            if _is_role_boundary(data):
+                options.update(shapeProperties={"borderDashes": [4, 3]}, borderWidth=1)
         else:
-            options.update(color={"background": colour[_sector_key(data)],
+            options.update(color={"background": colour[sector_of[node]],
                                   "border": ABSORBER_BORDER if node in absorbers else "#333333"},
                            borderWidth=5 if node in absorbers else 1, shape="dot")
             if data.get("external"):
                 options["shapeProperties"] = {"borderDashes": [4, 3]}
         if node in positions:
             options.update(x=positions[node][0], y=positions[node][1], physics=False)
-        net.add_node(str(node), **options)
+        vis_nodes.append({**options, "id": str(node), "shape": options.get("shape", "dot")})
     edge_ids = {}
-    maxima: dict[str, float] = defaultdict(float)
-    for _, _, data in G.edges(data=True):
-        if data["quantity"]:
-            maxima[data["kind"]] = max(maxima[data["kind"]], data["quantity"])
     for u, v, key, data in G.edges(keys=True, data=True):
-        quantity = data["quantity"]
-        width = 1.0 if not quantity else 1.0 + 7.0 * math.log10(1 + quantity) / math.log10(1 + maxima[data["kind"]])
+        currency = _currency(data)
+        flows, known = _edge_counts(data)
+        quantity = data["quantity"] if known else None
+        colour_of_kind = KIND_COLOURS.get(data["kind"], "#999999")
+        if quantity is None:
+            amount = "quantity unknown" + (f" ({_plural(flows)})" if flows > 1 else "")
+        elif known < flows:
+            amount = f"at least {_fmt(quantity, data['unit'])} ({known} of {flows} flows known)"
+        else:
+            amount = _fmt(quantity, data["unit"])
         lines = [f"{G.nodes[u].get('name') or u} -> {G.nodes[v].get('name') or v}",
-                 f"{data.get('resource_name') or data['resource']} ({data['kind']})",
-                 _fmt(quantity, data["unit"]), f"status: {data['status']}"]
+                 f"{data.get('resource_name') or data['resource']} ({data['kind']}, {currency})",
+                 amount, f"status: {data['status']}"]
         if data.get("distance_km") is not None:
             lines.append(f"distance: {data['distance_km']:,.1f} km")
         edge_id = str(key)
         edge_ids[(u, v)] = edge_ids.get((u, v), []) + [edge_id]
-        net.add_edge(str(u), str(v), id=edge_id, title="\n".join(lines), width=width,
-                     color=KIND_COLOURS.get(data["kind"], "#999999"), arrows="to",
-                     dashes=[8, 6] if data["status"] == "potential" else ([2, 4] if data["status"] == "planned" else False))
+        options = {"id": edge_id, "title": "\n".join(lines), "arrows": "to",
+                   "dashes": STATUS_DASHES.get(data["status"], False)}
+        if quantity is None:
+            # never the width of a known flow (nor of a known zero): a faded hairline marked "?"
+            options.update(width=UNKNOWN_WIDTH, color={"color": colour_of_kind, "highlight": colour_of_kind,
+                                                         "hover": colour_of_kind, "opacity": UNKNOWN_OPACITY,
+                                                         "inherit": False})
+            if detailed:
+                options.update(label="?", font={"size": 12, "color": colour_of_kind, "strokeWidth": 3})
+        else:
+            low, high = KNOWN_WIDTH
+            scale = math.log10(1 + widest[currency])  # per currency: MWh never set the scale for tonnes
+            share = math.log10(1 + max(quantity, 0.0)) / scale if scale > 0 else 0.0
+            options.update(width=low + (high - low) * share, color=colour_of_kind)
+        vis_edges.append({**options, "from": str(u), "to": str(v)})
     loop_items = []
     if loops is not None and "loops" in show and len(loops):
         for row in loops.head(200).itertuples():
@@ -319,21 +493,44 @@ def build_map(
     options = {
         "physics": {"enabled": physics, "solver": "barnesHut", "stabilization": {"iterations": 300},
                     "barnesHut": {"gravitationalConstant": -8000, "springLength": 160}},
-        "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": G.number_of_edges() > 3000},
-        "edges": {"smooth": G.number_of_edges() <= 3000, "arrows": {"to": {"scaleFactor": 0.6}}},
+        "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": not detailed},
+        "edges": {"smooth": detailed, "arrows": {"to": {"scaleFactor": 0.6}}},
         "nodes": {"font": {"size": 13}},
-        "layout": {"improvedLayout": G.number_of_nodes() <= 150},
+        # a fixed seed: vis-network's only randomness is the starting layout, so every load is the same
+        "layout": {"improvedLayout": G.number_of_nodes() <= 150, "randomSeed": LAYOUT_SEED},
     }
+    ranked = sorted(sector_members, key=lambda key: (-len(sector_members[key]), key))  # commonest first
+    sector_items = [{"label": f"{_sector_legend(key, G.nodes[sector_members[key][0]])} ({len(sector_members[key])})",
+                     "colour": colour[key]} for key in ranked[:20]]
+    if len(ranked) > 20:
+        sector_items.append({"label": f"... {len(ranked) - 20} more (colours repeat)", "colour": "#ffffff"})
+    mid = sum(KNOWN_WIDTH) / 2
     legend = {
-        "sectors": [{"label": sector, "colour": colour[sector]} for sector in sectors[:20]]
-                   + ([{"label": f"... {len(sectors) - 20} more", "colour": "#ffffff"}] if len(sectors) > 20 else []),
+        "sectors": sector_items,
         "kinds": [{"label": kind, "colour": value} for kind, value in KIND_COLOURS.items()],
-        "styles": ["solid: existing", "dotted: planned", "dashed: potential (matchmaking)",
-                   "grey box: outside the park", "dashed outline: firm in another park",
-                   "green ring: CO2 absorption node", "size: throughput (relative, per currency)",
-                   "width: quantity (log scale, per kind)"],
+        "lines": [
+            {"label": "existing flow, quantity known", "width": mid, "dashes": False},
+            {"label": "planned flow", "width": mid, "dashes": STATUS_DASHES["planned"]},
+            {"label": "potential flow (matchmaking)", "width": mid, "dashes": STATUS_DASHES["potential"]},
+            {"label": "quantity unknown (not zero): faded hairline"
+                      + (" marked ?" if detailed else "") + "; its status shows as above",
+             "width": UNKNOWN_WIDTH, "dashes": False, "opacity": UNKNOWN_OPACITY, "mark": "?" if detailed else ""},
+        ],
+        "widths": ["Widths compare within a currency only (log scale, "
+                   f"{KNOWN_WIDTH[0]:g} to {KNOWN_WIDTH[1]:g} px); never across currencies."]
+                  + [f"{CURRENCY_LABELS.get(currency, currency)}: widest line {_fmt(widest[currency], units[currency])}"
+                     if currency in widest else f"{CURRENCY_LABELS.get(currency, currency)}: no known quantity"
+                     for currency in sorted(units, key=lambda c: (CURRENCY_ORDER + (c,)).index(c))],
+        "styles": ["grey box: outside the park (imports, exports)",
+                   "grey box, dashed outline: boundary role (utility, environment, external)",
+                   "dashed outline: firm in another park",
+                   "green ring: CO2 absorption node",
+                   "size: known throughput (relative, per currency); a node whose flows are all of unknown "
+                   "quantity is drawn smallest",
+                   "firms sharing a point are spread on a small spiral around it" if layout == "geo" else
+                   "force layout: the same on every load"],
     }
-    data = {"nodes": net.nodes, "edges": net.edges, "options": options, "loops": loop_items, "legend": legend,
+    data = {"nodes": vis_nodes, "edges": vis_edges, "options": options, "loops": loop_items, "legend": legend,
             "physics": physics}
     template = _TEMPLATES.get_template("map.html")
     return template.render(title=title, notice=notice, vis_js=(_VIS / "vis-network.min.js").read_text(encoding="utf-8"),

@@ -209,8 +209,10 @@ _MIGRATIONS: list[str] = [
     """,
     # 5 -> 6: nodes that are not firms (a lake, a gas grid, "local farmers") are declared in the
     # enterprises file with a role; analyses treat them as the park's boundary. NULL means firm.
+    # An undone import stays in the history, marked with the time it was undone.
     """
     ALTER TABLE enterprises ADD COLUMN role TEXT CHECK (role IN ('firm', 'utility', 'environment', 'external'));
+    ALTER TABLE imports ADD COLUMN undone_at TEXT;
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)

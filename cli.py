@@ -18,6 +18,7 @@ import functools  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -117,7 +118,14 @@ def _progress(quiet: bool, description: str):
     return advance, bar
 
 
+#: text columns wider than this wrap in table output (long loop lines, firm names)
+_WRAP_CHARS = 60
+
+
 def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
+    """Print a table. A note the analysis attached (``frame.attrs["note"]``: why a list is empty or
+    partial) is printed in place of "(none)", or after the table; in csv/json it goes to stderr."""
+    note = frame.attrs.get("note")
     if fmt == "json":
         click.echo(frame.to_json(orient="records", force_ascii=False))
     elif fmt == "csv":
@@ -126,12 +134,38 @@ def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None
         if title:
             click.secho(title, bold=True)
         if frame.empty:
-            click.echo("(none)")
-        else:
-            shown = frame.astype(object).map(_cell)
-            align = ["right" if _is_numeric(frame[column]) else "left" for column in frame.columns]
-            click.echo(tabulate(shown, headers="keys", tablefmt="simple", showindex=False,
-                                disable_numparse=True, colalign=align))
+            click.echo(f"({_cell(note)})" if note else "(none)")
+            return
+        numeric = {column: _is_numeric(frame[column]) or frame[column].isna().all() and _has_floats(frame[column])
+                   for column in frame.columns}
+        shown = frame.astype(object).apply(lambda column: column.map(
+            _figure_cell if numeric[column.name] and _has_floats(frame[column.name]) else _cell))
+        widths = [_WRAP_CHARS if not numeric[column] and shown[column].str.len().max() > _WRAP_CHARS else None
+                  for column in frame.columns]
+        align = ["right" if numeric[column] else "left" for column in frame.columns]
+        click.echo(tabulate(shown, headers="keys", tablefmt="simple", showindex=False,
+                            disable_numparse=True, colalign=align, maxcolwidths=widths))
+    if note and (fmt != "table" or not frame.empty):
+        click.echo(f"note: {_cell(note)}", err=fmt != "table")
+
+
+#: names of figure columns (tonnes, km, CNY, scores, indices): an all-unknown one prints 'unknown'
+_FIGURE_NAME = re.compile(r"(^|_)(t|km|tkm|tco2e|cny|mwh|m3|quantity|bottleneck|value|score|share|tst|fci|apl|"
+                          r"ami|ascendency|capacity|overhead|robustness|cyclicity|connectance|density|intensity)$")
+
+
+def _has_floats(column: pd.Series) -> bool:
+    values = column.dropna()
+    if values.empty:
+        return bool(_FIGURE_NAME.search(str(column.name)))  # every value unknown
+    return any(isinstance(value, float) for value in values)
+
+
+def _figure_cell(value) -> str:
+    """A figure: unknown (None) prints as 'unknown', never as a blank that reads like zero."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "unknown"
+    return _cell(value)
 
 
 _CONTROL = {code: f"\\x{code:02x}" for code in list(range(0x00, 0x09)) + list(range(0x0b, 0x20)) + [0x7f]}

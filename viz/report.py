@@ -42,14 +42,36 @@ def _cell(value) -> str:
 _TEMPLATES.filters["cell"] = _cell
 
 
-def _table(frame: pd.DataFrame | None, columns: dict[str, str], limit: int = 15) -> dict:
-    """Rows for the template: {"headers": [...], "rows": [[...]], "more": n}."""
+def _is_figure(values: pd.Series) -> bool:
+    known = values.dropna()
+    return bool(len(known)) and all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in known)
+
+
+def _table(frame: pd.DataFrame | None, columns: dict[str, str], limit: int = 15, empty: str = "None found.",
+           figures: tuple[str, ...] = ()) -> dict:
+    """Rows for the template: {"headers", "rows", "more", "note"}.
+
+    A figure column (numbers, or one of ``figures``) shows an unknown value as "unknown", never blank;
+    ``note`` is what the analysis said about the table (``frame.attrs["note"]``: why it is empty or
+    partial), else ``empty`` for an empty table.
+    """
+    note = None if frame is None else frame.attrs.get("note")
     if frame is None or frame.empty:
-        return {"headers": list(columns.values()), "rows": [], "more": 0}
+        return {"headers": list(columns.values()), "rows": [], "more": 0, "note": note or empty}
     shown = frame.head(limit)
-    return {"headers": list(columns.values()),
-            "rows": [[row.get(column) for column in columns] for row in shown.to_dict("records")],
-            "more": max(len(frame) - limit, 0)}
+    figure = {column: column in figures or (column in shown and _is_figure(shown[column])) for column in columns}
+    rows = [[("unknown" if figure[column] and _missing(row.get(column)) else row.get(column)) for column in columns]
+            for row in shown.to_dict("records")]
+    return {"headers": list(columns.values()), "rows": rows, "more": max(len(frame) - limit, 0), "note": note}
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _amount(value, unit: str = "t") -> str:
+    """A figure in a sentence: '1,234 t', or 'unknown' (never a sentence with its number missing)."""
+    return "unknown" if _missing(value) else f"{_cell(value)} {unit}"
 
 
 def _park_section(db, park: str, include_map: bool) -> dict:
@@ -67,12 +89,12 @@ def _park_section(db, park: str, include_map: bool) -> dict:
     firms = [node for node, data in existing.nodes(data=True) if not data.get("boundary")]
     kinds: dict[str, list] = {}
     for _, _, data in existing.edges(data=True):
-        entry = kinds.setdefault(data["kind"], [0, 0.0, data["unit"], 0])
+        entry = kinds.setdefault(data["kind"], [0, None, data["unit"], 0])
         entry[0] += 1
         if data["quantity"] is None:
             entry[3] += 1
-        else:
-            entry[1] += data["quantity"]
+        else:  # a sum of known quantities; None while none is known
+            entry[1] = (entry[1] or 0.0) + data["quantity"]
     flows_by_kind = pd.DataFrame([{"kind": kind, "flows": count, "quantity": total, "unit": unit, "unknown": unknown}
                                   for kind, (count, total, unit, unknown) in sorted(kinds.items())])
     card = scorecard(db, park, factors=factors)
@@ -89,7 +111,13 @@ def _park_section(db, park: str, include_map: bool) -> dict:
                          if data["currency"] == "mass" and data["quantity"]), reverse=True)[:14]
     label = lambda node: str(existing.nodes[node].get("name") or node)  # noqa: E731
     emitted = balance["emitted_t"].sum(min_count=1)
-    offsets = db.execute("SELECT sum(t_co2e) FROM offsets WHERE park_id = ?", (park,)).fetchone()[0] or 0.0
+    offsets = db.execute("SELECT sum(t_co2e) FROM offsets WHERE park_id = ?", (park,)).fetchone()[0]
+    exchange_sides = db.execute(
+        "SELECT (SELECT count(*) FROM offers o JOIN enterprises e ON e.id = o.enterprise_id WHERE e.park_id = ?), "
+        "(SELECT count(*) FROM demands d JOIN enterprises e ON e.id = d.enterprise_id WHERE e.park_id = ?)",
+        (park, park)).fetchone()
+    no_sides = ("No offers or demands in the store for this park's firms: load offers and demands files "
+                "to find gaps and synergies." if not any(exchange_sides) else None)
     plots = [
         bar_chart([(kind, float(count), KIND_COLOURS.get(kind, "#999")) for kind, (count, *_rest) in sorted(kinds.items())],
                   "Flows by kind (number of existing flows)"),
@@ -97,38 +125,65 @@ def _park_section(db, park: str, include_map: bool) -> dict:
                "Main material and waste flows", "t/yr"),
     ]
     if pd.notna(emitted) and emitted > 0:
-        plots.append(waterfall([("emitted", float(emitted)), ("absorbed", float(balance["absorbed_t"].sum())),
-                                ("avoided", float(balance["avoided_t"].sum())), ("offsets", float(offsets))],
-                               "Emissions before and after synergies", "tCO2e/yr"))
+        # only known parts are drawn; an unknown part is named in the title, never drawn as 0
+        parts = {"absorbed": pd.to_numeric(balance["absorbed_t"], errors="coerce").sum(min_count=1),
+                 "avoided": pd.to_numeric(balance["avoided_t"], errors="coerce").sum(min_count=1),
+                 "offsets": offsets}
+        unknown = [label for label, value in parts.items() if pd.isna(value)]
+        plots.append(waterfall([("emitted", float(emitted))]
+                               + [(label, float(value)) for label, value in parts.items() if pd.notna(value)],
+                               "Emissions before and after synergies"
+                               + (f" ({', '.join(unknown)}: unknown)" if unknown else ""), "tCO2e/yr"))
     return {
         "id": park, "name": name, "firms": len(firms), "flows": existing.number_of_edges(),
         "flows_by_kind": _table(flows_by_kind, {"kind": "kind", "flows": "flows", "quantity": "known quantity",
-                                                "unit": "unit", "unknown": "without quantity"}),
+                                                "unit": "unit", "unknown": "without quantity"},
+                                figures=("quantity",), empty="No existing flows in the store for this park."),
         "scorecard": card.astype(object).where(card.notna(), None).to_dict("records"),
         "loops_count": len(loops.loops),
         "loops": _table(loops.loops, {"rank": "#", "currency": "currency", "length": "firms", "bottleneck": "bottleneck",
-                                      "unit": "unit", "names": "loop", "resources": "resources"}, 10),
+                                      "unit": "unit", "names": "loop", "resources": "resources"}, 10,
+                        empty="No recycling loop among the park's firms in the existing flows.",
+                        figures=("bottleneck",)),
         "loops_capped": loops.capped,
         "absorbers": _table(nodes, {"rank": "#", "name": "firm", "absorbed_t": "absorbed (tCO2e/yr)",
                                     "avoided_t": "avoided (tCO2e/yr)", "share_of_park_emissions": "share of park emissions",
-                                    "carbon_pagerank": "carbon PageRank"}, 10),
+                                    "carbon_pagerank": "carbon PageRank"}, 10,
+                            empty="No firm takes in CO2 in the existing flows.", figures=("absorbed_t", "avoided_t")),
         "allocation": _table(allocation.pairs, {"emitter": "emitter", "absorber": "absorber", "tonnes": "tCO2/yr",
-                                                "distance_km": "km"}, 10),
-        "allocation_summary": allocation.summary.iloc[0].to_dict(),
+                                                "distance_km": "km"}, 10,
+                                 empty="No emitter-absorber pair to allocate (see the note below).",
+                                 figures=("tonnes", "distance_km")),
+        "allocation_sentence": _allocation_sentence(allocation.summary.iloc[0].to_dict()),
+        "allocation_notes": list(getattr(allocation, "notes", [])),
         "absorbable_percent": (f"{100 * allocation.summary.iloc[0]['absorbable_share']:.1f} %"
                                if pd.notna(allocation.summary.iloc[0]["absorbable_share"]) else "missing"),
         "long_haul": _table(haul, {"supplier": "supplier", "taker": "taker", "resource": "resource",
                                    "quantity": "quantity", "unit": "unit", "distance_km": "km",
-                                   "host_park": "host park", "saved_tco2e": "saved (tCO2e/yr)", "note": "note"}, 10),
+                                   "host_park": "host park", "saved_tco2e": "saved (tCO2e/yr)", "note": "note"}, 10,
+                            empty="No exchange longer than the co-location radius among those with known distances.",
+                            figures=("quantity", "distance_km", "saved_tco2e")),
         "gaps": _table(missing, {"side": "gap", "enterprise": "firm", "resource": "resource", "quantity": "quantity",
-                                 "unit": "unit", "sectors": "sectors to attract"}, 15),
+                                 "unit": "unit", "sectors": "sectors to attract"}, 15,
+                       empty=no_sides or "Every offer has a taker and every demand a supplier in the park.",
+                       figures=("quantity",)),
         "synergies": _table(plan, {"rank": "#", "score": "score", "offer_name": "gives", "demand_name": "takes",
                                    "offered": "offered", "demanded": "demanded", "plan_quantity": "planned",
                                    "unit": "unit", "distance_km": "km", "co2_avoided_t": "CO2 avoided (t/yr)",
-                                   "value_cny": "value (CNY/yr)"}, 15),
+                                   "value_cny": "value (CNY/yr)"}, 15,
+                            empty=no_sides or "No offer and demand of the park match within the matching radius.",
+                            figures=("plan_quantity", "co2_avoided_t", "value_cny", "distance_km")),
         "plots": [plot for plot in plots if plot],
         "map": store_map(db, park=park) if include_map else None,
     }
+
+
+def _allocation_sentence(summary: dict) -> str:
+    """The CO2 allocation in one sentence, each figure known or said to be unknown."""
+    return (f"Emitted: {_amount(summary.get('emitted_t'))}; absorbed by existing flows: "
+            f"{_amount(summary.get('absorbed_existing_t'))}; newly allocated: {_amount(summary.get('allocated_t'))} "
+            f"(nearest-first would allocate {_amount(summary.get('allocated_greedy_t'))}); still unabsorbed: "
+            f"{_amount(summary.get('unabsorbed_t'))}.")
 
 
 def build_report(db, park: str | None = None, include_map: bool = True, max_parks: int = 20) -> str:

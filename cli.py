@@ -39,6 +39,7 @@ from symbiosis.factors import load_factors, load_resource_sectors, load_targets
 from symbiosis.loops import DEFAULT_LIMIT, find_loops
 from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, match, save_plan
 from symbiosis.scorecard import scorecard
+from symbiosis.coverage import MIN_COVERAGE
 from symbiosis.metrics import CURRENCIES, DEFAULT_IMBALANCE_THRESHOLD, metrics_by_park, network_metrics, node_balance
 from symbiosis.schema import FLOW_STATUSES, TABLES
 from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, schema_version
@@ -119,7 +120,7 @@ def _progress(quiet: bool, description: str):
 
 
 #: text columns wider than this wrap in table output (long loop lines, firm names)
-_WRAP_CHARS = 60
+_WRAP_CHARS = 80
 
 
 def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
@@ -376,30 +377,42 @@ def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
               help="Throughflow for TST, APL and FCI: inflows + imports (as enaR), or outflows + exports.")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=DEFAULT_IMBALANCE_THRESHOLD, show_default=True,
               help="Firms whose inflow and outflow differ by more than this share are reported.")
+@click.option("--min-coverage", type=click.FloatRange(0, 1), default=MIN_COVERAGE, show_default=True,
+              help="Flow metrics (TST, FCI, ascendency ...) are withheld below this share of flows with a quantity.")
 @click.option("--by-park", is_flag=True, help="One row per park and currency (every park, in parallel).")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Processes for --by-park (default: every core).")
 @_db_option
 @_format_option
 @_errors_to_click
-def metrics(park, year, kinds, status, throughflow, threshold, by_park, jobs, db_path, fmt):
-    """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency."""
+def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_park, jobs, db_path, fmt):
+    """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency.
+
+    Each currency's flow metrics stand on the flows with a quantity: 'coverage' says what share that
+    is, and below --min-coverage (or with nothing known) they are withheld, with the reason.
+    """
     if by_park:
         statuses = ("existing", "planned", "potential") if status == "all" else tuple(status.split(","))
         table = metrics_by_park(str(db_path or default_db_path()), parks=[park] if park else None,
-                                orientation=throughflow, imbalance_threshold=threshold, jobs=jobs, status=statuses)
+                                orientation=throughflow, imbalance_threshold=threshold, jobs=jobs, status=statuses,
+                                min_coverage=min_coverage)
         _echo_frame(table, fmt, title="metrics by park")
         return
     G = _load(db_path, park, year, kinds, status)
-    table = network_metrics(G, CURRENCIES, orientation=throughflow, imbalance_threshold=threshold)
+    table = network_metrics(G, CURRENCIES, orientation=throughflow, imbalance_threshold=threshold,
+                            min_coverage=min_coverage)
     balance = pd.concat([node_balance(G, currency) for currency in CURRENCIES], ignore_index=True)
-    balance = balance[balance["imbalance"].abs() > threshold]
+    balance = balance[balance["balance_known"] & (pd.to_numeric(balance["imbalance"]).abs() > threshold)]
     if fmt == "table":
-        shown = table.set_index("currency").T.reset_index().rename(columns={"index": "metric"})
-        shown = shown[shown["metric"] != "warning"]
+        shown = table.set_index("currency").T
+        notes = shown.loc[["warning", "reason"]]
+        shown = shown.drop(index=["warning", "reason"])
+        # a withheld or unknown figure says so; topology counts are never unknown
+        shown = shown.astype(object).where(shown.notna(), "unknown").reset_index().rename(columns={"index": "metric"})
         _echo_frames({"metrics": shown, f"firms out of balance by more than {threshold:.0%}": balance}, fmt)
-        for currency, warning in zip(table["currency"], table["warning"]):
-            if warning:
-                click.echo(f"warning: {currency}: {warning}", err=True)
+        for kind_of_note, by_currency in notes.iterrows():
+            for currency, text in by_currency.items():
+                if isinstance(text, str) and text:
+                    click.echo(f"{'warning' if kind_of_note == 'warning' else 'withheld'}: {currency}: {text}", err=True)
     else:
         _echo_frames({"metrics": table, "imbalance": balance}, fmt)
 

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 #: default cap on the number of loops listed
 DEFAULT_LIMIT = 1000
+#: columns of the loops table after ``rank``
+_LOOP_COLUMNS = ("currency", "length", "bottleneck", "unit", "links_known", "unknown_links", "members", "names",
+                 "links", "resources")
 
 
 @dataclass
@@ -38,14 +41,21 @@ class LoopSearch:
     Attributes
     ----------
     loops : DataFrame
-        One row per loop: ``rank, currency, length, bottleneck, unit, unknown_links, members, names,
-        links, resources``. ``currency`` is mass, energy, water or co2 when every link carries that
-        currency (a loop carrying two currencies on every link is listed once for each), else mixed.
-        ``members`` and ``names`` list the firms in loop order (the last sends back to the first);
-        ``links`` gives each link's resources and quantities; ``bottleneck`` is the smallest link
+        One row per loop: ``rank, currency, length, bottleneck, unit, links_known, unknown_links,
+        members, names, links, resources``. ``currency`` is mass, energy, water or co2 when every link
+        carries that currency (a loop carrying two currencies on every link is listed once for each),
+        else mixed. ``members`` and ``names`` list the firms in loop order (the last sends back to the
+        first); ``links`` gives each link's resources and quantities ("quantity unknown", or "at least
+        ..." when only some of a resource's flows have one); ``bottleneck`` is the smallest link
         quantity in the canonical unit (a link's quantity is the sum of its flows of the loop's
-        currency), None for a mixed loop or one with a link of unknown quantity. Ranked by bottleneck
-        within each currency (mass, energy, water, co2, then mixed), known bottlenecks first.
+        currency, known only when every one of them has a quantity), None for a mixed loop (currencies
+        are never compared) or when a link of unknown quantity could be the smallest: a link without
+        any quantity always could; one with some flows known could when their sum (a lower bound) is
+        below the smallest known link. ``links_known`` of the ``length`` links have a quantity,
+        ``unknown_links`` do not.
+        Missing cells are None, never NaN. Ranked: loops with a known bottleneck first (by currency:
+        mass, energy, water, co2; then largest bottleneck first, shorter first), then the rest (by
+        currency, then mixed; most links known first, shorter first).
     components : DataFrame
         Strongly connected components with a loop: ``component, size, members``.
     capped : bool
@@ -206,13 +216,15 @@ def find_loops(G: nx.MultiDiGraph, max_length: int = 6, limit: int = DEFAULT_LIM
                 break
         if capped:
             break
-    loops = pd.DataFrame(records, columns=["currency", "length", "bottleneck", "unit", "unknown_links",
-                                           "members", "names", "links", "resources"])
-    if not loops.empty:
-        loops["_order"] = loops["currency"].map({c: i for i, c in enumerate(CURRENCY_ORDER + ("mixed",))})
-        loops["_known"] = loops["bottleneck"].notna()
-        loops = loops.sort_values(["_order", "_known", "bottleneck", "length"], ascending=[True, False, False, True],
-                                  kind="stable").drop(columns=["_order", "_known"])
+    # Known bottlenecks first: an unknown link could be the smallest, so such a loop cannot be placed
+    # among the known ones. Python's sort is stable: ties keep the enumeration order (same on every run).
+    order = {name: number for number, name in enumerate(CURRENCY_ORDER + ("mixed",))}
+    records.sort(key=lambda loop: (loop["bottleneck"] is None, order[loop["currency"]], -(loop["bottleneck"] or 0.0),
+                                   -loop["links_known"] / loop["length"], loop["length"]))
+    # object columns where a cell may be None: pandas would store NaN (numbers) or a NaN that prints "nan" (text)
+    loops = pd.DataFrame({column: pd.Series([loop[column] for loop in records],
+                                            dtype=object if column in ("bottleneck", "unit") else None)
+                          for column in _LOOP_COLUMNS}, columns=list(_LOOP_COLUMNS))
     loops.insert(0, "rank", range(1, len(loops) + 1))
     notes = []
     if capped:
@@ -262,35 +274,50 @@ def _describe(H: nx.DiGraph, cycle: list[str], names: dict[str, str], currency: 
     start = cycle.index(min(cycle))
     cycle = cycle[start:] + cycle[:start]
     links = list(zip(cycle, cycle[1:] + cycle[:1]))
-    link_totals, unknown_links, texts, unit = [], 0, [], None
-    for u, v in links:
-        flows = [flow for flow in H.edges[u, v]["flows"] if currency == "mixed" or flow["currency"] == currency]
-        known = [flow["quantity"] for flow in flows if flow["quantity"] is not None]
-        if known:
-            link_totals.append(sum(known))
-        else:
-            unknown_links += 1
-        unit = flows[0]["unit"]
-        by_resource: dict[str, list] = defaultdict(list)
-        for flow in flows:
-            by_resource[flow["resource"]].append(flow["quantity"])
-        parts = []
-        for resource, quantities in by_resource.items():
-            known_quantities = [quantity for quantity in quantities if quantity is not None]
-            amount = f"{sum(known_quantities):,.0f} {unit}" if known_quantities else "quantity unknown"
-            parts.append(f"{resource} ({amount})")
-        texts.append(f"{names[u]} -> {names[v]}: {', '.join(parts)}")
     mixed = currency == "mixed"
+    link_totals, lower_bounds, texts, resources, unit = [], [], [], set(), None
+    for u, v in links:
+        flows = [flow for flow in H.edges[u, v]["flows"] if mixed or flow["currency"] == currency]
+        quantities = [flow["quantity"] for flow in flows]
+        # A link's quantity is known only when all its flows are; otherwise its known flows are a lower
+        # bound (quantities are not negative), 0 when none is known.
+        if None not in quantities:
+            link_totals.append(sum(quantities))
+        else:
+            lower_bounds.append(sum(quantity for quantity in quantities if quantity is not None))
+        unit = flows[0]["unit"]
+        by_resource: dict[str, list[dict]] = defaultdict(list)
+        for flow in flows:
+            by_resource[flow["resource"]].append(flow)
+        resources.update(by_resource)
+        parts = [f"{resource} ({_amount(group)})" for resource, group in by_resource.items()]
+        texts.append(f"{names[u]} -> {names[v]}: {', '.join(parts)}")
+    known_links = len(link_totals)
+    # The smallest known link is the bottleneck only if no unknown link can be smaller: each one's lower
+    # bound reaches it. Quantities of different currencies are never compared: a mixed loop has none.
+    smallest = min(link_totals) if link_totals else None
+    exact = smallest is not None and all(bound >= smallest for bound in lower_bounds)
     return {
         "currency": currency,
         "length": len(cycle),
-        # Quantities of different currencies are never compared: a mixed loop has no bottleneck.
-        "bottleneck": None if mixed or unknown_links else min(link_totals),
+        "bottleneck": float(smallest) if exact and not mixed else None,
         "unit": None if mixed else unit,
-        "unknown_links": unknown_links,
+        "links_known": known_links,
+        "unknown_links": len(links) - known_links,
         "members": " -> ".join(cycle),
         "names": " -> ".join(names[node] for node in cycle),
         "links": "; ".join(texts),
-        "resources": ", ".join(sorted({flow["resource"] for u, v in links for flow in H.edges[u, v]["flows"]
-                                       if mixed or flow["currency"] == currency})),
+        "resources": ", ".join(sorted(resources)),
     }
+
+
+def _amount(flows: list[dict]) -> str:
+    """One resource's quantity on a link, in its own unit: unknown, partly known, or known."""
+    known = [flow["quantity"] for flow in flows if flow["quantity"] is not None]
+    if not known:
+        return "quantity unknown"
+    total = sum(known)
+    figure = f"{total:,.0f}" if abs(total) >= 100 else f"{total:.3g}"  # 0.4 t is not "0 t"
+    if len(known) < len(flows):
+        return f"at least {figure} {flows[0]['unit']}, {len(flows) - len(known)} of {len(flows)} flows without quantity"
+    return f"{figure} {flows[0]['unit']}"

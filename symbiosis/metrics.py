@@ -12,11 +12,15 @@ extended matrix with an import row and an output column for ascendency, connecta
 Industrial data are rarely at steady state. Flow-based metrics (TST, APL, FCI, ascendency) assume it;
 :func:`node_balance` reports each firm's imbalance, and :func:`network_metrics` says how many firms are
 out of balance beyond a threshold instead of silently producing a number.
+
+Industrial data are also sparse: many exchanges are known to exist without a quantity. Topology metrics
+use every link; flow metrics use the flows with a quantity, carry their coverage, and are null with a
+reason when too little is known (:mod:`symbiosis.coverage`), never a number that counts the unknown as 0.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
@@ -25,12 +29,14 @@ import scipy.sparse
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
+from .coverage import MIN_COVERAGE, Coverage, clean_zero
 from .errors import InputError
 from .graph import is_boundary
 from .units import CANONICAL_UNIT, CURRENCY
 
 __all__ = [
     "CURRENCIES",
+    "FLOW_METRICS",
     "FlowModel",
     "flow_model",
     "cyclicity",
@@ -54,6 +60,11 @@ DEFAULT_IMBALANCE_THRESHOLD = 0.05
 #: from a dense inverse of each strongly connected component; above this many firms in one component
 #: (or in the whole currency, when I - G is singular and the pseudo-inverse is needed) it is not formed
 DENSE_LIMIT = 4000
+#: columns of :func:`network_metrics` computed from quantities: null, with a ``reason``, when the
+#: currency's flows are too little known (coverage below the minimum) or form no network to measure
+FLOW_METRICS = ("boundary_input", "boundary_output", "TST", "APL", "FCI", "cycled", "BFI", "DFI", "IFI",
+                "TSTp", "H", "AMI", "ascendency", "capacity", "overhead", "ascendency_ratio", "robustness",
+                "unbalanced_nodes", "max_imbalance")
 
 
 class _TooLarge(Exception):
@@ -89,6 +100,15 @@ class FlowModel:
         1 where i sends j any flow of the currency, quantity known or not (topology uses the link).
     unknown : int
         Flows of the currency without a quantity: in the topology, left out of flow-based metrics.
+    flows_total : int
+        Flows of the currency with at least one end at a firm of the park (firm to firm, or across the
+        park boundary); ``flows_total - unknown`` have a quantity.
+    unknown_links : set of (int, int)
+        Firm-to-firm links ``(i, j)`` with at least one flow without a quantity: the link's quantity is
+        unknown (its known flows are only a lower bound).
+    unknown_at : set of int
+        Firms with at least one flow (in or out, boundary included) without a quantity: their balance
+        is unknown.
     """
 
     currency: str
@@ -101,6 +121,19 @@ class FlowModel:
     unknown: int
     inputs_by_origin: dict[str, np.ndarray]
     outputs_by_destination: dict[str, np.ndarray]
+    flows_total: int = 0
+    unknown_links: set[tuple[int, int]] = field(default_factory=set)
+    unknown_at: set[int] = field(default_factory=set)
+
+    @property
+    def coverage(self) -> Coverage:
+        """The flows with a quantity out of all the currency's flows (firm to firm and across the boundary)."""
+        return Coverage(self.flows_total - self.unknown, self.flows_total, f"{self.currency} flows with a quantity")
+
+    @property
+    def links_known(self) -> int:
+        """Firm-to-firm links whose every flow has a quantity."""
+        return int(self.adjacency.nnz) - len(self.unknown_links)
 
 
 def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
@@ -126,13 +159,21 @@ def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
     rows, cols, values, links = [], [], [], set()
     by_origin: dict[str, np.ndarray] = {}
     by_destination: dict[str, np.ndarray] = {}
-    unknown = 0
+    unknown, total, unknown_links, unknown_at = 0, 0, set(), set()
     for u, v, quantity in edges:
         i, j = index.get(u), index.get(v)
+        if i is None and j is None:
+            continue  # both ends outside the park: not one of its flows
+        total += 1
         if i is not None and j is not None:
             links.add((i, j))
         if quantity is None:
             unknown += 1
+            if i is not None and j is not None:
+                unknown_links.add((i, j))
+            for end in (i, j):
+                if end is not None:
+                    unknown_at.add(end)
             continue
         if i is not None and j is not None:
             rows.append(i)
@@ -149,7 +190,7 @@ def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
     inputs = sum(by_origin.values(), np.zeros(n))
     outputs = sum(by_destination.values(), np.zeros(n))
     return FlowModel(currency, _UNIT[currency], inside, flows, inputs, outputs, adjacency, unknown,
-                     by_origin, by_destination)
+                     by_origin, by_destination, total, unknown_links, unknown_at)
 
 
 def _outside_label(G: nx.MultiDiGraph, node: str) -> str:
@@ -401,16 +442,24 @@ def ascendency(model: FlowModel) -> dict[str, float | None]:
     keep = coo.data > 0
     i, j, t = coo.row[keep], coo.col[keep], coo.data[keep]
     p = t / total
-    flow_diversity = float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0: no "-0" for a single flow
-    mutual_information = float((p * np.log2(t * total / (rows[i] * columns[j]))).sum())
+    # Round-off (e.g. AMI a hair above H when every flow is its row's and column's only one) is cleaned
+    # to exact zeros against each figure's scale: an overhead of 1e-10 bits x t/yr is no overhead.
+    flow_diversity = clean_zero(float(-(p * np.log2(p)).sum()), 1.0)
+    mutual_information = clean_zero(float((p * np.log2(t * total / (rows[i] * columns[j]))).sum()), flow_diversity)
     capacity = flow_diversity * total
     ascendency_value = mutual_information * total
-    ratio = ascendency_value / capacity if capacity else None
-    robustness = -ratio * np.log(ratio) if ratio else None
+    overhead = clean_zero(capacity - ascendency_value, capacity)
+    if not capacity:
+        ratio = robustness = None
+    elif overhead == 0.0:  # no overhead: A = C exactly, and -1 ln 1 = 0
+        ratio, robustness = 1.0, 0.0
+    else:
+        ratio = clean_zero(ascendency_value / capacity, 1.0)
+        # -x ln x tends to 0 as x tends to 0
+        robustness = clean_zero(float(-ratio * np.log(ratio)), 1.0) if ratio > 0 else 0.0
     return {
         "TSTp": float(total), "H": flow_diversity, "AMI": mutual_information, "ascendency": ascendency_value,
-        "capacity": capacity, "overhead": capacity - ascendency_value, "ascendency_ratio": ratio,
-        "robustness": None if robustness is None else float(robustness),
+        "capacity": capacity, "overhead": overhead, "ascendency_ratio": ratio, "robustness": robustness,
     }
 
 
@@ -420,25 +469,127 @@ def node_balance(G: nx.MultiDiGraph, currency: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``currency, id, name, inflow, outflow, imbalance, unit``; ``inflow`` includes boundary input and
-        ``outflow`` boundary output; ``imbalance = (inflow - outflow) / max(inflow, outflow)`` (0 when
-        both are 0; +1 means nothing recorded leaving, -1 nothing recorded entering). Largest first.
+        ``currency, id, name, inflow, outflow, imbalance, unit, balance_known``; ``inflow`` includes
+        boundary input and ``outflow`` boundary output (flows with a quantity);
+        ``imbalance = (inflow - outflow) / max(inflow, outflow)`` (0 when both are 0; +1 means nothing
+        recorded leaving, -1 nothing recorded entering), None for a firm with a flow of unknown
+        quantity (``balance_known`` False: its inflow and outflow are only lower bounds). Largest first.
     """
     return _balance(G, flow_model(G, currency))
 
 
-def _balance(G: nx.MultiDiGraph, model: FlowModel) -> pd.DataFrame:
+def _imbalance(model: FlowModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inflow, outflow (known flows) and imbalance of each firm, without building a table.
+
+    A firm with a flow of unknown quantity has an unknown imbalance (NaN here): its known inflow and
+    outflow are only lower bounds, and a flow left out is not a flow of 0.
+    """
     inflow = throughflow(model, "input")
     outflow = throughflow(model, "output")
     larger = np.maximum(inflow, outflow)
     with np.errstate(divide="ignore", invalid="ignore"):
         imbalance = np.where(larger > 0, (inflow - outflow) / larger, 0.0)
+    if model.unknown_at:
+        imbalance[sorted(model.unknown_at)] = np.nan
+    return inflow, outflow, imbalance
+
+
+def _balance(G: nx.MultiDiGraph, model: FlowModel) -> pd.DataFrame:
+    inflow, outflow, imbalance = _imbalance(model)
+    known = ~np.isnan(imbalance)
     frame = pd.DataFrame({
         "currency": model.currency, "id": model.nodes,
         "name": [G.nodes[node].get("name") for node in model.nodes],
-        "inflow": inflow, "outflow": outflow, "imbalance": imbalance, "unit": model.unit,
+        "inflow": inflow, "outflow": outflow,
+        "imbalance": pd.Series(imbalance, dtype=object).where(known, None), "unit": model.unit,
+        "balance_known": known,
     })
-    return frame.reindex(frame["imbalance"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+    order = np.argsort(-np.where(known, np.abs(imbalance), -1.0), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
+
+
+#: the columns of :func:`network_metrics`, in order
+_COLUMNS = ("currency", "unit", "nodes", "links", "connectance", "link_density", "cyclicity", "flows",
+            "flows_without_quantity", "links_known", "coverage", *FLOW_METRICS[:-2], "throughflow",
+            *FLOW_METRICS[-2:], "warning", "reason")
+#: columns that may be null: kept as Python objects so that a gap is None, never NaN (pandas would turn
+#: None into NaN in a float column, and into a NaN that prints "nan" in a text column)
+_NULLABLE = frozenset(("connectance", "link_density", "coverage", *FLOW_METRICS, "warning", "reason"))
+
+
+def _frame(rows: list[dict], columns: tuple[str, ...], nullable: frozenset[str]) -> pd.DataFrame:
+    """Rows as a DataFrame whose missing cells are None."""
+    return pd.DataFrame({column: pd.Series([row[column] for row in rows], dtype=object if column in nullable else None)
+                         for column in columns}, columns=list(columns))
+
+
+def _degenerate(model: FlowModel) -> str | None:
+    """Why the known flows form no network to measure, or None when they do."""
+    internal = int((model.flows.data > 0).sum())
+    if internal == 0:
+        return ("degenerate network: no flow between two firms of the park has a known quantity above 0 "
+                "(flow metrics need flow passing between firms)")
+    boundary = sum(int((vector > 0).sum()) for vector in (*model.inputs_by_origin.values(),
+                                                          *model.outputs_by_destination.values()))
+    if internal + boundary < 2:
+        return "degenerate network: a single flow with a known quantity (no diversity, path or cycle to measure)"
+    return None
+
+
+def _unknown_links_on_cycles(model: FlowModel) -> int:
+    """Firm-to-firm links without a (full) quantity that lie on a cycle of the network."""
+    if not model.unknown_links:
+        return 0
+    _, labels = scipy.sparse.csgraph.connected_components(model.adjacency, directed=True, connection="strong")
+    return sum(1 for i, j in model.unknown_links if i == j or labels[i] == labels[j])
+
+
+def _flow_metrics(model: FlowModel, orientation: str, imbalance_threshold: float, warnings: list[str],
+                  reasons: list[str]) -> dict:
+    """The flow-based columns of one currency on its known flows; notes go to ``warnings`` (figures given)
+    and ``reasons`` (why a figure is null)."""
+    n = len(model.nodes)
+    T = throughflow(model, orientation)
+    total = float(T.sum())
+    boundary_input = float(model.inputs.sum())
+    # what FCI and the flow intensities need of the integral matrix, formed once for both
+    integral = None
+    try:
+        integral = _integral(model, orientation)
+    except _TooLarge as error:
+        reasons.append(f"FCI, cycled, BFI, DFI, IFI: need a dense inverse of {error.args[0]:,} firms (formed up "
+                       f"to {DENSE_LIMIT:,}), use per-park metrics (--by-park)")
+    fci = clean_zero(_fci(integral), 1.0) if integral else None
+    if fci is not None and not -1e-9 <= fci <= 1 + 1e-9:
+        reasons.append(f"FCI, cycled: FCI {fci:.3g} is outside [0, 1] (recorded outflows exceed throughflow)")
+        fci = None
+    hidden_cycles = _unknown_links_on_cycles(model)
+    if hidden_cycles and fci == 0.0:
+        # cyclicity says the network cycles, the known flows say nothing does: the cycled share is unknown
+        reasons.append(f"FCI, cycled: every cycle runs through a link without a quantity ({hidden_cycles} such "
+                       "link(s)), so the cycled share is unknown, not 0")
+        fci = None
+    elif hidden_cycles and fci is not None:
+        warnings.append(f"FCI counts only cycles whose flows are known: {hidden_cycles} link(s) on cycles have "
+                        "no quantity")
+    intensities = _intensities(model, integral) if integral else {"BFI": None, "DFI": None, "IFI": None}
+    if boundary_input <= 0:
+        reasons.append("APL: no boundary input with a known quantity (APL = TST / boundary input)")
+    _, _, imbalance = _imbalance(model)
+    known_balance = imbalance[~np.isnan(imbalance)]  # firms with a flow of unknown quantity: balance unknown
+    unbalanced = int((np.abs(known_balance) > imbalance_threshold).sum())
+    if unbalanced:
+        warnings.append(f"{unbalanced} of {len(known_balance)} firms with a known balance unbalanced by more than "
+                        f"{imbalance_threshold:.0%}: TST, APL, FCI and ascendency assume steady state")
+    return {
+        "boundary_input": boundary_input, "boundary_output": float(model.outputs.sum()),
+        "TST": total, "APL": total / boundary_input if boundary_input > 0 else None,
+        "FCI": fci, "cycled": clean_zero(fci * total, total) if fci is not None else None,
+        **{name: clean_zero(value, 1.0) for name, value in intensities.items()},
+        **ascendency(model),
+        "unbalanced_nodes": unbalanced,
+        "max_imbalance": clean_zero(float(np.abs(known_balance).max()), 1.0) if len(known_balance) else None,
+    }
 
 
 def network_metrics(
@@ -446,8 +597,15 @@ def network_metrics(
     currencies: tuple[str, ...] = CURRENCIES,
     orientation: str = "input",
     imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
+    min_coverage: float = MIN_COVERAGE,
 ) -> pd.DataFrame:
     """Structure, cycling and information metrics of the network, one row per currency.
+
+    Topology metrics use every link, quantity known or not. Flow metrics use the flows with a quantity
+    and stand beside their ``coverage``; they are null, with a ``reason``, when nothing is known, when
+    the coverage is below ``min_coverage``, or when the known flows form no network (no known flow
+    between two firms, or a single known flow). Null cells are None, never NaN; values within
+    floating-point noise of zero are exactly 0.
 
     Parameters
     ----------
@@ -460,6 +618,9 @@ def network_metrics(
         plus boundary output. They agree at steady state.
     imbalance_threshold : float
         Firms whose inflow and outflow differ by more than this share count as unbalanced.
+    min_coverage : float
+        Least share of a currency's flows with a quantity for its flow metrics to be given (default
+        :data:`symbiosis.coverage.MIN_COVERAGE`, 0.5; CLI ``--min-coverage``).
 
     Returns
     -------
@@ -467,15 +628,26 @@ def network_metrics(
         One row per currency with columns:
 
         - ``nodes`` n, ``links`` L (firm-to-firm links, quantity known or not), ``connectance`` L/n^2,
-          ``link_density`` L/n, ``cyclicity`` (spectral radius of the 0/1 adjacency matrix);
-        - ``flows_without_quantity``: left out of the flow-based metrics below;
-        - ``boundary_input``, ``boundary_output``; ``TST`` total system throughflow (sum of T_j);
-          ``APL`` average path length TST / boundary input (Finn 1976); ``FCI`` Finn cycling index;
-          ``cycled`` FCI x TST; ``BFI``, ``DFI``, ``IFI`` boundary, direct and indirect flow intensities;
-        - ``TSTp``, ``H``, ``AMI``, ``ascendency``, ``capacity``, ``overhead``, ``ascendency_ratio``,
-          ``robustness`` (see :func:`ascendency`);
-        - ``throughflow`` (which orientation), ``unbalanced_nodes`` (beyond the threshold),
-          ``max_imbalance``, ``unit`` and ``warning`` (why a figure should be read with care).
+          ``link_density`` L/n, ``cyclicity`` (spectral radius of the 0/1 adjacency matrix): always given;
+        - ``flows`` (the currency's flows with an end at a firm of the park: firm to firm and across the
+          boundary), ``flows_without_quantity`` (left out of the flow-based metrics below),
+          ``links_known`` (links of L whose every flow has a quantity) and ``coverage``, the share of
+          ``flows`` with a quantity (None without flows). The share of the true throughflow that the
+          known flows carry cannot be bounded from the flows alone: an unknown quantity has no upper
+          bound, so the known TST is a lower bound of the true one and nothing more;
+        - flow metrics (:data:`FLOW_METRICS`), on the known flows: ``boundary_input``,
+          ``boundary_output``; ``TST`` total system throughflow (sum of T_j); ``APL`` average path
+          length TST / boundary input (Finn 1976); ``FCI`` Finn cycling index; ``cycled`` FCI x TST;
+          ``BFI``, ``DFI``, ``IFI`` boundary, direct and indirect flow intensities; ``TSTp``, ``H``,
+          ``AMI``, ``ascendency``, ``capacity``, ``overhead``, ``ascendency_ratio``, ``robustness`` (see
+          :func:`ascendency`); ``unbalanced_nodes`` (beyond the threshold), ``max_imbalance``.
+          ``FCI`` and ``cycled`` are null when the known flows hold no cycle but the network does
+          through links without a quantity (the cycled share is unknown, not 0); when some cycles are
+          known and others run through unknown links, FCI is given with a warning;
+        - ``throughflow`` (which orientation), ``unit``;
+        - ``warning``: why a given figure should be read with care (flows without quantity, unbalanced
+          firms, cycles partly unknown); ``reason``: why null flow figures are null (``FCI, cycled: ...``
+          names the figures when only some are), None when every figure is given.
 
     Examples
     --------
@@ -487,71 +659,74 @@ def network_metrics(
     0
     >>> float(network_metrics(G, currencies=("mass",)).loc[0, "cyclicity"])
     1.0
+    >>> G.add_edge("c", "d", currency="energy", quantity=None)
+    0
+    >>> row = network_metrics(G, currencies=("energy",)).iloc[0]
+    >>> row["coverage"], row["TST"] is None, row["reason"]
+    (0.0, True, 'nothing known: 0 of 1 energy flows with a quantity')
     """
+    _check_options(orientation, min_coverage)
+    return _frame(_metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage), _COLUMNS, _NULLABLE)
+
+
+def _check_options(orientation: str, min_coverage: float) -> None:
+    if not 0 <= min_coverage <= 1:
+        raise InputError(f"min_coverage must be between 0 and 1, not {min_coverage}")
+    if orientation not in ("input", "output"):
+        raise InputError(f"throughflow orientation must be 'input' or 'output', not {orientation!r}")
+
+
+def _metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...], orientation: str, imbalance_threshold: float,
+                 min_coverage: float) -> list[dict]:
+    """The rows of :func:`network_metrics` as dicts (a table of many parks is built once, from all rows)."""
     rows = []
     for currency in currencies:
         model = flow_model(G, currency)
         n = len(model.nodes)
         links = int(model.adjacency.nnz)
-        T = throughflow(model, orientation)
-        total = float(T.sum())
-        boundary_input = float(model.inputs.sum())
-        # what FCI and the flow intensities need of the integral matrix, formed once for both
-        integral, too_large = None, None
-        if n:
-            try:
-                integral = _integral(model, orientation)
-            except _TooLarge as error:
-                too_large = error.args[0]
-        fci = _fci(integral) if integral else None
-        balance = _balance(G, model) if n else pd.DataFrame(columns=["imbalance"])
-        unbalanced = int((balance["imbalance"].abs() > imbalance_threshold).sum())
-        warnings = []
+        coverage = model.coverage
+        warnings: list[str] = []
+        reasons: list[str] = []
         if model.unknown:
             warnings.append(f"{model.unknown} flow(s) without a quantity left out of flow-based metrics")
-        if too_large:
-            warnings.append(f"FCI and flow intensities need a dense inverse of {too_large:,} firms (formed up to "
-                            f"{DENSE_LIMIT:,}); use per-park metrics (--by-park)")
-        if unbalanced:
-            warnings.append(f"{unbalanced} of {n} firms unbalanced by more than {imbalance_threshold:.0%}: "
-                            "TST, APL, FCI and ascendency assume steady state")
-        if fci is not None and not -1e-9 <= fci <= 1 + 1e-9:
-            warnings.append(f"FCI {fci:.3g} is outside [0, 1] (recorded outflows exceed throughflow): not reported")
-            fci = None
+        withheld = coverage.reason(min_coverage) or _degenerate(model)
+        if withheld:
+            reasons.append(withheld)
+            flow_metrics = dict.fromkeys(FLOW_METRICS)
+        else:
+            flow_metrics = _flow_metrics(model, orientation, imbalance_threshold, warnings, reasons)
         row = {
             "currency": currency, "unit": model.unit, "nodes": n, "links": links,
             "connectance": links / n**2 if n else None, "link_density": links / n if n else None,
-            "cyclicity": cyclicity(model.adjacency), "flows_without_quantity": model.unknown,
-            "boundary_input": boundary_input, "boundary_output": float(model.outputs.sum()),
-            "TST": total if n else None, "APL": total / boundary_input if boundary_input > 0 else None,
-            "FCI": fci, "cycled": fci * total if fci is not None else None,
-            **(_intensities(model, integral) if integral else {"BFI": None, "DFI": None, "IFI": None}),
-            **ascendency(model),
-            "throughflow": orientation, "unbalanced_nodes": unbalanced,
-            "max_imbalance": float(balance["imbalance"].abs().max()) if n else None,
-            "warning": "; ".join(warnings) or None,
+            "cyclicity": cyclicity(model.adjacency), "flows": model.flows_total,
+            "flows_without_quantity": model.unknown, "links_known": model.links_known, "coverage": coverage.share,
+            **flow_metrics, "throughflow": orientation,
+            "warning": "; ".join(warnings) or None, "reason": "; ".join(reasons) or None,
         }
-        if warnings:
-            log.warning("%s: %s", currency, row["warning"])
+        for label, notes in (("", warnings), ("not given: ", reasons)):
+            if notes:
+                log.warning("%s: %s%s", currency, label, "; ".join(notes))
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _park_metrics(db_path: str, parks: list[str], currencies: tuple[str, ...], orientation: str,
-                  imbalance_threshold: float, status: tuple[str, ...]) -> pd.DataFrame:
+                  imbalance_threshold: float, status: tuple[str, ...],
+                  min_coverage: float = MIN_COVERAGE) -> pd.DataFrame:
     """Worker: metrics of some parks, with its own connection (SQLite connections do not cross processes)."""
     from .graph import load_graph
     from .store import open_store
 
+    _check_options(orientation, min_coverage)
     db = open_store(db_path, create=False)
-    frames = []
+    rows = []
     for park in parks:
-        frame = network_metrics(load_graph(db, park=park, status=list(status)), currencies, orientation,
-                                imbalance_threshold)
-        frame.insert(0, "park_id", park)
-        frames.append(frame)
+        for row in _metric_rows(load_graph(db, park=park, status=list(status)), currencies, orientation,
+                                imbalance_threshold, min_coverage):
+            rows.append({"park_id": park, **row})
     db.conn.close()
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    # one table for all the parks: building a small DataFrame per park costs more than its metrics
+    return _frame(rows, ("park_id", *_COLUMNS), _NULLABLE)
 
 
 def metrics_by_park(
@@ -562,6 +737,7 @@ def metrics_by_park(
     imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
     jobs: int | None = None,
     status: tuple[str, ...] = ("existing",),
+    min_coverage: float = MIN_COVERAGE,
 ) -> pd.DataFrame:
     """:func:`network_metrics` for every park (or the given ones), one row per park and currency.
 
@@ -570,22 +746,29 @@ def metrics_by_park(
     thread per process (``OPENBLAS_NUM_THREADS=1``, as the ``symbiosis`` command does), or BLAS threads
     of every process fight over the cores.
 
+    Parameters
+    ----------
+    min_coverage : float
+        Least share of a currency's flows with a quantity for a park's flow metrics to be given, per park
+        and currency (see :func:`network_metrics`).
+
     Returns
     -------
     DataFrame
-        ``park_id`` followed by the columns of :func:`network_metrics`, in park order.
+        ``park_id`` followed by the columns of :func:`network_metrics`, in park order; null cells are None.
     """
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     from .store import open_store
 
+    _check_options(orientation, min_coverage)
     if parks is None:
         db = open_store(db_path, create=False)
         parks = [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
         db.conn.close()
     jobs = jobs or os.cpu_count() or 1
-    arguments = (currencies, orientation, imbalance_threshold, tuple(status))
+    arguments = (currencies, orientation, imbalance_threshold, tuple(status), min_coverage)
     if jobs == 1 or len(parks) < 2:
         return _park_metrics(str(db_path), list(parks), *arguments)
     # Many small chunks keep both cores busy when park sizes differ a lot.

@@ -432,14 +432,15 @@ def carbon(park, year, max_km, top, factors_file, db_path, fmt):
     db = open_store(db_path, create=False)
     factors = load_factors(factors_file)
     G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
-    balance = carbon_balance(db, park=park, year=year, factors=factors, G=G)
+    credits = exchange_credits(db, G, factors)  # read once, shared with the balance
+    balance = carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=credits)
     nodes = absorption_nodes(balance, G, db)
     allocation = allocate_co2(db, park=park, year=year, max_km=max_km, factors=factors, balance=balance)
     shown = balance if fmt != "table" else balance.head(top)[
-        ["id", "name", "emitted_t", "absorbed_t", "avoided_t", "net_t", "emitted_source"]]
-    credits = exchange_credits(db, G, factors)
+        ["id", "name", "emitted_t", "absorbed_t", "avoided_t", "net_t", "emitted_source", "avoided_status"]]
     if fmt == "table":
-        credits = credits[["supplier", "taker", "resource", "quantity", "unit", "co2_factor", "avoided_t"]]
+        credits = credits[["supplier", "taker", "resource", "quantity", "unit", "co2_factor", "avoided_t",
+                           "saving_status", "note"]]
     _echo_frames({"balance (tCO2e/yr)": shown, "by-product exchanges": credits, "absorption nodes": nodes,
                   "allocation (min-cost flow)": allocation.pairs, "park CO2 (tCO2e/yr)": allocation.summary}, fmt)
     for note in allocation.notes:
@@ -481,20 +482,22 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_p
 @click.option("--year", type=int, default=None, help="Emissions and energy use of this year (default: latest).")
 @click.option("--targets", "targets_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Your own targets CSV.")
+@click.option("--min-coverage", type=click.FloatRange(0, 1), default=MIN_COVERAGE, show_default=True,
+              help="Below this share of what an indicator needs, its verdict is 'insufficient data'.")
 @_factors_option
 @_db_option
 @_format_option
 @_errors_to_click
-def scorecard_command(park, year, targets_file, factors_file, db_path, fmt):
+def scorecard_command(park, year, targets_file, min_coverage, factors_file, db_path, fmt):
     """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
     db = open_store(db_path, create=False)
     targets, factors = load_targets(targets_file), load_factors(factors_file)
     parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
-    cards = pd.concat([scorecard(db, park_id, year=year, targets=targets, factors=factors) for park_id in parks],
-                      ignore_index=True) if parks else pd.DataFrame()
+    cards = pd.concat([scorecard(db, park_id, year=year, targets=targets, factors=factors, min_coverage=min_coverage)
+                       for park_id in parks], ignore_index=True) if parks else pd.DataFrame()
     if fmt == "table" and len(cards):
         cards = cards[["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage",
-                       "target_status"]]
+                       "target_status", "reason"]]
     _echo_frame(cards, fmt, title="scorecard")
 
 

@@ -3,21 +3,28 @@
 Accounting rules (all in tCO2e/yr):
 
 - **emitted**: scope 1 + scope 2 from ``emissions`` (the firm's latest year, or ``year``). For a firm
-  that reports no emissions, its CO2 flows sent to air (boundary flows) stand in; with neither, the
-  figure is missing (None), never zero.
+  that reports no emissions, its CO2 flows sent to air (boundary flows, or flows to a node whose role is
+  ``environment``) stand in; with neither, the figure is missing (None), never zero.
 - **absorbed**: CO2 kept at the node: CO2 flows received minus CO2 flows sent on (to other firms or to
   air). A capture unit that passes its CO2 on therefore absorbs nothing itself; the greenhouse,
   methanol, urea or carbonation plant that keeps it does. Capture declared in ``emissions`` counts as
   absorbed only where no CO2 flows leave the capturing firm (stored on site), so nothing is counted twice.
-- **avoided**: by-products received from other firms that replace virgin supply: quantity x the
-  resource's ``co2_factor`` (the shipped catalogue's cited factors, or the user's own), minus transport:
-  tonne-km x road-freight factor for mass and CO2 flows; energy and water go by pipe (no transport term).
+- **avoided**: by-products received from other firms (see :func:`exchange_credits`) that replace virgin
+  supply: quantity x the resource's ``co2_factor`` (the shipped catalogue's cited factors, or the user's
+  own), minus transport: tonne-km x road-freight factor for mass and CO2 flows; energy and water go by
+  pipe (no transport term).
 - **net** = emitted - absorbed - avoided.
+
+Unknown is not zero: a flow without a quantity, or a by-product without a ``co2_factor``, makes the
+figures that need it unknown. Every per-firm figure has a status: ``known`` (all its inputs have a
+quantity), ``partial`` (the figure is the known part; the coverage column says how much of the input it
+stands on) or ``unknown`` (None). A firm with no CO2 flows keeps no CO2 (absorbed 0, known), and one that
+receives no by-products avoids nothing (0, known): those zeros are facts about the links, not guesses.
 """
 from __future__ import annotations
 
+import json
 import logging
-import math
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -25,21 +32,41 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
+from .coverage import NOISE, Coverage, clean_zero
 from .errors import InputError
 from .factors import load_factors
-from .geo import nearest_within
+from .geo import haversine_km, nearest_within
 from .graph import is_boundary, load_graph
+from .units import CURRENCY
 
-__all__ = ["carbon_resources", "carbon_balance", "exchange_credits", "absorption_nodes", "allocate_co2", "greedy_allocation",
-           "Allocation"]
+__all__ = ["carbon_resources", "carbon_balance", "exchange_credits", "exchange_coverage", "park_totals",
+           "is_exchange_partner", "absorption_nodes", "allocate_co2", "greedy_allocation", "Allocation",
+           "BYPRODUCT_KINDS", "KNOWN", "PARTIAL", "UNKNOWN"]
 
 log = logging.getLogger(__name__)
+
+#: status of a figure: all its inputs known, only some (the figure is the known part), or none (None)
+KNOWN, PARTIAL, UNKNOWN = "known", "partial", "unknown"
+#: kinds whose flows between firms are by-product exchanges even without a co2_factor. Other resources are
+#: by-products where the catalogue gives a factor (steam, waste heat, biogas, scrap); without one they are
+#: products or commodities whose CO2 sits in the firms' own scope 1 and 2 (electricity, fuels, fresh
+#: water: the catalogue leaves electricity's factor empty on purpose), not substitution credits.
+BYPRODUCT_KINDS = ("waste",)
+#: node roles that can give or take a by-product: firms (of the park or not) and outside actors (farms,
+#: other mills); a utility grid or the environment is the park's boundary, not an exchange partner
+_PARTNER_ROLES = ("firm", "external")
 
 _BALANCE_COLUMNS = [
     "id", "name", "park_id", "sector_name", "year", "scope1_t", "scope2_t", "co2_to_air_t", "emitted_t",
     "emitted_source", "co2_received_t", "co2_sent_t", "captured_t", "absorbed_t", "avoided_gross_t",
-    "transport_t", "avoided_t", "net_t",
+    "transport_t", "avoided_t", "net_t", "emitted_status", "absorbed_status", "absorbed_coverage",
+    "avoided_status", "avoided_coverage", "net_status",
 ]
+_CREDIT_COLUMNS = ["flow_id", "supplier_id", "supplier", "taker_id", "taker", "resource", "quantity", "unit",
+                   "co2_factor", "factor_basis", "distance_km", "avoided_gross_t", "transport_t", "avoided_t",
+                   "saving_status", "note"]
+_NO_QUANTITY, _NO_FACTOR = "no quantity", "no CO2 factor for this resource"
+_NO_DISTANCE = "no distance: transport not subtracted"
 
 
 def _emissions(db: sqlite_utils.Database, firms: list[str], year: int | None) -> dict[str, tuple]:
@@ -56,18 +83,34 @@ def _emissions(db: sqlite_utils.Database, firms: list[str], year: int | None) ->
     return found
 
 
+def _status(known: int, total: int) -> str:
+    return KNOWN if known == total else (UNKNOWN if known == 0 else PARTIAL)
+
+
+def _combined(*statuses: str) -> str:
+    """Status of a figure built from several: unknown if any is, partial if any is, else known."""
+    return UNKNOWN if UNKNOWN in statuses else (PARTIAL if PARTIAL in statuses else KNOWN)
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """Rows as an object frame: unknown stays None (a float column would turn it into NaN)."""
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
 def carbon_resources(db: sqlite_utils.Database) -> list[str]:
     """Resource codes whose flows carry carbon: CO2 itself and by-products with an avoided-emission factor.
 
     The carbon analyses read only these flows (``load_graph(..., resources=carbon_resources(db))``);
-    on the synthetic national store that is 29 % of the flows.
+    on the synthetic national store that is 29 % of the flows. By-product exchanges of other resources
+    (no factor: their saving is unknown) are listed by :func:`exchange_credits` from the store.
     """
     return [code for (code,) in db.execute(
         "SELECT code FROM resources WHERE kind = 'co2' OR co2_factor IS NOT NULL ORDER BY code")]
 
 
 def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int | None = None,
-                   factors: dict[str, float] | None = None, G: nx.MultiDiGraph | None = None) -> pd.DataFrame:
+                   factors: dict[str, float] | None = None, G: nx.MultiDiGraph | None = None,
+                   credits: pd.DataFrame | None = None) -> pd.DataFrame:
     """CO2 emitted, absorbed, avoided and net per enterprise (see the module docstring for the rules).
 
     Parameters
@@ -82,106 +125,429 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
         From :func:`symbiosis.factors.load_factors` (road-freight factor); default the shipped table.
     G : networkx.MultiDiGraph, optional
         The existing-flow graph, if already loaded (all flows, or only :func:`carbon_resources`' ones).
+    credits : DataFrame, optional
+        :func:`exchange_credits` of ``G``, if the caller lists the exchanges too: passing it spares
+        reading them twice (without it, exchanges the graph left out are only counted, not read).
 
     Returns
     -------
     DataFrame
-        One row per firm: ``id, name, park_id, sector_name, year, scope1_t, scope2_t, co2_to_air_t,
-        emitted_t, emitted_source, co2_received_t, co2_sent_t, captured_t, absorbed_t,
-        avoided_gross_t, transport_t, avoided_t, net_t`` (tCO2e/yr), largest emitters first.
+        One row per firm (the park's boundary: utilities, the environment, outside actors, is not a firm):
+        ``id, name, park_id, sector_name, year, scope1_t, scope2_t, co2_to_air_t, emitted_t,
+        emitted_source, co2_received_t, co2_sent_t, captured_t, absorbed_t, avoided_gross_t,
+        transport_t, avoided_t, net_t`` (tCO2e/yr; sums of the flows with a quantity, None where the
+        firm has such flows and none has one), then ``emitted_status, absorbed_status, avoided_status,
+        net_status`` (known | partial | unknown) and ``absorbed_coverage`` ("2 of 3 CO2 flows with a
+        quantity": the CO2 flows in and out of a firm that receives CO2) and ``avoided_coverage``
+        ("1 of 2 by-product exchanges received with a quantity and a CO2 factor"), None where the firm
+        has no such input. Largest emitters first, unknown emitters last. No NaN: unknown is None.
     """
     factors = factors or load_factors()
     if G is None:
         G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
-    firms = [node for node in G if not is_boundary(G, node)]
-    sums = {firm: dict.fromkeys(("to_air", "received", "sent", "avoided_gross", "transport"), 0.0) for firm in firms}
-    outflows = dict.fromkeys(firms, 0)
-    for u, v, data in G.edges(data=True):
-        if data["currency"] != "co2":
+    attributes = G._node  # read the adjacency directly: a national graph has 10^5 edges and 10^5 firms
+    firms = [node for node, data in attributes.items() if not data.get("boundary", False)]
+    firm_set = set(firms)
+    # per firm with CO2 flows: [count, with a quantity, sum] of those received, sent to firms, sent to air
+    co2: dict[str, list] = {}
+    for u, neighbours in G._succ.items():
+        for v, keyed in neighbours.items():
+            # to air: a boundary outflow, or a flow to the environment declared as a node (the air, the sea)
+            to_air = attributes[v].get("direction") == "out" or attributes[v].get("role") == "environment"
+            for data in keyed.values():
+                if data["currency"] != "co2":
+                    continue
+                quantity = data["quantity"]
+                for end, offset in ((u, 6 if to_air else 3), (v, 0)):
+                    if end in firm_set:
+                        tally = co2.setdefault(end, [0, 0, 0.0, 0, 0, 0.0, 0, 0, 0.0])
+                        tally[offset] += 1
+                        if quantity is not None:
+                            tally[offset + 1] += 1
+                            tally[offset + 2] += quantity
+    # per firm receiving by-products: [exchanges, with quantity and factor, fully known, without a distance,
+    # gross sum, gross n, transport sum, transport n, avoided sum, avoided n]
+    received: dict[str, list] = {}
+    if credits is None:
+        credits, outside = _credits_for_balance(db, G, factors)
+        for taker, count in outside:  # exchanges without a factor: they count, their saving is unknown
+            if taker in firm_set:
+                received.setdefault(taker, [0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0])[0] += count
+    for taker, quantity, factor, gross, transport, avoided, status in zip(
+            credits["taker_id"].tolist(), credits["quantity"].tolist(), credits["co2_factor"].tolist(),
+            credits["avoided_gross_t"].tolist(), credits["transport_t"].tolist(), credits["avoided_t"].tolist(),
+            credits["saving_status"].tolist()):
+        if taker not in firm_set:
             continue
-        if u in sums:
-            outflows[u] += 1
-        if data["quantity"] is None:
-            continue
-        if u in sums:
-            sums[u]["to_air" if G.nodes[v].get("direction") == "out" else "sent"] += data["quantity"]
-        if v in sums:
-            sums[v]["received"] += data["quantity"]
-    credits = exchange_credits(db, G, factors)
-    for taker, gross, transport in zip(credits["taker_id"], credits["avoided_gross_t"], credits["transport_t"]):
-        if taker in sums and pd.notna(gross):
-            sums[taker]["avoided_gross"] += gross
-            sums[taker]["transport"] += transport if pd.notna(transport) else 0.0
+        tally = received.setdefault(taker, [0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0])
+        tally[0] += 1
+        tally[1] += quantity is not None and factor is not None
+        tally[2] += status == KNOWN
+        tally[3] += status == PARTIAL
+        if gross is None:
+            continue  # no saving: its transport is not subtracted from anything
+        for position, value in ((4, gross), (6, transport), (8, avoided)):
+            if value is not None:
+                tally[position] += value
+                tally[position + 1] += 1
     reported = _emissions(db, firms, year)
-    rows = []
-    for firm in firms:
-        node, total = G.nodes[firm], sums[firm]
-        row_year, scope1, scope2, captured = reported.get(firm, (None, None, None, None))
-        if scope1 is not None or scope2 is not None:
-            emitted, source = (scope1 or 0.0) + (scope2 or 0.0), "emissions"
-        elif total["to_air"] > 0:
-            emitted, source = total["to_air"], "co2 flows to air"
+    rows = [_balance_row(attributes[firm], firm, co2.get(firm, _NO_CO2), received.get(firm, _NO_BYPRODUCTS),
+                         reported.get(firm, _NOT_REPORTED)) for firm in firms]
+    emitted = _BALANCE_COLUMNS.index("emitted_t")
+    rows.sort(key=lambda row: (row[emitted] is None, -(row[emitted] or 0.0)))  # stable: ties keep their order
+    return pd.DataFrame(rows, columns=_BALANCE_COLUMNS, dtype=object)
+
+
+_NO_CO2 = (0, 0, 0.0) * 3
+_NO_BYPRODUCTS = (0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0)
+_NOT_REPORTED = (None, None, None, None)
+
+
+def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tuple) -> tuple:
+    """One firm's balance (a row of ``_BALANCE_COLUMNS``) from its CO2 flow tallies, its by-product
+    tallies and its emissions row."""
+    row_year, scope1, scope2, captured = reported
+    in_n, in_known, in_sum, sent_n, sent_known, sent_sum, air_n, air_known, air_sum = co2
+    if scope1 is not None or scope2 is not None:
+        emitted, source = (scope1 or 0.0) + (scope2 or 0.0), "emissions"
+        emitted_status = KNOWN if scope1 is not None and scope2 is not None else PARTIAL
+    elif air_known:
+        emitted, source, emitted_status = air_sum, "co2 flows to air", _status(air_known, air_n)
+    else:
+        emitted, source, emitted_status = None, None, UNKNOWN
+
+    # absorbed: what a firm that receives CO2 keeps; its in and out flows decide it (a firm that
+    # receives none keeps none, whatever it sends)
+    outflows = sent_n + air_n
+    stored_on_site = (captured or 0.0) if outflows == 0 else 0.0
+    absorbed_coverage = None
+    if in_n == 0:
+        kept, kept_status = 0.0, KNOWN
+    else:
+        known, total = in_known + sent_known + air_known, in_n + outflows
+        absorbed_coverage = Coverage(known, total, "CO2 flows with a quantity").text
+        if in_known == 0:
+            kept, kept_status = None, UNKNOWN
         else:
-            emitted, source = None, None
-        kept = max(0.0, total["received"] - total["sent"] - total["to_air"])
-        stored_on_site = (captured or 0.0) if outflows[firm] == 0 else 0.0
-        absorbed = kept + stored_on_site
-        avoided = total["avoided_gross"] - total["transport"]
-        rows.append({
-            "id": firm, "name": node.get("name"), "park_id": node.get("park_id"),
-            "sector_name": node.get("sector_name"), "year": row_year, "scope1_t": scope1, "scope2_t": scope2,
-            "co2_to_air_t": total["to_air"], "emitted_t": emitted, "emitted_source": source,
-            "co2_received_t": total["received"], "co2_sent_t": total["sent"], "captured_t": captured,
-            "absorbed_t": absorbed, "avoided_gross_t": total["avoided_gross"], "transport_t": total["transport"],
-            "avoided_t": avoided, "net_t": None if emitted is None else emitted - absorbed - avoided,
-        })
-    frame = pd.DataFrame(rows, columns=_BALANCE_COLUMNS)
-    return frame.sort_values("emitted_t", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
+            kept = max(0.0, clean_zero(in_sum - sent_sum - air_sum, in_sum))
+            kept_status = _status(known, total)
+    if kept is None:
+        absorbed, absorbed_status = (stored_on_site, PARTIAL) if stored_on_site else (None, UNKNOWN)
+    else:
+        absorbed, absorbed_status = kept + stored_on_site, kept_status
+
+    (exchanges, with_inputs, fully_known, no_distance, gross, gross_n, transport, transport_n, avoided_sum,
+     avoided_n) = received
+    if exchanges == 0:
+        avoided, avoided_status, avoided_coverage = 0.0, KNOWN, None
+        gross, transport = 0.0, 0.0
+    else:
+        avoided = clean_zero(avoided_sum, gross) if avoided_n else None
+        avoided_status = KNOWN if fully_known == exchanges else (PARTIAL if avoided_n else UNKNOWN)
+        avoided_coverage = Coverage(with_inputs, exchanges,
+                                    "by-product exchanges received with a quantity and a CO2 factor").text
+        if no_distance:
+            avoided_coverage += f" ({no_distance} without a distance: transport not subtracted)"
+        gross, transport = (gross if gross_n else None), (transport if transport_n else None)
+
+    net = None
+    if emitted is not None and absorbed is not None and avoided is not None:
+        net = emitted - absorbed - avoided
+        if net and abs(net) <= NOISE * max(abs(emitted), absorbed, abs(avoided), 1.0):
+            net = 0.0  # floating-point noise (coverage.clean_zero, inlined: one call per firm adds up nationally)
+    return (firm, node.get("name"), node.get("park_id"), node.get("sector_name"), row_year, scope1, scope2,
+            _flow_sum(air_n, air_known, air_sum), emitted, source, _flow_sum(in_n, in_known, in_sum),
+            _flow_sum(sent_n, sent_known, sent_sum), captured, absorbed, gross, transport, avoided, net,
+            emitted_status, absorbed_status, absorbed_coverage, avoided_status, avoided_coverage,
+            _combined(emitted_status, absorbed_status, avoided_status))
+
+
+def _flow_sum(count: int, known: int, total: float) -> float | None:
+    """Known quantities of a firm's flows of one side: None if it has some and none has a quantity."""
+    return None if count and not known else total
+
+
+def _partner(node: dict) -> bool:
+    return (node.get("role") or "firm") in _PARTNER_ROLES and not node.get("direction")
+
+
+def is_exchange_partner(G: nx.MultiDiGraph, node: str) -> bool:
+    """True for a node that can give or take a by-product: a firm (of the park or not) or an outside actor
+    (farms, other mills); not a boundary end (import, export, air), a utility grid or the environment."""
+    return _partner(G.nodes[node])
+
+
+def _credit_frame(records: list[tuple], resources: dict, road: float) -> pd.DataFrame:
+    """By-product exchanges (flow_id, supplier_id, supplier, taker_id, taker, resource, currency, quantity,
+    unit, distance_km) with their saving where quantity and factor are known, and why not where not."""
+    if not records:
+        return pd.DataFrame(columns=_CREDIT_COLUMNS, dtype=object)
+    (flow_id, supplier_id, supplier, taker_id, taker, resource, currency, quantity, unit,
+     distance) = (np.array(column, dtype=object) for column in zip(*records))
+    quantity, distance = quantity.astype(float), distance.astype(float)  # None becomes NaN here, None again below
+    factor = np.array([resources[code][0] for code in resource], dtype=float)
+    basis = np.array([resources[code][1] for code in resource], dtype=object)
+    gross = quantity * factor
+    transport = np.where(currency == "mass", quantity * distance * road, quantity * 0.0)  # pipes: 0 if known
+    difference = gross - transport
+    # values within floating-point noise of zero are 0 (coverage.clean_zero, vectorised)
+    difference[np.abs(difference) <= NOISE * np.maximum(np.abs(gross), 1.0)] = 0.0
+    no_quantity, no_factor, no_distance = np.isnan(quantity), np.isnan(factor), np.isnan(transport)
+    unknown = np.isnan(gross)
+    avoided = np.where(unknown, np.nan, np.where(no_distance, gross, difference))
+    status = np.where(unknown, UNKNOWN, np.where(no_distance, PARTIAL, KNOWN)).astype(object)
+    note = np.select([no_quantity & no_factor, no_quantity, no_factor, no_distance],
+                     [f"{_NO_QUANTITY}; {_NO_FACTOR}", _NO_QUANTITY, _NO_FACTOR, _NO_DISTANCE],
+                     default="").astype(object)
+    note[note == ""] = None
+    flow_id = flow_id.astype(str)
+    # saving first, unknown last; flow id breaks ties, so the order does not depend on how the graph was built
+    order = np.lexsort((flow_id, np.where(unknown, np.inf, -avoided)))
+
+    def nullable(values: np.ndarray) -> np.ndarray:
+        out = values.astype(object)
+        out[np.isnan(values)] = None
+        return out[order]
+
+    columns = [flow_id.astype(object)[order], supplier_id[order], supplier[order], taker_id[order], taker[order],
+               resource[order], nullable(quantity), unit[order], nullable(factor), basis[order], nullable(distance),
+               nullable(gross), nullable(transport), nullable(avoided), status[order], note[order]]
+    # object columns throughout: pandas' string dtype would turn a None name or note into NaN
+    return pd.DataFrame(dict(zip(_CREDIT_COLUMNS, columns)), columns=_CREDIT_COLUMNS, dtype=object)
 
 
 def exchange_credits(db: sqlite_utils.Database, G: nx.MultiDiGraph,
                      factors: dict[str, float] | None = None) -> pd.DataFrame:
-    """Every by-product exchange between firms whose resource has an avoided-emission factor.
+    """Every by-product exchange between firms (of the park or not, and outside actors such as farms).
 
+    A by-product exchange is a flow between two such nodes (not from or to a utility, the environment or
+    the park boundary) of waste, or of any other non-CO2 resource with a ``co2_factor`` (see
+    :data:`BYPRODUCT_KINDS`).
     ``avoided_gross_t = quantity x co2_factor``; ``transport_t = tonnes x km x road-freight factor`` for
     mass flows (energy and water go by pipe); ``avoided_t`` is their difference. An exchange without a
-    quantity is listed with its factor and an unknown (None) saving: the link is known, the figure is not.
+    quantity, or whose resource has no factor, is listed with an unknown (None) saving: the link is known,
+    the figure is not. If ``G`` was loaded for some resources only (:func:`carbon_resources`), the
+    by-product exchanges of the others are read from the store with the graph's park, year and status.
 
     Returns
     -------
     DataFrame
         ``flow_id, supplier_id, supplier, taker_id, taker, resource, quantity, unit, co2_factor,
         factor_basis`` (the catalogue's note: source and derivation), ``distance_km, avoided_gross_t,
-        transport_t, avoided_t``, largest saving first.
+        transport_t, avoided_t, saving_status`` (known | partial: a mass flow without a distance, transport
+        not subtracted | unknown) and ``note`` (what is missing), largest saving first, unknown last.
     """
     factors = factors or load_factors()
-    road = factors["road_freight_tco2e_per_tkm"]
-    resources = {code: (factor, note) for code, factor, note in
-                 db.execute("SELECT code, co2_factor, note FROM resources WHERE co2_factor IS NOT NULL")}
+    resources, byproduct = _byproduct_resources(db)
+    query = _outside_graph_query(G, resources, byproduct)
+    records = _graph_records(G, byproduct) + (_records_outside_graph(db, G, *query) if query else [])
+    return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"])
+
+
+def _credits_for_balance(db: sqlite_utils.Database, G: nx.MultiDiGraph,
+                         factors: dict[str, float]) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
+    """What the balance needs of :func:`exchange_credits`: the graph's exchanges in full, and of those the
+    graph left out only how many each firm receives when none of them has a factor (their saving is
+    unknown whatever their quantity), which spares reading them one by one."""
+    resources, byproduct = _byproduct_resources(db)
+    query = _outside_graph_query(G, resources, byproduct)
+    records, outside = _graph_records(G, byproduct), []
+    if query and any(resources[code][0] is not None for code in query[0]):
+        records += _records_outside_graph(db, G, *query)
+    elif query:
+        outside = _takers_outside_graph(db, G, *query)
+    return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"]), outside
+
+
+def _takers_outside_graph(db: sqlite_utils.Database, G: nx.MultiDiGraph, missing: list[str], where: str,
+                          params: list) -> list[tuple[str, int]]:
+    """How many of the exchanges :func:`_outside_graph_query` selects each firm of the graph receives."""
+    attributes = G._node
+    pairs = [(source, target) for source, target in db.execute(
+        f"SELECT f.source_id, f.target_id FROM flows f WHERE {where} AND f.source_id IS NOT NULL",
+        [json.dumps(missing)] + params).fetchall()
+        if target in attributes and not attributes[target].get("boundary", False)]
+    suppliers = _nodes_with_strangers(db, G, {source for source, _ in pairs})
+    counts: dict[str, int] = {}
+    for source, target in pairs:
+        if _partner(suppliers[source]):
+            counts[target] = counts.get(target, 0) + 1
+    return list(counts.items())
+
+
+def _byproduct_resources(db: sqlite_utils.Database) -> tuple[dict, set[str]]:
+    """Every resource as code -> (co2_factor, note, kind), and the codes that make a by-product exchange."""
+    resources = {code: (factor, note, kind) for code, factor, note, kind in
+                 db.execute("SELECT code, co2_factor, note, kind FROM resources")}
+    return resources, {code for code, (factor, _, kind) in resources.items()
+                       if kind != "co2" and (factor is not None or kind in BYPRODUCT_KINDS)}
+
+
+def _graph_records(G: nx.MultiDiGraph, byproduct: set[str]) -> list[tuple]:
+    """The graph's by-product exchanges as :func:`_credit_frame` records."""
+    attributes = G._node  # the adjacency itself, as graph.py builds it: a national graph has 10^5 edges
+    records = []
+    for u, neighbours in G._succ.items():
+        if not neighbours or not _partner(attributes[u]):
+            continue
+        supplier = attributes[u].get("name")
+        for v, keyed in neighbours.items():
+            if not _partner(attributes[v]):
+                continue
+            taker = attributes[v].get("name")
+            for key, data in keyed.items():
+                if data["resource"] in byproduct:
+                    records.append((key, u, supplier, v, taker, data["resource"], data["currency"], data["quantity"],
+                                    data["unit"], data["distance_km"] if "distance_km" in data else None))
+    return records
+
+
+def _outside_graph_query(G: nx.MultiDiGraph, resources: dict, byproduct: set[str]) -> tuple[list, str, list] | None:
+    """The by-product resources a resource-filtered graph left out, and the SQL filter on ``flows f`` that
+    reads their flows with the graph's own filters (those of :func:`symbiosis.graph.load_graph`: park,
+    every flow touching its firms; year, that year or undated; status); the partner rule is the
+    reader's. None when the graph has every resource.
+
+    Reading them with SQL rather than loading them into the graph keeps the carbon command's graph to
+    the flows that carry carbon (a third of a national store).
+    """
+    loaded = G.graph.get("resources")
+    if loaded is None:
+        return None
+    loaded, kinds = set(loaded), G.graph.get("kinds")
+    missing = sorted(code for code in byproduct - loaded if kinds is None or resources[code][2] in kinds)
+    if not missing:
+        return None
+    where = ["f.resource_code IN (SELECT value FROM json_each(?))"]
+    params: list = []
+    park, year, status = G.graph.get("park"), G.graph.get("year"), G.graph.get("status")
+    if park is not None:
+        where.append("f.rowid IN (SELECT f2.rowid FROM flows f2 JOIN enterprises e ON e.id = f2.source_id "
+                     "WHERE e.park_id = ? UNION SELECT f3.rowid FROM flows f3 JOIN enterprises e "
+                     "ON e.id = f3.target_id WHERE e.park_id = ?)")
+        params += [park, park]
+    if year is not None:
+        where.append("(f.year = ? OR f.year IS NULL)")
+        params.append(int(year))
+    if status is not None:
+        where.append(f"f.status IN ({', '.join('?' for _ in status)})")
+        params += list(status)
+    return missing, " AND ".join(where), params
+
+
+def _records_outside_graph(db: sqlite_utils.Database, G: nx.MultiDiGraph, missing: list[str], where: str,
+                           params: list) -> list[tuple]:
+    """The exchanges :func:`_outside_graph_query` selects between partners, as :func:`_credit_frame` records.
+
+    Names, roles and coordinates come from the graph's nodes (every firm of its park is one); only ends
+    outside the graph are looked up, which spares joining the enterprises twice for 10^4 flows."""
+    found = db.execute("SELECT f.id, f.source_id, f.target_id, f.resource_code, f.kind, f.quantity, f.unit, "
+                       f"f.distance_km FROM flows f WHERE {where} AND f.source_id IS NOT NULL "
+                       "AND f.target_id IS NOT NULL ORDER BY f.rowid", [json.dumps(missing)] + params).fetchall()
+    nodes = _nodes_with_strangers(db, G, {end for row in found for end in (row[1], row[2])})
+    partner = {node: _partner(data) for node, data in nodes.items()}
+    found = [row for row in found if partner[row[1]] and partner[row[2]]]
+    # the graph's rule for distances: the given one, else great-circle where both ends have coordinates
+    unplaced = [index for index, row in enumerate(found) if row[7] is None]
+    distance = [row[7] for row in found]
+    if unplaced:
+        ends = [(nodes[found[index][1]], nodes[found[index][2]]) for index in unplaced]
+        computed = haversine_km(*(np.array([end[side].get(axis) for end in ends], dtype=float)
+                                  for side, axis in ((0, "lat"), (0, "lon"), (1, "lat"), (1, "lon"))))
+        for index, km in zip(unplaced, computed.tolist()):
+            distance[index] = km if km == km else None  # NaN: an end without coordinates
+    return [(flow_id, source, nodes[source].get("name"), target, nodes[target].get("name"), resource, CURRENCY[kind],
+             quantity, unit, km)
+            for (flow_id, source, target, resource, kind, quantity, unit, _), km in zip(found, distance)]
+
+
+def _nodes_with_strangers(db: sqlite_utils.Database, G: nx.MultiDiGraph, ends: set[str]) -> dict:
+    """Attributes of these enterprises: the graph's own, or read from the store for those it lacks
+    (firms of other parks that exchange only resources the graph left out)."""
+    nodes = {end: G._node[end] for end in ends if end in G._node}
+    strangers = sorted(ends - nodes.keys())
+    for start in range(0, len(strangers), 500):
+        chunk = strangers[start:start + 500]
+        for node, name, lat, lon, role in db.execute(
+                f"SELECT id, name, lat, lon, coalesce(role, 'firm') FROM enterprises WHERE id IN "
+                f"({', '.join('?' for _ in chunk)})", chunk):
+            nodes[node] = {"name": name, "lat": lat, "lon": lon, "role": role}
+    return nodes
+
+
+def exchange_coverage(G: nx.MultiDiGraph, credits: pd.DataFrame) -> tuple[Coverage, Coverage]:
+    """What the park's reduction from exchanges stands on, counted once per flow.
+
+    Returns
+    -------
+    (Coverage, Coverage)
+        By-product exchanges received by the park's firms with a quantity and a CO2 factor (of all
+        such exchanges in ``credits``), and CO2 flows with a quantity (of the CO2 flows into the park's
+        firms, and out of those of its firms that receive CO2: the flows that decide what is kept).
+    """
+    firms = {node for node in G if not is_boundary(G, node)}
+    taken = [(quantity, factor) for taker, quantity, factor in zip(
+        credits["taker_id"].tolist(), credits["quantity"].tolist(), credits["co2_factor"].tolist()) if taker in firms]
+    byproducts = Coverage(sum(1 for quantity, factor in taken if quantity is not None and factor is not None),
+                          len(taken), "by-product exchanges with a quantity and a CO2 factor")
+    co2_edges = [(u, v, data["quantity"]) for u, v, data in G.edges(data=True) if data["currency"] == "co2"]
+    receiving = {v for _, v, _ in co2_edges if v in firms}
+    relevant = [quantity for u, v, quantity in co2_edges if v in firms or u in receiving]
+    co2 = Coverage(sum(1 for quantity in relevant if quantity is not None), len(relevant), "CO2 flows with a quantity")
+    return byproducts, co2
+
+
+def _total_status(has_value: bool, statuses: list[str]) -> str:
+    """A sum over firms: unknown without a value, known if every firm's figure is, else partial."""
+    return UNKNOWN if not has_value else (KNOWN if all(status == KNOWN for status in statuses) else PARTIAL)
+
+
+def park_totals(balance: pd.DataFrame) -> pd.DataFrame:
+    """The park's emitted, absorbed, avoided and net over its firms, with how many firms they stand on.
+
+    ``emitted`` counts firms with an emitted figure (reported, or CO2 flows to air); ``absorbed`` and
+    ``avoided`` count the firms that have something to absorb or avoid (CO2 received, by-products
+    received) and say how many of them have a complete figure; firms with nothing to absorb add a known 0.
+    A total with nothing known is None; one with some firms unknown or partial is the known part, partial.
+
+    Returns
+    -------
+    DataFrame
+        One row per figure: ``figure, value_t, status, known, total, coverage`` (text).
+    """
     rows = []
-    for u, v, key, data in G.edges(keys=True, data=True):
-        # a by-product received by a firm from another firm (inside or outside the park), not virgin supply
-        if data["currency"] == "co2" or data["resource"] not in resources:
-            continue
-        if G.nodes[u].get("direction") or G.nodes[v].get("direction"):
-            continue
-        factor, basis = resources[data["resource"]]
-        quantity, distance = data["quantity"], data.get("distance_km")
-        gross = None if quantity is None else quantity * factor
-        transport = None
-        if quantity is not None:
-            transport = quantity * distance * road if data["currency"] == "mass" and distance is not None else 0.0
-        rows.append({"flow_id": key, "supplier_id": u, "supplier": G.nodes[u].get("name"), "taker_id": v,
-                     "taker": G.nodes[v].get("name"), "resource": data["resource"], "quantity": quantity,
-                     "unit": data["unit"], "co2_factor": factor, "factor_basis": basis, "distance_km": distance,
-                     "avoided_gross_t": gross, "transport_t": transport,
-                     "avoided_t": None if gross is None else gross - transport})
-    frame = pd.DataFrame(rows, columns=["flow_id", "supplier_id", "supplier", "taker_id", "taker", "resource",
-                                        "quantity", "unit", "co2_factor", "factor_basis", "distance_km",
-                                        "avoided_gross_t", "transport_t", "avoided_t"])
-    # flow id breaks ties, so the order does not depend on how the graph was built
-    return frame.sort_values(["avoided_t", "flow_id"], ascending=[False, True], na_position="last",
-                             kind="stable").reset_index(drop=True)
+    emitted = [value for value in balance["emitted_t"].tolist() if value is not None]
+    emitted_status = balance["emitted_status"].tolist()
+    coverage = Coverage(len(emitted), len(balance), "firms with emissions (reported, or CO2 flows to air)")
+    status = _total_status(bool(emitted), emitted_status)
+    rows.append({"figure": "emitted", "value_t": clean_zero(sum(emitted), max(map(abs, emitted))) if emitted else None,
+                 "status": status, "known": coverage.known, "total": coverage.total, "coverage": coverage.text})
+    for figure, what in (("absorbed", "firms receiving CO2 with every CO2 flow quantified"),
+                         ("avoided", "firms receiving by-products with every saving known")):
+        values = balance[f"{figure}_t"].tolist()
+        statuses = balance[f"{figure}_status"].tolist()
+        concerned = [status for status, text in zip(statuses, balance[f"{figure}_coverage"].tolist())
+                     if text is not None]
+        coverage = Coverage(sum(1 for status in concerned if status == KNOWN), len(concerned), what)
+        known_values = [value for value in values if value is not None]
+        total = float(sum(known_values))
+        if concerned and all(status == UNKNOWN for status in concerned) and total == 0:
+            value, status = None, UNKNOWN  # every firm concerned is unknown and nothing else adds to it
+        else:
+            value = clean_zero(total, max(map(abs, known_values), default=0.0))
+            status = _total_status(True, statuses)
+        rows.append({"figure": figure, "value_t": value, "status": status, "known": coverage.known,
+                     "total": coverage.total, "coverage": coverage.text})
+    parts = {row["figure"]: row for row in rows}
+    net = None
+    if all(parts[figure]["value_t"] is not None for figure in ("emitted", "absorbed", "avoided")):
+        net = clean_zero(parts["emitted"]["value_t"] - parts["absorbed"]["value_t"] - parts["avoided"]["value_t"],
+                         parts["emitted"]["value_t"])
+    rows.append({"figure": "net", "value_t": net,
+                 "status": _combined(*(parts[figure]["status"] for figure in ("emitted", "absorbed", "avoided"))),
+                 "known": None, "total": None,
+                 "coverage": "; ".join(parts[figure]["coverage"] for figure in ("emitted", "absorbed", "avoided"))})
+    return _frame(rows, ["figure", "value_t", "status", "known", "total", "coverage"])
 
 
 def absorption_nodes(balance: pd.DataFrame, G: nx.MultiDiGraph, db: sqlite_utils.Database) -> pd.DataFrame:
@@ -190,30 +556,65 @@ def absorption_nodes(balance: pd.DataFrame, G: nx.MultiDiGraph, db: sqlite_utils
     Returns
     -------
     DataFrame
-        ``rank, id, name, absorbed_t, avoided_t, carried_t`` (absorbed + avoided),
-        ``share_of_park_emissions`` (carried over the park's emitted total) and ``carbon_pagerank``:
-        PageRank on the firm-to-firm network weighted by the carbon each exchange carries (tonnes of CO2
-        for CO2 flows, tCO2e avoided for by-product flows), so a hub that passes CO2 on ranks high too.
+        ``rank, id, name, absorbed_t, avoided_t, carried_t`` (absorbed + avoided: their known parts),
+        ``carried_status`` (known | partial), ``share_of_park_emissions`` (carried over the park's
+        emitted total, None when no emissions are known) and ``carbon_pagerank``: PageRank on the
+        firm-to-firm network weighted by the carbon each exchange carries (tonnes of CO2 for CO2 flows,
+        tCO2e avoided for by-product flows; exchanges without a quantity or a factor carry no weight),
+        so a hub that passes CO2 on ranks high too. Firms that carry nothing known are not listed; an
+        empty list whose firms' figures are unknown says so in ``attrs["note"]``.
     """
-    emitted = balance["emitted_t"].sum(min_count=1)
-    co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
-    weighted = nx.DiGraph()
-    for u, v, data in G.edges(data=True):
-        if is_boundary(G, u) or is_boundary(G, v) or data["quantity"] is None:
-            continue
-        carbon = data["quantity"] if data["currency"] == "co2" else data["quantity"] * (co2_factor.get(data["resource"]) or 0)
-        if carbon > 0:
-            previous = weighted.get_edge_data(u, v, {"weight": 0.0})["weight"]
-            weighted.add_edge(u, v, weight=previous + carbon)
-    rank = nx.pagerank(weighted, weight="weight") if weighted.number_of_edges() else {}
-    frame = balance[["id", "name", "absorbed_t", "avoided_t"]].copy()
-    frame["carried_t"] = frame["absorbed_t"] + frame["avoided_t"]
-    frame = frame[frame["carried_t"] > 0]
-    frame["share_of_park_emissions"] = frame["carried_t"] / emitted if emitted and emitted > 0 else None
-    frame["carbon_pagerank"] = frame["id"].map(rank)
-    frame = frame.sort_values("carried_t", ascending=False, kind="stable").reset_index(drop=True)
-    frame.insert(0, "rank", range(1, len(frame) + 1))
+    emitted = [value for value in balance["emitted_t"].tolist() if value is not None]
+    emitted_total = sum(emitted) if emitted else None
+    rows = []
+    for firm, name, absorbed, avoided, absorbed_status, avoided_status in zip(
+            balance["id"].tolist(), balance["name"].tolist(), balance["absorbed_t"].tolist(),
+            balance["avoided_t"].tolist(), balance["absorbed_status"].tolist(), balance["avoided_status"].tolist()):
+        carried = (absorbed or 0.0) + (avoided or 0.0)
+        if carried > 0:
+            rows.append({"id": firm, "name": name, "absorbed_t": absorbed, "avoided_t": avoided, "carried_t": carried,
+                         "carried_status": _combined(absorbed_status, avoided_status) if absorbed is not None
+                         and avoided is not None else PARTIAL,
+                         "share_of_park_emissions": carried / emitted_total if emitted_total and emitted_total > 0
+                         else None})
+    rank = _carbon_pagerank(G, db) if rows else {}
+    for row in rows:
+        row["carbon_pagerank"] = rank.get(row["id"])
+    rows.sort(key=lambda row: -row["carried_t"])  # stable: ties keep the balance's order
+    for number, row in enumerate(rows, start=1):
+        row["rank"] = number
+    frame = _frame(rows, ["rank", "id", "name", "absorbed_t", "avoided_t", "carried_t", "carried_status",
+                          "share_of_park_emissions", "carbon_pagerank"])
+    unknown = sum(1 for absorbed, avoided in zip(balance["absorbed_t"].tolist(), balance["avoided_t"].tolist())
+                  if absorbed is None or avoided is None)
+    if not rows and unknown:  # an empty list must not read as "no firm carries carbon"
+        frame.attrs["note"] = (f"no firm carries a known amount of CO2: absorbed or avoided unknown for "
+                               f"{unknown} of {len(balance)} firms")
     return frame
+
+
+def _carbon_pagerank(G: nx.MultiDiGraph, db: sqlite_utils.Database) -> dict:
+    co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+    attributes = G._node
+    weights: dict[tuple[str, str], float] = {}
+    for u, neighbours in G._succ.items():
+        if attributes[u].get("boundary", False):
+            continue
+        for v, keyed in neighbours.items():
+            if attributes[v].get("boundary", False):
+                continue
+            for data in keyed.values():
+                quantity = data["quantity"]
+                if quantity is None:
+                    continue
+                carbon = quantity if data["currency"] == "co2" else quantity * (co2_factor.get(data["resource"]) or 0)
+                if carbon > 0:
+                    weights[u, v] = weights.get((u, v), 0.0) + carbon
+    if not weights:
+        return {}
+    weighted = nx.DiGraph()
+    weighted.add_weighted_edges_from((u, v, weight) for (u, v), weight in weights.items())
+    return nx.pagerank(weighted, weight="weight")
 
 
 @dataclass
@@ -226,7 +627,10 @@ class Allocation:
         ``emitter_id, emitter, absorber_id, absorber, tonnes, distance_km, tkm, transport_tco2e``.
     summary : DataFrame
         One row of park totals: ``emitted_t, absorbed_existing_t, offered_t, demand_open_t,
-        allocated_t, allocated_greedy_t, absorbable_t, absorbable_share, unabsorbed_t``.
+        allocated_t, allocated_greedy_t, absorbable_t, absorbable_share, unabsorbed_t, max_km``, then
+        ``emitted_status, emitted_coverage, absorbed_status, absorbed_coverage`` (see :func:`park_totals`).
+        A figure with nothing known is None: no CO2 offer or demand with a quantity gives no allocation
+        (None), not an allocation of 0; the notes say why.
     notes : list of str
     """
 
@@ -235,8 +639,10 @@ class Allocation:
     notes: list[str] = field(default_factory=list)
 
 
-def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None, year: int | None) -> pd.DataFrame:
-    where = ["t.kind = 'co2'", "t.quantity > 0"]
+def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None,
+                    year: int | None) -> tuple[pd.DataFrame, int, int]:
+    """Firms' CO2 offers (or demands) with a quantity, and how many firms and rows have none."""
+    where = ["t.kind = 'co2'"]
     params: list = []
     if park is not None:
         where.append("e.park_id = ?")
@@ -245,9 +651,14 @@ def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None, yea
         where.append("(t.year = ? OR t.year IS NULL)")
         params.append(year)
     rows = db.execute(
-        f"SELECT e.id, e.name, e.lat, e.lon, sum(t.quantity) FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id "
-        f"WHERE {' AND '.join(where)} GROUP BY e.id ORDER BY e.id", params).fetchall()
-    return pd.DataFrame(rows, columns=["id", "name", "lat", "lon", "tonnes"])
+        f"SELECT e.id, e.name, e.lat, e.lon, sum(CASE WHEN t.quantity > 0 THEN t.quantity END), count(t.quantity), "
+        f"count(*) FROM {table} t "
+        f"JOIN enterprises e ON e.id = t.enterprise_id WHERE {' AND '.join(where)} GROUP BY e.id ORDER BY e.id",
+        params).fetchall()
+    known = [row[:5] for row in rows if row[4] is not None]
+    unknown_rows = sum(row[6] - row[5] for row in rows)
+    unknown_firms = sum(1 for row in rows if not row[5])
+    return pd.DataFrame(known, columns=["id", "name", "lat", "lon", "tonnes"]), unknown_firms, unknown_rows
 
 
 def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int | None = None,
@@ -259,7 +670,9 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     less what they already receive through existing CO2 flows. A pair can exchange only within ``max_km``
     (great-circle). ``networkx.max_flow_min_cost`` then allocates the most tonnes possible at the least
     total tonne-km: unlike taking the nearest pairs first, it never blocks a supplier whose only reachable
-    absorber a nearer one has already filled.
+    absorber a nearer one has already filled. Offers and demands without a quantity cannot be allocated:
+    they are left out and the notes count them; an absorber whose CO2 received is unknown has an unknown
+    open demand and is left out too.
 
     Returns
     -------
@@ -277,11 +690,22 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
         raise InputError(f"max_km must be positive, not {max_km}")
     factors = factors or load_factors()
     balance = balance if balance is not None else carbon_balance(db, park=park, year=year, factors=factors)
-    emitters = _exchange_sides(db, "offers", park, year)
-    absorbers = _exchange_sides(db, "demands", park, year)
-    received = dict(zip(balance["id"], balance["co2_received_t"]))
-    absorbers["tonnes"] = [max(0.0, need - received.get(firm, 0.0)) for firm, need in zip(absorbers["id"], absorbers["tonnes"])]
+    emitters, offers_unknown_firms, offers_unknown = _exchange_sides(db, "offers", park, year)
+    absorbers, demands_unknown_firms, demands_unknown = _exchange_sides(db, "demands", park, year)
     notes = []
+    for count, firms, side, table in ((offers_unknown, offers_unknown_firms, "offer", "offers"),
+                                      (demands_unknown, demands_unknown_firms, "demand", "demands")):
+        if count:
+            notes.append(f"{count} CO2 {table} without a quantity left out"
+                         + (f" ({firms} firms with no CO2 {side} quantity at all)" if firms else ""))
+    received = dict(zip(balance["id"].tolist(), balance["co2_received_t"].tolist()))
+    open_unknown = [firm for firm in absorbers["id"] if firm in received and received[firm] is None]
+    if open_unknown:
+        notes.append(f"{len(open_unknown)} absorbers left out: the CO2 they already receive has no quantity, "
+                     "so their open demand is unknown")
+        absorbers = absorbers[~absorbers["id"].isin(open_unknown)].reset_index(drop=True)
+    absorbers["tonnes"] = [max(0.0, need - (received.get(firm) or 0.0))
+                           for firm, need in zip(absorbers["id"], absorbers["tonnes"])]
     located_e = emitters.dropna(subset=["lat", "lon"]).reset_index(drop=True)
     located_a = absorbers[absorbers["tonnes"] > 0].dropna(subset=["lat", "lon"]).reset_index(drop=True)
     for side, full, located in (("emitters", emitters, located_e), ("absorbers", absorbers[absorbers["tonnes"] > 0], located_a)):
@@ -302,18 +726,30 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
                                         "distance_km", "tkm", "transport_tco2e"])
     greedy = sum(tonnes for _, tonnes in greedy_allocation(located_e["tonnes"].to_numpy(),
                                                            located_a["tonnes"].to_numpy(), candidates))
-    emitted = balance["emitted_t"].sum(min_count=1)
-    absorbed = float(balance["absorbed_t"].sum())
-    total_allocated = float(pairs["tonnes"].sum())
-    absorbable = absorbed + total_allocated
-    summary = pd.DataFrame([{
-        "emitted_t": emitted, "absorbed_existing_t": absorbed, "offered_t": float(emitters["tonnes"].sum()),
-        "demand_open_t": float(absorbers["tonnes"].sum()), "allocated_t": total_allocated,
-        "allocated_greedy_t": float(greedy), "absorbable_t": absorbable,
-        "absorbable_share": absorbable / emitted if emitted and emitted > 0 else None,
-        "unabsorbed_t": emitted - absorbable if emitted is not None and not math.isnan(emitted) else None,
-        "max_km": max_km,
-    }])
+    # no offer (or no demand) with a quantity while some exist without one: the allocation is unknown, not 0
+    offered = float(emitters["tonnes"].sum()) if len(emitters) or not offers_unknown else None
+    demand_open = float(absorbers["tonnes"].sum()) if len(absorbers) or not (demands_unknown or open_unknown) else None
+    if offered is None:
+        notes.append("no CO2 offer has a quantity: nothing can be allocated, the allocation is unknown")
+    if demand_open is None:
+        notes.append("no CO2 demand has a known quantity: nothing can be allocated, the allocation is unknown")
+    unknown_side = offered is None or demand_open is None
+    totals = park_totals(balance).set_index("figure")
+    emitted, absorbed = totals.at["emitted", "value_t"], totals.at["absorbed", "value_t"]
+    total_allocated = None if unknown_side else float(pairs["tonnes"].sum())
+    absorbable = None if absorbed is None or total_allocated is None else absorbed + total_allocated
+    summary = _frame([{
+        "emitted_t": emitted, "absorbed_existing_t": absorbed, "offered_t": offered, "demand_open_t": demand_open,
+        "allocated_t": total_allocated, "allocated_greedy_t": None if unknown_side else float(greedy),
+        "absorbable_t": absorbable,
+        "absorbable_share": absorbable / emitted if absorbable is not None and emitted else None,
+        "unabsorbed_t": None if emitted is None or absorbable is None else clean_zero(emitted - absorbable, emitted),
+        "max_km": max_km, "emitted_status": totals.at["emitted", "status"],
+        "emitted_coverage": totals.at["emitted", "coverage"], "absorbed_status": totals.at["absorbed", "status"],
+        "absorbed_coverage": totals.at["absorbed", "coverage"],
+    }], ["emitted_t", "absorbed_existing_t", "offered_t", "demand_open_t", "allocated_t", "allocated_greedy_t",
+         "absorbable_t", "absorbable_share", "unabsorbed_t", "max_km", "emitted_status", "emitted_coverage",
+         "absorbed_status", "absorbed_coverage"])
     return Allocation(pairs.sort_values("tonnes", ascending=False, kind="stable").reset_index(drop=True), summary, notes)
 
 

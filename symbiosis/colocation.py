@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
+from .coverage import none_for_nan
 from .errors import InputError
 from .factors import load_factors, load_resource_sectors
 from .geo import centroid, haversine_km, nearest, nearest_within
 from .graph import load_graph
+from .schema import NON_FIRM_ROLES
 
 __all__ = ["park_centres", "long_haul", "clusters", "gaps"]
 
@@ -25,6 +27,26 @@ log = logging.getLogger(__name__)
 HEAT = frozenset({"steam", "district_heat", "waste_heat"})
 #: distance assumed between two firms once they share a park
 DEFAULT_COLOCATED_KM = 5.0
+#: currencies moved by road, whose haul has a tonne-km figure
+FREIGHT = ("mass", "co2")
+
+
+def _immovable(G: nx.MultiDiGraph) -> set[str]:
+    """Nodes co-location cannot move: the boundary ends of imports and exports, and the utilities,
+    environment and external actors (schema ``NON_FIRM_ROLES``) that are the park's boundary."""
+    return {node for node, data in G.nodes(data=True)
+            if data.get("direction") or data.get("role") in NON_FIRM_ROLES}
+
+
+def _in_park(park: str | None) -> str:
+    return f" for park {park}" if park is not None else ""
+
+
+def _with_note(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """``frame.attrs["note"]``: why the frame is empty or partial, in one line (set only when it is)."""
+    if notes:
+        frame.attrs["note"] = "; ".join(notes)
+    return frame
 
 
 def park_centres(db: sqlite_utils.Database) -> pd.DataFrame:
@@ -58,12 +80,19 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
     CNY. Heat (steam, district heat, waste heat), water and CO2 flows beyond their pipe limit
     (``pipe_max_km_energy`` / ``_water`` / ``_co2``) are noted as feasible only if co-located.
 
+    Only exchanges between firms are judged: flows to or from the outside (imports, exports) and from or
+    to utilities, the environment and external actors (they cannot be moved) are left out. An exchange
+    without a distance (no given distance and an end without coordinates) cannot be judged; one without
+    a quantity is listed with its tkm and savings unknown (None), never 0.
+
     Returns
     -------
     DataFrame
         ``flow_id, supplier_id, supplier, taker_id, taker, resource, kind, status, quantity, unit,
-        distance_km, host_park, distance_after_km, tkm, saved_tkm, saved_tco2e, saved_cost_cny, note``,
-        largest saving first.
+        distance_km, host_park, distance_after_km, tkm, saved_tkm, saved_tco2e, saved_cost_cny, note,
+        quantity_known``, largest saving first, then unknown savings by distance. Unknown cells are
+        None. ``attrs["note"]`` says, when it applies, why the list is empty or partial: no exchange
+        between firms, how many of them have a distance, how many savings are unknown.
     """
     if radius_km < 0:
         raise InputError(f"radius_km must not be negative, not {radius_km}")
@@ -73,10 +102,18 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
     centre = {row.park_id: (row.lat, row.lon) for row in centres.itertuples()}
     pipe_limit = {"energy": factors["pipe_max_km_energy"], "water": factors["pipe_max_km_water"],
                   "co2": factors["pipe_max_km_co2"]}
+    immovable = _immovable(G)
+    between = with_distance = freight = no_quantity = no_host = 0
     rows = []
     for u, v, key, data in G.edges(keys=True, data=True):
+        if u in immovable or v in immovable:
+            continue
+        between += 1
         distance = data.get("distance_km")
-        if distance is None or distance <= radius_km or G.nodes[u].get("direction") or G.nodes[v].get("direction"):
+        if distance is None:
+            continue
+        with_distance += 1
+        if distance <= radius_km:
             continue
         supplier, taker = G.nodes[u], G.nodes[v]
         host = supplier.get("park_id")
@@ -86,13 +123,16 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
         after = None
         if host in centre and supplier.get("lat") is not None:
             after = float(haversine_km(supplier["lat"], supplier["lon"], *centre[host]))
+        quantity = data["quantity"]
         row = {"flow_id": key, "supplier_id": u, "supplier": supplier.get("name"), "taker_id": v,
                "taker": taker.get("name"), "resource": data["resource"], "kind": data["kind"],
-               "status": data["status"], "quantity": data["quantity"], "unit": data["unit"],
+               "status": data["status"], "quantity": quantity, "unit": data["unit"],
                "distance_km": distance, "host_park": host, "distance_after_km": after, "tkm": None,
-               "saved_tkm": None, "saved_tco2e": None, "saved_cost_cny": None, "note": None}
-        quantity = data["quantity"]
-        if data["currency"] in ("mass", "co2") and quantity is not None:
+               "saved_tkm": None, "saved_tco2e": None, "saved_cost_cny": None, "note": None,
+               "quantity_known": quantity is not None}
+        hauled = data["currency"] in FREIGHT
+        freight += hauled
+        if hauled and quantity is not None:
             row["tkm"] = quantity * distance
             if after is not None and after < distance:
                 saved = quantity * (distance - after)
@@ -105,39 +145,72 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
                            f"({limit:g} km): feasible only if co-located")
         elif quantity is None:
             row["note"] = "quantity unknown"
+        elif hauled and after is None:
+            row["note"] = "no location for a host park: saving unknown"
+        elif hauled and after >= distance:
+            row["note"] = "the host park is no nearer: co-location there does not shorten it"
+        no_quantity += hauled and quantity is None
+        no_host += hauled and quantity is not None and after is None
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["flow_id", "supplier_id", "supplier", "taker_id", "taker", "resource",
                                         "kind", "status", "quantity", "unit", "distance_km", "host_park",
                                         "distance_after_km", "tkm", "saved_tkm", "saved_tco2e", "saved_cost_cny",
-                                        "note"])
-    return frame.sort_values(["saved_tco2e", "distance_km"], ascending=False, na_position="last",
-                             kind="stable").reset_index(drop=True)
+                                        "note", "quantity_known"])
+    frame = frame.sort_values(["saved_tco2e", "distance_km"], ascending=False, na_position="last",
+                              kind="stable").reset_index(drop=True)
+    notes = []
+    if between == 0:
+        notes.append(f"no exchanges between firms{_in_park(park)} (existing or potential): nothing to shorten")
+    elif with_distance == 0:
+        notes.append(f"unknown: none of the {between:,} exchanges between firms{_in_park(park)} has a distance "
+                     "(given, or both ends with coordinates)")
+    elif with_distance < between:
+        notes.append(f"{with_distance:,} of {between:,} exchanges between firms{_in_park(park)} have a distance; "
+                     "the others have an end without coordinates, so whether they travel far is unknown")
+    if no_quantity:
+        notes.append(f"saved tonne-km and tCO2e unknown for {no_quantity:,} of {freight:,} long-haul mass and CO2 "
+                     "exchanges: quantity unknown")
+    if no_host:
+        notes.append(f"saving unknown for {no_host:,} long-haul exchanges whose supplier has no host park with a "
+                     "location")
+    return _with_note(none_for_nan(frame), notes)
 
 
 def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: float, weight: str,
-                     G: nx.MultiDiGraph, co2_factor: dict[str, float]) -> pd.DataFrame:
+                     G: nx.MultiDiGraph, co2_factor: dict[str, float]) -> tuple[pd.DataFrame, dict[str, int]]:
     """Undirected exchange potential: existing/potential flows plus offer-demand matches nearby.
 
     Built from arrays and summed per pair in one group-by (a national network has a million flows).
-    Returns ``a, b, weight`` with ``a < b``, one row per pair, sorted."""
+    Returns ``a, b, weight`` with ``a < b``, one row per pair, sorted; and what it stands on (counts of
+    exchanges between firms, those with a quantity, offers and demands, those usable, and pairs whose
+    resource has no CO2 factor), for the coverage note."""
     currency_of = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
-    outside = {node for node, direction in G.nodes(data="direction") if direction}
-    known = [(u, v, data) for u, v, data in G.edges(data=True)
-             if data["quantity"] is not None and u not in outside and v not in outside]
+    immovable = _immovable(G)
+    between = [(u, v, data) for u, v, data in G.edges(data=True) if u not in immovable and v not in immovable]
+    known = [(u, v, data) for u, v, data in between if data["quantity"] is not None]
     pieces = [pd.DataFrame({"u": [u for u, _, _ in known], "v": [v for _, v, _ in known],
                             "resource": [data["resource"] for *_, data in known],
                             "currency": [data["currency"] for *_, data in known],
+                            "waste": [data["kind"] == "waste" for *_, data in known],
                             "quantity": [data["quantity"] for *_, data in known]},
-                           columns=["u", "v", "resource", "currency", "quantity"])]
+                           columns=["u", "v", "resource", "currency", "waste", "quantity"])]
     where, params = "", []
     if park is not None:
         where, params = " AND e.park_id = ?", [park]
+    counts = {"flows": len(between), "flows_known": len(known)}
     sides = {}
     for table in ("offers", "demands"):
-        sides[table] = pd.DataFrame(db.execute(
+        # every firm's offer (or demand), to count what cannot be used: no quantity or no coordinates
+        rows = pd.DataFrame(db.execute(
             f"SELECT t.enterprise_id, t.resource_code, t.kind, t.quantity, e.lat, e.lon FROM {table} t "
-            f"JOIN enterprises e ON e.id = t.enterprise_id WHERE e.lat IS NOT NULL AND t.quantity > 0{where}",
+            f"JOIN enterprises e ON e.id = t.enterprise_id WHERE (e.role IS NULL OR e.role = 'firm'){where}",
             params).fetchall(), columns=["firm", "resource", "kind", "quantity", "lat", "lon"])
+        for column in ("quantity", "lat", "lon"):  # floats, NaN where unknown (a column of None stays object)
+            rows[column] = rows[column].astype(float)
+        rows = rows[~(rows["quantity"] <= 0)]  # a known zero offers nothing; unknown (NaN) is counted
+        usable = rows["lat"].notna() & rows["lon"].notna() & rows["quantity"].notna()
+        counts[table], counts[f"{table}_usable"] = len(rows), int(usable.sum())
+        sides[table] = rows[usable]
     offers, demands = sides["offers"], sides["demands"]
     for resource, offered in offers.groupby("resource"):
         wanted = demands[demands["resource"] == resource]
@@ -147,23 +220,57 @@ def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: floa
         i, j, _ = nearest_within(offered["lat"], offered["lon"], wanted["lat"], wanted["lon"], match_km, 10)
         pieces.append(pd.DataFrame({
             "u": offered["firm"].to_numpy()[i], "v": wanted["firm"].to_numpy()[j], "resource": resource,
-            "currency": currency_of[offered["kind"].iloc[0]],
-            "quantity": np.minimum(offered["quantity"].to_numpy()[i], wanted["quantity"].to_numpy()[j]),
+            "currency": currency_of[offered["kind"].iloc[0]], "waste": offered["kind"].iloc[0] == "waste",
+            "quantity": np.minimum(offered["quantity"].to_numpy(dtype=float)[i],
+                                   wanted["quantity"].to_numpy(dtype=float)[j]),
         }))
     edges = pd.concat(pieces, ignore_index=True)
     edges = edges[edges["u"] != edges["v"]]
+    counts["no_factor"] = 0
     if weight == "tco2e":
         factor = edges["resource"].map(co2_factor)
+        # CO2 itself counts 1 t per t; other resources without a CO2 factor weigh 0: for products and
+        # utilities that is what they are, for a waste it is a saving nobody has put a figure on (noted)
+        counts["no_factor"] = int((factor.isna() & edges["waste"].astype(bool)).sum())
         factor = factor.where(factor.notna(), np.where(edges["currency"] == "co2", 1.0, 0.0))
         edges["weight"] = edges["quantity"] * factor
     else:
-        edges["weight"] = np.where(edges["currency"].isin(["mass", "co2"]), edges["quantity"], 0.0)
+        edges["weight"] = np.where(edges["currency"].isin(FREIGHT), edges["quantity"], 0.0)
     edges = edges[edges["weight"] > 0]
     # undirected: the same pair in either direction is one edge
     first = np.where(edges["u"] < edges["v"], edges["u"], edges["v"])
     second = np.where(edges["u"] < edges["v"], edges["v"], edges["u"])
     summed = pd.DataFrame({"a": first, "b": second, "weight": edges["weight"]}).groupby(["a", "b"], sort=True)["weight"].sum()
-    return summed.reset_index()
+    return summed.reset_index(), counts
+
+
+def _potential_notes(counts: dict[str, int], park: str | None, weight: str, empty: bool) -> list[str]:
+    """Sentences on what the exchange potential stands on (see :func:`clusters`)."""
+    flows, known = counts["flows"], counts["flows_known"]
+    offers, demands = counts["offers"], counts["demands"]
+    where = _in_park(park)
+    if not flows and not offers and not demands:
+        return [f"no exchanges between firms and no offers or demands{where}: there is no exchange potential "
+                "to cluster"]
+    notes = []
+    if not offers and not demands:
+        notes.append(f"no offers or demands in the store{where}: clusters stand on exchanges only "
+                     "(load offers.csv/demands.csv to add potential)")
+    if flows and known == 0:
+        notes.append(f"none of the {flows:,} exchanges between firms{where} has a quantity, so none can be weighed")
+    elif known < flows:
+        notes.append(f"{known:,} of {flows:,} exchanges between firms{where} have a quantity; the others cannot be "
+                     "weighed and are left out")
+    short = [f"{counts[f'{table}_usable']:,} of {counts[table]:,} {table}" for table in ("offers", "demands")
+             if counts[f"{table}_usable"] < counts[table]]
+    if short:
+        notes.append(f"{' and '.join(short)} have a quantity and coordinates; the others are left out")
+    if weight == "tco2e" and counts["no_factor"]:
+        notes.append(f"{counts['no_factor']:,} waste exchanges or offer-demand pairs have no CO2 factor for their "
+                     "resource, so their tCO2e weight is unknown and they are left out (weight='tonnes' counts them)")
+    if empty and notes:
+        notes.insert(0, f"unknown: no exchange potential can be weighed{where}")
+    return notes
 
 
 def _communities(potential: pd.DataFrame, seed: int) -> tuple[list[str], np.ndarray]:
@@ -203,24 +310,34 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
     ``seed``) finds the groups; a group is listed when its firms lie more than ``radius_km`` from their
     weighted centre.
 
+    Only firms are grouped (utilities, the environment and external actors cannot be moved). A weight
+    needs a quantity: exchanges, offers and demands without one (or without coordinates, for offers
+    and demands) are left out of the potential and counted in ``attrs["note"]``, never weighed as 0.
+    A group's freight (``tkm_now`` ...) is summed over its mass and CO2 exchanges with a quantity and a
+    distance; ``freight_coverage`` says how many of them that is, and with none known the freight
+    figures are None (a group without any mass or CO2 exchange hauls 0 tkm).
+
     Returns
     -------
     DataFrame
         ``cluster, size, members, names, weight, spread_km`` (largest distance of a member from the
         centre), ``centroid_lat, centroid_lon, host_park`` (the park nearest the centre),
-        ``tkm_now, tkm_colocated`` (at ``colocated_km`` per exchange), ``saved_tkm, saved_tco2e``,
-        strongest group first.
+        ``tkm_now, tkm_colocated`` (at ``colocated_km`` per exchange), ``saved_tkm, saved_tco2e,
+        freight_coverage``, strongest group first. Unknown cells are None. ``attrs["note"]`` says, when
+        it applies, why the list is empty or partial (what the potential stands on, firms without
+        coordinates).
     """
     if weight not in ("tco2e", "tonnes"):
         raise InputError(f"weight must be 'tco2e' or 'tonnes', not {weight!r}")
     factors = factors or load_factors()
     G = G if G is not None else load_graph(db, park=park, status=["existing", "potential"])
     co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
-    potential = _potential_edges(db, park, match_km, weight, G, co2_factor)
+    potential, counts = _potential_edges(db, park, match_km, weight, G, co2_factor)
+    notes = _potential_notes(counts, park, weight, potential.empty)
     columns = ["cluster", "size", "members", "names", "weight", "spread_km", "centroid_lat", "centroid_lon",
-               "host_park", "tkm_now", "tkm_colocated", "saved_tkm", "saved_tco2e"]
+               "host_park", "tkm_now", "tkm_colocated", "saved_tkm", "saved_tco2e", "freight_coverage"]
     if potential.empty:
-        return pd.DataFrame(columns=columns)
+        return _with_note(pd.DataFrame(columns=columns), notes)
     firms, labels = _communities(potential, seed)
     label_of = dict(zip(firms, labels.tolist()))
     # weighted degree of each firm, and each community's internal weight, in two group-bys
@@ -228,27 +345,41 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
                           potential[["b", "weight"]].rename(columns={"b": "firm"})]).groupby("firm")["weight"].sum()
     location = {firm: (lat, lon) for firm, lat, lon in
                 db.execute("SELECT id, lat, lon FROM enterprises WHERE lat IS NOT NULL AND lon IS NOT NULL")}
+    unlocated = sum(1 for firm in firms if firm not in location)
+    if unlocated == len(firms):
+        notes.append(f"unknown: none of the {len(firms):,} firms with exchange potential has coordinates, so the "
+                     "spread of a group cannot be measured")
+    elif unlocated:
+        notes.append(f"{unlocated:,} of {len(firms):,} firms with exchange potential have no coordinates and are "
+                     "left out of the groups")
     # a community's weight: its pairs of located firms (the members listed)
     label_a, label_b = potential["a"].map(label_of), potential["b"].map(label_of)
     inside = (label_a == label_b) & potential["a"].isin(location.keys()) & potential["b"].isin(location.keys())
     internal = potential["weight"][inside].groupby(label_a[inside]).sum()
     names = dict(db.execute("SELECT id, name FROM enterprises"))
     centres = park_centres(db)
-    # freight of each community's own exchanges now and once co-located, in one pass over the flows
+    # freight of each community's own exchanges now and once co-located, in one pass over the flows;
+    # how many of its mass and CO2 exchanges have a quantity and a distance, and how many there are
     tkm_now: dict[int, float] = {}
     tkm_after: dict[int, float] = {}
+    hauls: dict[int, int] = {}
+    hauls_known: dict[int, int] = {}
     for u, v, data in G.edges(data=True):
         label = label_of.get(u)
         if (label is None or label_of.get(v) != label or u not in location or v not in location
-                or data["currency"] not in ("mass", "co2") or data["quantity"] is None
-                or data.get("distance_km") is None):
+                or data["currency"] not in FREIGHT):
             continue
+        hauls[label] = hauls.get(label, 0) + 1
+        if data["quantity"] is None or data.get("distance_km") is None:
+            continue
+        hauls_known[label] = hauls_known.get(label, 0) + 1
         tkm_now[label] = tkm_now.get(label, 0.0) + data["quantity"] * data["distance_km"]
         tkm_after[label] = tkm_after.get(label, 0.0) + data["quantity"] * min(colocated_km, data["distance_km"])
     groups: dict[int, list[str]] = {}
     for firm, label in zip(firms, labels.tolist()):
         groups.setdefault(label, []).append(firm)
     rows = []
+    partial_freight = 0
     for label, community in groups.items():
         members = sorted(firm for firm in community if firm in location)
         if len(members) < 2:
@@ -262,18 +393,34 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
         if len(centres):
             index, _ = nearest([centre_lat], [centre_lon], centres["lat"], centres["lon"])
             host = centres["park_id"].iloc[int(index[0])]
-        now, after = tkm_now.get(label, 0.0), tkm_after.get(label, 0.0)
-        saved = now - after
+        total, known = hauls.get(label, 0), hauls_known.get(label, 0)
+        partial_freight += 0 < known < total
+        if total and not known:  # it hauls, but not a tonne-km of it is known
+            now = after = saved = saved_tco2e = None
+        else:
+            now, after = tkm_now.get(label, 0.0), tkm_after.get(label, 0.0)
+            saved = now - after
+            saved_tco2e = saved * factors["road_freight_tco2e_per_tkm"]
+        coverage = (f"{known:,} of {total:,} mass and CO2 exchanges in the group with a quantity and a distance"
+                    if total else "no mass or CO2 exchange in the group")
         rows.append({"size": len(members), "members": ", ".join(members),
                      "names": ", ".join(str(names.get(firm) or firm) for firm in members),
                      "weight": float(internal.get(label, 0.0)), "spread_km": spread,
                      "centroid_lat": centre_lat, "centroid_lon": centre_lon, "host_park": host,
-                     "tkm_now": now, "tkm_colocated": after, "saved_tkm": saved,
-                     "saved_tco2e": saved * factors["road_freight_tco2e_per_tkm"]})
+                     "tkm_now": now, "tkm_colocated": after, "saved_tkm": saved, "saved_tco2e": saved_tco2e,
+                     "freight_coverage": coverage})
     frame = pd.DataFrame(rows, columns=columns[1:])
     frame = frame.sort_values("weight", ascending=False, kind="stable").reset_index(drop=True)
     frame.insert(0, "cluster", range(1, len(frame) + 1))
-    return frame
+    unknown_freight = sum(1 for row in rows if row["tkm_now"] is None)
+    if unknown_freight:
+        notes.append(f"freight now and saved unknown for {unknown_freight:,} of {len(rows):,} groups: none of "
+                     "their mass and CO2 exchanges has a quantity and a distance")
+    if partial_freight:
+        notes.append(f"freight of {partial_freight:,} group{'' if partial_freight == 1 else 's'} stands on part of "
+                     "its mass and CO2 exchanges (see freight_coverage)")
+    notes.sort(key=lambda note: not note.startswith("unknown"))  # what cannot be told first, the rest in order
+    return _with_note(none_for_nan(frame), notes)
 
 
 def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -284,11 +431,17 @@ def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFra
     park offers it or already sends it. Each gap lists the sectors that typically take (or give) the
     resource, from the shipped, cited resource-to-sector table, so a park knows whom to attract.
 
+    An offer or demand without a quantity is listed with quantity None (unknown, never 0), after those
+    with one. When a park has no offers or no demands at all, its list cannot tell a stream without a
+    taker from one whose taker was not surveyed: ``attrs["note"]`` says so.
+
     Returns
     -------
     DataFrame
         ``park_id, side`` (``offer without taker`` / ``demand without supplier``), ``enterprise_id,
-        enterprise, resource_code, resource, quantity, unit, sectors``.
+        enterprise, resource_code, resource, quantity, unit, sectors``. Unknown cells are None.
+        ``attrs["note"]``, when it applies: no offers or demands in the store, only one side of them, how
+        many gaps have no quantity.
     """
     sectors = sectors if sectors is not None else load_resource_sectors()
     typical = {
@@ -334,5 +487,25 @@ def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFra
                          "resource_code": row.resource_code, "resource": names.get(row.resource_code),
                          "quantity": row.quantity, "unit": row.unit,
                          "sectors": typical.get((row.resource_code, role))})
-    return pd.DataFrame(rows, columns=["park_id", "side", "enterprise_id", "enterprise", "resource_code", "resource",
-                                       "quantity", "unit", "sectors"])
+    frame = pd.DataFrame(rows, columns=["park_id", "side", "enterprise_id", "enterprise", "resource_code",
+                                        "resource", "quantity", "unit", "sectors"])
+    return _with_note(none_for_nan(frame), _gap_notes(frame, park, len(sides["offers"]), len(sides["demands"])))
+
+
+def _gap_notes(frame: pd.DataFrame, park: str | None, offers: int, demands: int) -> list[str]:
+    """Why a list of gaps is empty or to be read with care (see :func:`gaps`)."""
+    where = _in_park(park)
+    if not offers and not demands:
+        return [f"no offers or demands in the store{where}: load offers.csv/demands.csv to find streams without "
+                "a taker"]
+    notes = []
+    if not demands:
+        notes.append(f"no demands in the store{where}: an offer 'without taker' may have a taker whose demand was "
+                     "not surveyed (load demands.csv)")
+    if not offers:
+        notes.append(f"no offers in the store{where}: a demand 'without supplier' may have a supplier whose offer "
+                     "was not surveyed (load offers.csv)")
+    unknown = int(frame["quantity"].isna().sum())
+    if unknown:
+        notes.append(f"quantity unknown for {unknown:,} of {len(frame):,} gaps")
+    return notes

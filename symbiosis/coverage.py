@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT"]
+import numpy as np
+import pandas as pd
+
+__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "none_for_nan"]
 
 #: default minimum share of inputs known before a flow-weighted figure or a verdict is given
 MIN_COVERAGE = 0.5
@@ -80,3 +83,22 @@ def clean_zero(value: float | None, scale: float | None = None) -> float | None:
         return None
     reference = abs(scale) if scale else 1.0
     return 0.0 if abs(value) <= NOISE * max(reference, 1.0) else float(value)
+
+
+def none_for_nan(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns with a missing value become object columns holding None there, in place.
+
+    Unknown is None, never NaN (a float column turns None into NaN, which prints as 'nan'). Complete
+    columns keep their dtype.
+
+    Examples
+    --------
+    >>> none_for_nan(pd.DataFrame({"t": [1.5, float("nan")], "n": [1, 2]}))["t"].tolist()
+    [1.5, None]
+    """
+    for column in frame.columns:
+        missing = frame[column].isna().to_numpy()
+        if missing.any():
+            frame[column] = pd.Series(np.where(missing, None, frame[column].to_numpy(dtype=object)),
+                                      index=frame.index, dtype=object)
+    return frame

@@ -20,6 +20,17 @@ tonne twice.
 4. **Plan**: a linear programme (scipy HiGHS) chooses for every candidate the share of its quantity to
    exchange, maximising the summed score x share, so that no offer gives and no demand takes more than
    it has. Beside it, the greedy rule (best score first, each taking all it can) for comparison.
+
+**Unknown quantities.** An offer or a demand without a quantity is still matched: the pair is two firms
+who should talk. Its ``quantity``, ``offered_used``, ``quantity_match``, ``co2_avoided_t``,
+``value_cny`` and, for mass and CO2, ``tkm`` and the transport figures are unknown (None, never 0;
+``quantity_known`` is False). In the ranking each unknown criterion counts as neutral, 0.5 (halfway
+between the worst and the best known candidate), so such a pair ranks by what is known (its distance)
+and is neither pushed to the top nor to the bottom for what is not; its ``n_<criterion>`` is None and
+``unknown_criteria`` names them. The plan cannot promise unknown tonnes: it is made of the candidates
+with a known quantity, and its totals say how many candidates that is (``with_quantity``,
+``coverage``). Why a list is empty or partial (no offers or demands, firms without coordinates, unknown
+quantities) is said in ``attrs["note"]`` of :func:`find_candidates`' frame and in ``Matches.notes``.
 """
 from __future__ import annotations
 
@@ -38,6 +49,7 @@ import scipy.sparse
 import sqlite_utils
 
 from .datasets import datasets_dir
+from .coverage import none_for_nan
 from .errors import InputError
 from .factors import load_factors
 from .geo import nearest_within
@@ -157,16 +169,41 @@ def load_prices(override: str | os.PathLike | None = None) -> pd.DataFrame:
     return frame.set_index("resource_code")[["virgin_price_cny", "disposal_cost_cny"]]
 
 
+#: an offer or demand takes part when its quantity is positive or unknown (a known 0 has nothing to give)
+_OFFERED = "(t.quantity > 0 OR t.quantity IS NULL)"
+
+
 def _sides(db: sqlite_utils.Database, table: str, box: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
-    """Offers or demands with their firm's place; only firms inside ``box`` (lat/lon min/max) if given."""
+    """Offers or demands with their firm's place; only firms inside ``box`` (lat/lon min/max) if given.
+
+    ``quantity``, ``lat`` and ``lon`` are floats, NaN where unknown (for the arithmetic; results hold None)."""
     where, params = "", []
     if box is not None:
         where, params = " AND e.lat BETWEEN ? AND ? AND e.lon BETWEEN ? AND ?", list(box)
-    return pd.DataFrame(db.execute(
+    frame = pd.DataFrame(db.execute(
         f"SELECT t.id, t.enterprise_id, e.name, e.park_id, e.lat, e.lon, t.resource_code, t.kind, t.quantity, t.unit "
-        f"FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id WHERE t.quantity > 0{where} ORDER BY t.id",
+        f"FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id WHERE {_OFFERED}{where} ORDER BY t.id",
         params).fetchall(),
         columns=["id", "firm", "name", "park_id", "lat", "lon", "resource", "kind", "quantity", "unit"])
+    for column in ("lat", "lon", "quantity"):  # a column of None only would stay object
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def _side_counts(db: sqlite_utils.Database, table: str, park: str | None) -> tuple[int, int, int]:
+    """Offers (or demands) of the park (or the store): how many, how many of located firms, how many
+    without a quantity."""
+    where, params = (" AND e.park_id = ?", [park]) if park is not None else ("", [])
+    total, located, unknown = db.execute(
+        f"SELECT count(*), coalesce(sum(e.lat IS NOT NULL AND e.lon IS NOT NULL), 0), "
+        f"coalesce(sum(t.quantity IS NULL), 0) FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id "
+        f"WHERE {_OFFERED}{where}", params).fetchone()
+    return int(total), int(located), int(unknown)
+
+
+def _numbers_of(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats, NaN where unknown (None)."""
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
 
 
 def _park_box(db: sqlite_utils.Database, park: str, radius_km: float) -> tuple[float, float, float, float] | None:
@@ -230,13 +267,34 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
         One row per candidate: ``offer_id, offer_firm, offer_name, offer_park, demand_id, demand_firm,
         demand_name, demand_park, offered, demanded, ratio, offered_quantity, demanded_quantity, quantity,
         unit, offered_used, offered_unit, distance_km, tkm, transport_tco2e, transport_cost_cny,
-        co2_avoided_t, value_cny, quantity_match, exists`` (see the module docstring).
+        co2_avoided_t, value_cny, quantity_match, exists, quantity_known`` (see the module docstring).
+        Unknown cells are None. ``attrs["note"]`` says, when it applies, why the list is empty or
+        partial: no offers or demands in the store, firms without coordinates (they cannot be matched:
+        no distance), candidates with an unknown quantity.
     """
+    frame, notes = _candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
+                               prices=prices, max_offers=max_offers)
+    return _with_note(frame, notes)
+
+
+def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, factors: dict[str, float] | None,
+                substitutes: pd.DataFrame | None, prices: pd.DataFrame | None,
+                max_offers: int = MAX_OFFERS_PER_DEMAND) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`find_candidates` and the sentences of its note."""
     if radius_km <= 0:
         raise InputError(f"radius_km must be positive, not {radius_km}")
     factors = factors or load_factors()
     substitutes = substitutes if substitutes is not None else load_substitutes()
     prices = prices if prices is not None else load_prices()
+    columns = ["offer_id", "offer_firm", "offer_name", "offer_park", "demand_id", "demand_firm", "demand_name",
+               "demand_park", "offered", "demanded", "ratio", "offered_quantity", "demanded_quantity", "quantity",
+               "unit", "offered_used", "offered_unit", "distance_km", "tkm", "transport_tco2e", "transport_cost_cny",
+               "co2_avoided_t", "value_cny", "quantity_match", "exists", "quantity_known"]
+    counts = {table: _side_counts(db, table, park) for table in ("offers", "demands")}
+    notes = _input_notes(counts, park)
+    if park is not None and not counts["offers"][1] and not counts["demands"][1]:
+        # a candidate needs a located side in the park: there is none, so nothing to read
+        return pd.DataFrame(columns=columns), notes
     # A park's candidates lie within the radius of its firms: read only the offers and demands there.
     box = _park_box(db, park, radius_km) if park is not None else None
     offers, demands = _sides(db, "offers", box), _sides(db, "demands", box)
@@ -290,14 +348,15 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
             "distance_km": distance, "currency": currency,
         })
         pieces.append(piece[piece["offer_firm"] != piece["demand_firm"]])
-    columns = ["offer_id", "offer_firm", "offer_name", "offer_park", "demand_id", "demand_firm", "demand_name",
-               "demand_park", "offered", "demanded", "ratio", "offered_quantity", "demanded_quantity", "quantity",
-               "unit", "offered_used", "offered_unit", "distance_km", "tkm", "transport_tco2e", "transport_cost_cny",
-               "co2_avoided_t", "value_cny", "quantity_match", "exists"]
     if not pieces:
-        return pd.DataFrame(columns=columns)
+        if counts["offers"][1] and counts["demands"][1]:
+            notes.append(f"no offer meets a demand of the same resource or a substitute within {radius_km:g} km"
+                         f"{_in_park(park)}")
+        return pd.DataFrame(columns=columns), notes
     frame = pd.concat(pieces, ignore_index=True)
+    # NaN (unknown) quantities stay NaN through every figure below: min, ratios, products
     supply = frame["offered_quantity"] * frame["ratio"]
+    frame["quantity_known"] = (frame["offered_quantity"].notna() & frame["demanded_quantity"].notna()).to_numpy()
     frame["quantity"] = np.minimum(supply, frame["demanded_quantity"])
     frame["offered_used"] = frame["quantity"] / frame["ratio"]
     frame["quantity_match"] = frame["quantity"] / np.maximum(supply, frame["demanded_quantity"])
@@ -321,7 +380,48 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
     existing = _existing_links(db, frame["offer_firm"].unique().tolist())
     frame["exists"] = [(o, d, r) in existing or (o, d, s) in existing for o, d, r, s in
                        zip(frame["offer_firm"], frame["demand_firm"], frame["offered"], frame["demanded"])]
-    return frame[columns]
+    unknown = int((~frame["quantity_known"]).sum())
+    if unknown:
+        notes.append(f"quantity unknown for {unknown:,} of {len(frame):,} candidates (an offer or a demand without "
+                     "one): pairs of firms who should talk, with quantity, CO2 avoided and value unknown")
+    return none_for_nan(frame[columns]), notes
+
+
+def _in_park(park: str | None) -> str:
+    return f" for park {park}" if park is not None else ""
+
+
+def _with_note(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """``frame.attrs["note"]``: why the frame is empty or partial, in one line (set only when it is)."""
+    if notes:
+        frame.attrs["note"] = "; ".join(notes)
+    return frame
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def _input_notes(counts: dict[str, tuple[int, int, int]], park: str | None) -> list[str]:
+    """What the candidates can stand on: offers and demands in the store, of firms with coordinates."""
+    (offers, offers_located, _), (demands, demands_located, _) = counts["offers"], counts["demands"]
+    where = _in_park(park)
+    if not offers and not demands:
+        return [f"no offers or demands in the store{where}: load offers.csv/demands.csv to find synergies"]
+    if not demands:
+        return [f"no demands in the store{where} (only {_count(offers, 'offer')}): load demands.csv to find takers"]
+    if not offers:
+        return [f"no offers in the store{where} (only {_count(demands, 'demand')}): load offers.csv to find "
+                "suppliers"]
+    if not offers_located and not demands_located:
+        return [f"unknown: none of the firms with offers or demands{where} has coordinates, so no pair can be "
+                "matched (distance unknown)"]
+    blind = [f"{total - located:,} of {_count(total, noun)}" for total, located, noun in
+             ((offers, offers_located, "offer"), (demands, demands_located, "demand")) if located < total]
+    if blind:
+        return [f"{' and '.join(blind)}{where} are of firms without coordinates and cannot be matched "
+                "(distance unknown)"]
+    return []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -332,16 +432,23 @@ def score_candidates(candidates: pd.DataFrame, weights: dict[str, float] | None 
                      method: str = "weighted_sum") -> pd.DataFrame:
     """Rank candidates by named criteria.
 
-    Each criterion of :data:`CRITERIA` is min-max normalised over the candidates to ``n_<criterion>``
-    in 0..1 (distance reversed: the nearest is 1). ``weighted_sum``: ``score = sum_k w_k n_k``.
-    ``topsis``: the weighted normalised criteria are compared with the best and worst value of each,
-    ``score = d_worst / (d_best + d_worst)`` (Hwang & Yoon 1981). Ties keep the candidates' order.
+    Each criterion of :data:`CRITERIA` is min-max normalised over the candidates where it is known to
+    ``n_<criterion>`` in 0..1 (distance reversed: the nearest is 1). ``weighted_sum``:
+    ``score = sum_k w_k n_k``. ``topsis``: the weighted normalised criteria are compared with the best
+    and worst value of each, ``score = d_worst / (d_best + d_worst)`` (Hwang & Yoon 1981). Ties keep the
+    candidates' order.
+
+    A criterion unknown for a candidate (its quantity is unknown, so are its CO2 avoided, value and
+    quantity match) counts as neutral, 0.5, in its score: halfway between the worst and the best known
+    candidate, so the pair ranks by what is known (its distance) and is neither put first nor last for
+    what is not. Its ``n_<criterion>`` is None (not a number it was given) and ``unknown_criteria``
+    names the criteria that counted as neutral.
 
     Returns
     -------
     DataFrame
-        The candidates with ``n_co2_avoided, n_value, n_distance, n_quantity_match, score, rank``,
-        best first.
+        The candidates with ``n_co2_avoided, n_value, n_distance, n_quantity_match, score, rank,
+        unknown_criteria`` (None when every criterion is known), best first. Unknown cells are None.
     """
     weights = weights or DEFAULT_WEIGHTS
     if method not in ("weighted_sum", "topsis"):
@@ -350,15 +457,17 @@ def score_candidates(candidates: pd.DataFrame, weights: dict[str, float] | None 
     if frame.empty:
         for criterion in CRITERIA:
             frame[f"n_{criterion}"] = []
-        frame["score"], frame["rank"] = [], []
+        frame["score"], frame["rank"], frame["unknown_criteria"] = [], [], []
         return frame
-    normalised = {}
+    normalised, unknown = {}, {}
     for criterion, more_is_better in CRITERIA.items():
-        values = frame[_CRITERION_COLUMN[criterion]].astype(float)
-        spread = values.max() - values.min()
+        values = pd.Series(_numbers_of(frame, _CRITERION_COLUMN[criterion]), index=frame.index)
+        spread = values.max() - values.min()  # over the known values (NaN skipped)
         scaled = (values - values.min()) / spread if spread > 0 else pd.Series(1.0, index=values.index)
-        normalised[criterion] = scaled if more_is_better else 1.0 - scaled
-        frame[f"n_{criterion}"] = normalised[criterion]
+        scaled = scaled if more_is_better else 1.0 - scaled
+        unknown[criterion] = values.isna().to_numpy()
+        frame[f"n_{criterion}"] = scaled.where(~unknown[criterion])
+        normalised[criterion] = scaled.where(~unknown[criterion], 0.5)  # neutral where unknown
     if method == "weighted_sum":
         frame["score"] = sum(weights.get(criterion, 0.0) * normalised[criterion] for criterion in CRITERIA)
     else:
@@ -368,9 +477,30 @@ def score_candidates(candidates: pd.DataFrame, weights: dict[str, float] | None 
         to_worst = np.sqrt(((weighted - worst) ** 2).sum(axis=1))
         total = to_best + to_worst
         frame["score"] = np.where(total > 0, to_worst / np.where(total > 0, total, 1), 1.0)
+    if any(flags.any() for flags in unknown.values()):
+        names = np.full(len(frame), "", dtype=object)
+        for criterion, flags in unknown.items():
+            names = np.where(flags, np.where(names == "", criterion, names + ", " + criterion), names)
+        frame["unknown_criteria"] = np.where(names == "", None, names)
+    else:
+        frame["unknown_criteria"] = None
     frame = frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     frame["rank"] = np.arange(1, len(frame) + 1)
-    return frame
+    columns = [column for column in frame.columns if column != "unknown_criteria"] + ["unknown_criteria"]
+    return none_for_nan(frame[columns])
+
+
+def _plannable(scored: pd.DataFrame) -> np.ndarray:
+    """Rows whose quantities are known: only they can be planned (an unknown tonne cannot be promised)."""
+    return np.isfinite(_numbers_of(scored, "quantity")) & np.isfinite(_numbers_of(scored, "offered_quantity")) \
+        & np.isfinite(_numbers_of(scored, "demanded_quantity"))
+
+
+def _share_series(share: np.ndarray, known: np.ndarray, index: pd.Index) -> pd.Series:
+    """Shares as a Series: floats when every row was planned, else object with None where not plannable."""
+    if known.all():
+        return pd.Series(share, index=index, dtype=float)
+    return pd.Series(np.where(known, share, None), index=index, dtype=object)
 
 
 def plan_exchanges(scored: pd.DataFrame) -> pd.Series:
@@ -379,10 +509,23 @@ def plan_exchanges(scored: pd.DataFrame) -> pd.Series:
     A linear programme: maximise ``sum_c score_c x_c`` subject to, for every offer,
     ``sum_c offered_used_c x_c <= offered quantity`` and, for every demand,
     ``sum_c quantity_c x_c <= demanded quantity``, with ``0 <= x_c <= 1``. Solved with scipy's HiGHS.
+    Only candidates with a known quantity take part; the others' share is None (not planned: their
+    tonnes are unknown and cannot be promised).
     """
     n = len(scored)
     if n == 0:
         return pd.Series([], dtype=float)
+    known = _plannable(scored)
+    share = np.zeros(n)
+    planned = scored[known]
+    if len(planned):
+        share[known] = _solve_plan(planned)
+    return _share_series(share, known, scored.index)
+
+
+def _solve_plan(scored: pd.DataFrame) -> np.ndarray:
+    """The linear programme of :func:`plan_exchanges` over candidates whose quantities are all known."""
+    n = len(scored)
     rows, cols, values, bounds = [], [], [], []
     for side, amount, capacity in (("offer_id", "offered_used", "offered_quantity"),
                                    ("demand_id", "quantity", "demanded_quantity")):
@@ -390,43 +533,52 @@ def plan_exchanges(scored: pd.DataFrame) -> pd.Series:
         offset = len(bounds)
         rows.extend(offset + codes)
         cols.extend(range(n))
-        values.extend(scored[amount].astype(float))
-        bounds.extend(scored.groupby(codes)[capacity].first().astype(float).tolist())
+        values.extend(_numbers_of(scored, amount))
+        bounds.extend(pd.Series(_numbers_of(scored, capacity)).groupby(codes).first().tolist())
     matrix = scipy.sparse.csr_matrix((values, (rows, cols)), shape=(len(bounds), n))
-    result = scipy.optimize.linprog(-scored["score"].to_numpy(dtype=float), A_ub=matrix, b_ub=np.array(bounds),
+    result = scipy.optimize.linprog(-_numbers_of(scored, "score"), A_ub=matrix, b_ub=np.array(bounds),
                                     bounds=(0, 1), method="highs")
     if not result.success:  # the problem is always feasible (x = 0); this guards solver failures
         raise InputError(f"the matchmaking plan could not be solved: {result.message}")
     share = np.clip(result.x, 0.0, 1.0)
     share[share < 1e-9] = 0.0
-    return pd.Series(share, index=scored.index)
+    return share
 
 
 def greedy_plan(scored: pd.DataFrame) -> pd.Series:
-    """Best score first, each candidate taking all the offer and demand it still can (for comparison)."""
-    order = scored.sort_values("score", ascending=False, kind="stable")
+    """Best score first, each candidate taking all the offer and demand it still can (for comparison).
+
+    Like the plan, only candidates with a known quantity take part; the others' share is None."""
+    if scored.empty:
+        return pd.Series([], dtype=float)
+    known = _plannable(scored)
+    order = scored[known].sort_values("score", ascending=False, kind="stable")
     offer_codes, offer_ids = pd.factorize(order["offer_id"])
     demand_codes, demand_ids = pd.factorize(order["demand_id"])
-    offer_left = order.groupby(offer_codes)["offered_quantity"].first().astype(float).tolist()
-    demand_left = order.groupby(demand_codes)["demanded_quantity"].first().astype(float).tolist()
+    offer_left = pd.Series(_numbers_of(order, "offered_quantity")).groupby(offer_codes).first().tolist()
+    demand_left = pd.Series(_numbers_of(order, "demanded_quantity")).groupby(demand_codes).first().tolist()
     share = []
     # plain lists: this loop is sequential by nature, and list indexing is what keeps it fast
     for offer, demand, ratio, wanted in zip(offer_codes.tolist(), demand_codes.tolist(),
-                                            order["ratio"].astype(float).tolist(),
-                                            order["quantity"].astype(float).tolist()):
+                                            _numbers_of(order, "ratio").tolist(),
+                                            _numbers_of(order, "quantity").tolist()):
         quantity = min(offer_left[offer] * ratio, demand_left[demand], wanted)
         share.append(quantity / wanted if wanted > 0 else 0.0)
         offer_left[offer] -= quantity / ratio
         demand_left[demand] -= quantity
-    return pd.Series(share, index=order.index, dtype=float).reindex(scored.index).fillna(0.0)
+    planned = pd.Series(share, index=order.index, dtype=float).reindex(scored.index).fillna(0.0).to_numpy()
+    return _share_series(planned, known, scored.index)
 
 
 @dataclass
 class Matches:
     """Result of :func:`match`: ranked candidates with the plan, and totals.
 
-    ``candidates`` has the plan's ``plan_share`` and ``plan_quantity`` per candidate (0 when left out);
-    ``summary`` has, per unit, what the plan and the greedy rule exchange, the CO2 avoided and value.
+    ``candidates`` has the plan's ``plan_share`` and ``plan_quantity`` per candidate (0 when left out,
+    None when its quantity is unknown and it could not be planned); ``summary`` has, per unit, what the
+    plan and the greedy rule exchange, the CO2 avoided and value, and on how many candidates with a
+    known quantity the plan stands (``with_quantity``, ``coverage``). ``notes`` says in sentences why the
+    lists are empty or partial (no offers or demands, firms without coordinates, unknown quantities).
     """
 
     candidates: pd.DataFrame
@@ -437,7 +589,12 @@ class Matches:
 
     @property
     def plan(self) -> pd.DataFrame:
-        return self.candidates[self.candidates["plan_share"] > 0].reset_index(drop=True)
+        share = pd.to_numeric(self.candidates["plan_share"], errors="coerce")  # None: not planned
+        return self.candidates[(share > 0).to_numpy()].reset_index(drop=True)
+
+
+_SUMMARY_COLUMNS = ["unit", "candidates", "in_plan", "plan_quantity", "plan_co2_avoided_t", "plan_value_cny",
+                    "plan_score", "greedy_quantity", "greedy_score", "with_quantity", "coverage"]
 
 
 def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
@@ -446,37 +603,60 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
           prices: pd.DataFrame | None = None) -> Matches:
     """Candidates, scores and the global plan in one call (see the module docstring).
 
+    The plan and its totals stand on the candidates with a known quantity; a unit whose candidates all
+    have an unknown quantity has its totals None (unknown), not 0. ``Matches.notes`` says why.
+
     Examples
     --------
     >>> from symbiosis.store import open_store
     >>> result = match(open_store(":memory:"))
     >>> len(result.candidates), int(result.summary["candidates"].sum())
     (0, 0)
+    >>> result.notes
+    ['no offers or demands in the store: load offers.csv/demands.csv to find synergies']
     """
-    candidates = find_candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
-                                 prices=prices)
+    candidates, notes = _candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
+                                    prices=prices)
+    # the candidates' own note on unknown quantities is said again, with what it means for the plan, below
+    notes = [note for note in notes if not note.startswith("quantity unknown for")]
     weights = weights or dict(DEFAULT_WEIGHTS)
     scored = score_candidates(candidates, weights, method)
+    known = _plannable(scored)
     scored["plan_share"] = plan_exchanges(scored)
-    scored["plan_quantity"] = scored["plan_share"] * scored["quantity"]
-    greedy = greedy_plan(scored) if len(scored) else pd.Series([], dtype=float)
+    share = _numbers_of(scored, "plan_share")
+    scored["plan_quantity"] = _share_series(share * _numbers_of(scored, "quantity"), known, scored.index)
+    greedy = pd.to_numeric(greedy_plan(scored), errors="coerce").to_numpy(dtype=float)
     rows = []
-    for unit, group in scored.groupby("unit", sort=True):
-        plan, quick = scored.loc[group.index, "plan_share"], greedy.reindex(group.index).fillna(0.0)
-        rows.append({
-            "unit": unit, "candidates": len(group), "in_plan": int((plan > 0).sum()),
-            "plan_quantity": float((plan * group["quantity"]).sum()),
-            "plan_co2_avoided_t": float((plan * group["co2_avoided_t"]).sum()),
-            "plan_value_cny": float((plan * group["value_cny"]).sum()),
-            "plan_score": float((plan * group["score"]).sum()),
-            "greedy_quantity": float((quick * group["quantity"]).sum()),
-            "greedy_score": float((quick * group["score"]).sum()),
-        })
-    summary = pd.DataFrame(rows, columns=["unit", "candidates", "in_plan", "plan_quantity", "plan_co2_avoided_t",
-                                          "plan_value_cny", "plan_score", "greedy_quantity", "greedy_score"])
+    columns = {column: _numbers_of(scored, column) for column in ("quantity", "co2_avoided_t", "value_cny", "score")}
+    for unit, group in scored.groupby("unit", sort=True, dropna=False):
+        at = scored.index.get_indexer(group.index)
+        with_quantity = int(known[at].sum())
+        plan, quick = share[at], greedy[at]
+        row = {"unit": None if pd.isna(unit) else unit, "candidates": len(group),
+               "in_plan": int((np.nan_to_num(plan) > 0).sum()), "with_quantity": with_quantity,
+               "coverage": f"{with_quantity:,} of {len(group):,} candidates with a known quantity"}
+        if with_quantity:  # sums over the plannable candidates (the others have no share)
+            sums = {name: float(np.nansum(fraction * columns[column][at])) for name, fraction, column in (
+                ("plan_quantity", plan, "quantity"), ("plan_co2_avoided_t", plan, "co2_avoided_t"),
+                ("plan_value_cny", plan, "value_cny"), ("plan_score", plan, "score"),
+                ("greedy_quantity", quick, "quantity"), ("greedy_score", quick, "score"))}
+            row.update(sums)
+        rows.append(row)
+    summary = pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
     if summary.empty:
-        summary = pd.DataFrame([{"unit": None, "candidates": 0, "in_plan": 0}], columns=summary.columns)
-    return Matches(scored, summary, weights, method)
+        summary = pd.DataFrame([{"unit": None, "candidates": 0, "in_plan": 0, "with_quantity": 0,
+                                 "coverage": "no candidates"}], columns=_SUMMARY_COLUMNS)
+    unknown = int((~known).sum())
+    if unknown == len(scored) and unknown:
+        notes.append("no candidate has a known quantity: they are pairs of firms who should talk, ranked by "
+                     "distance (the other criteria count as neutral), and the plan is empty")
+    elif unknown:
+        notes.append(f"{unknown:,} of {len(scored):,} candidates have an unknown quantity: ranked as neutral on CO2 "
+                     "avoided, value and quantity match, and left out of the plan (unknown tonnes cannot be "
+                     "promised)")
+    summary = none_for_nan(summary)
+    scored = _with_note(scored, notes)
+    return Matches(scored, summary, weights, method, notes)
 
 
 def save_plan(db: sqlite_utils.Database, matches: Matches):
@@ -501,7 +681,8 @@ def save_plan(db: sqlite_utils.Database, matches: Matches):
     flows = pd.DataFrame({
         "id": "match:" + plan["offer_id"].astype(str) + ">" + plan["demand_id"].astype(str),
         "source_id": plan["offer_firm"], "target_id": plan["demand_firm"], "resource_code": plan["offered"],
-        "quantity": (plan["plan_quantity"] / plan["ratio"]).round(6), "unit": plan["offered_unit"],
+        "quantity": (_numbers_of(plan, "plan_quantity") / _numbers_of(plan, "ratio")).round(6),
+        "unit": plan["offered_unit"],
         "status": "potential", "distance_km": plan["distance_km"].round(3),
         "note": [f"matchmaking plan: rank {rank}, score {score:.3f}, meets demand for {demanded} "
                  f"({method})" for rank, score, demanded, method in

@@ -548,7 +548,6 @@ def _flow_metrics(model: FlowModel, orientation: str, imbalance_threshold: float
                   reasons: list[str]) -> dict:
     """The flow-based columns of one currency on its known flows; notes go to ``warnings`` (figures given)
     and ``reasons`` (why a figure is null)."""
-    n = len(model.nodes)
     T = throughflow(model, orientation)
     total = float(T.sum())
     boundary_input = float(model.inputs.sum())

@@ -1,23 +1,33 @@
 """The zero-carbon park scorecard: indicators for the standard's five pillars, against targets.
 
 Every indicator has a value, a unit, the target and the scheme that sets it (from the shipped, cited
-``datasets/factors/targets.csv``, or the user's own file), pass/fail, and data coverage: how many of
-the park's firms reported what the indicator needs. Missing data gives a missing value (and no
-pass/fail), never a zero.
+``datasets/factors/targets.csv``, or the user's own file), pass/fail, and data coverage: what the
+indicator used out of what there is ("1 of 2 water flows with a quantity", "5 of 6 firms" reporting
+what it needs, "2 of 21 by-product exchanges with a quantity and a CO2 factor").
+
+Unknown is not zero: an indicator with nothing known has no value (None) and a reason; one whose
+coverage is below the minimum (``min_coverage``, default :data:`symbiosis.coverage.MIN_COVERAGE`) keeps
+its value (the known part) but its verdict is "insufficient data", never pass or fail, and so is one
+whose flows exist but have no quantity. The park's firms are its firms only: utilities, the environment
+and outside actors (``enterprises.role``) are its boundary.
 """
 from __future__ import annotations
 
 import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import networkx as nx
 import pandas as pd
 import sqlite_utils
 
-from .carbon import carbon_balance
-from .errors import UnknownIdError
+from .carbon import carbon_balance, exchange_coverage, exchange_credits, is_exchange_partner
+from .coverage import INSUFFICIENT, MIN_COVERAGE, Coverage, clean_zero
+from .errors import InputError, UnknownIdError
 from .factors import load_factors, load_targets
 from .graph import is_boundary, load_graph
 from .metrics import finn_cycling_index, flow_model
+from .schema import NON_FIRM_ROLES
 
 __all__ = ["scorecard", "PILLARS"]
 
@@ -26,23 +36,82 @@ PILLARS = ("industry aggregation", "GHG emission control", "sustainable energy",
 _MWH_PER_TCE = 29.3076 / 3.6  # tonne of standard coal equivalent (GB/T 2589-2020)
 _COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _COLUMNS = ["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage", "scheme",
-            "target_status", "note"]
+            "target_status", "note", "reason"]
+#: what firm-report coverages count ("5 of 6 firms"): the firms that report what an indicator needs
+_FIRMS = "firms"
+
+
+@dataclass(frozen=True)
+class _Indicator:
+    """One indicator before it meets its target: the value and everything it stands on."""
+
+    pillar: int
+    name: str
+    value: float | None
+    unit: str
+    coverage: Coverage | Sequence[Coverage]
+    note: str | None = None
+    reason: str | None = None  # why the value is missing, where the coverage alone does not say
+
+
+def _row(park: str, item: _Indicator, targets: pd.DataFrame, min_coverage: float) -> dict:
+    """The scorecard row of one indicator: its target, its verdict and the coverage it stands on.
+
+    The verdict (``passed``) is :data:`INSUFFICIENT` when the indicator stands on too little, with or
+    without a target: a value computed on a part of the coverage below ``min_coverage`` (a part with
+    nothing to cover does not count), or no value because the flows or exchanges it needs exist but
+    too few have a quantity. Without a value because no firm reported what it needs (nothing to weigh
+    at all), it is None and the reason says so; otherwise pass/fail against the target, None without one.
+    """
+    parts = [item.coverage] if isinstance(item.coverage, Coverage) else list(item.coverage)
+    counted = [part for part in parts if part.total] or parts[:1]
+    short = [part for part in counted if part.total and not part.sufficient(min_coverage)]
+    value = item.value
+    reason, verdict = None, None
+    if value is None:
+        reason = item.reason or next((part.reason(min_coverage) for part in counted if part.reason(min_coverage)),
+                                     "not computable from the data")
+        # links known to exist without their quantities: the data are insufficient, not missing
+        if any(part.what != _FIRMS for part in short):
+            verdict = INSUFFICIENT
+    elif short:
+        reason, verdict = short[0].reason(min_coverage), INSUFFICIENT
+    row = {"park_id": park, "pillar": PILLARS[item.pillar - 1], "indicator": item.name, "value": value,
+           "unit": item.unit, "target": None, "passed": verdict, "coverage": "; ".join(part.text for part in counted),
+           "scheme": None, "target_status": None, "note": item.note, "reason": reason}
+    target = targets[targets["indicator"] == item.name]
+    if len(target):
+        first = target.iloc[0]
+        row.update(target=f"{first['operator']} {first['target']:g}", scheme=first["scheme"],
+                   target_status=first["status"])
+        if verdict is None and value is not None and pd.notna(first["target"]):
+            row["passed"] = bool(_COMPARE[first["operator"]](value, first["target"]))
+    return row
 
 
 def _share(part: float | None, whole: float | None) -> float | None:
-    return 100.0 * part / whole if part is not None and whole else None
+    return clean_zero(100.0 * part / whole, 100.0) if part is not None and whole else None
 
 
-def _coverage(count: int, total: int, what: str = "firms") -> str:
-    return f"{count} of {total} {what}"
+def _total(*parts: float | None) -> float | None:
+    return None if any(part is None for part in parts) else float(sum(parts))
 
 
-def _flow_sums(G: nx.MultiDiGraph, kind: str) -> dict[str, float | None]:
-    """Known quantities of one kind: leaving park firms to park firms, to other firms, to the boundary,
-    and entering from the boundary. A category whose flows all lack a quantity is None (unknown, not 0)."""
-    sums: dict[str, float] = dict.fromkeys(("to_park", "to_outside_firm", "to_boundary", "from_boundary"), 0.0)
-    flows = dict.fromkeys(sums, 0)
-    known = dict.fromkeys(sums, 0)
+@dataclass(frozen=True)
+class _Category:
+    """Flows of one kind in one direction: their known sum (None when none has a quantity), and counts."""
+
+    quantity: float | None
+    flows: int
+    known: int
+
+
+def _flow_sums(G: nx.MultiDiGraph, kind: str) -> dict[str, _Category]:
+    """Flows of one kind: leaving park firms to park firms, to other firms or outside actors, to the
+    boundary, and entering park firms from the boundary (imports, and the park's utilities and
+    environment: a lake, a water utility). A category whose flows all lack a quantity has quantity None."""
+    names = ("to_park", "to_outside_firm", "to_boundary", "from_boundary")
+    sums, flows, known = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0), dict.fromkeys(names, 0)
     for u, v, data in G.edges(data=True):
         if data["kind"] != kind:
             continue
@@ -51,26 +120,146 @@ def _flow_sums(G: nx.MultiDiGraph, kind: str) -> dict[str, float | None]:
             category = "to_park"
         elif inside_u:
             category = "to_outside_firm" if G.nodes[v].get("external") else "to_boundary"
-        elif inside_v and G.nodes[u].get("direction") == "in":
+        elif inside_v and (G.nodes[u].get("direction") == "in" or G.nodes[u].get("role") in NON_FIRM_ROLES):
             category = "from_boundary"
         else:
-            continue
+            continue  # between outside ends, or from a firm of another park
         flows[category] += 1
         if data["quantity"] is not None:
             known[category] += 1
             sums[category] += data["quantity"]
-    result: dict[str, float | None] = {key: (None if flows[key] and not known[key] else value)
-                                       for key, value in sums.items()}
-    result["known"], result["all"] = sum(known.values()), sum(flows.values())
-    return result
+    return {name: _Category(None if flows[name] and not known[name] else sums[name], flows[name], known[name])
+            for name in names}
 
 
-def _total(*parts: float | None) -> float | None:
-    return None if any(part is None for part in parts) else float(sum(parts))
+def _flow_coverage(categories: list[_Category], what: str) -> Coverage:
+    return Coverage(sum(category.known for category in categories), sum(category.flows for category in categories),
+                    what)
+
+
+def _unknown_sides(flows: dict[str, _Category], labels: dict[str, str]) -> str | None:
+    """Why a flow ratio is missing: the sides whose flows all lack a quantity."""
+    missing = [label for name, label in labels.items() if flows[name].quantity is None]
+    return f"no quantity on any flow {', '.join(missing)}" if missing else None
+
+
+@dataclass
+class _Park:
+    """What the indicators of one park read."""
+
+    db: sqlite_utils.Database
+    park: str
+    year: int | None
+    G: nx.MultiDiGraph
+    firms: list[str]
+    balance: pd.DataFrame
+
+
+def _aggregation(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
+    n = len(p.firms)
+    linked = {node for u, v in p.G.edges() if u != v and is_exchange_partner(p.G, u) and is_exchange_partner(p.G, v)
+              for node in (u, v)}
+    in_exchange = sum(1 for firm in p.firms if firm in linked)
+    leaving = [waste["to_park"], waste["to_outside_firm"], waste["to_boundary"]]
+    waste_out = _total(*(category.quantity for category in leaving))
+    mass = flow_model(p.G, "mass")
+    links = Coverage(int(mass.flows.astype(bool).sum()), int(mass.adjacency.sum()), "mass links with a quantity")
+    fci = finn_cycling_index(mass) if mass.nodes and links.known else None
+    return [
+        _Indicator(1, "firms_in_exchange", _share(in_exchange, n), "%", Coverage(n, n, _FIRMS),
+                   f"{in_exchange} firms send or receive a flow to or from another firm or an outside actor"),
+        _Indicator(1, "waste_recovered_in_park", _share(waste["to_park"].quantity, waste_out), "%",
+                   _flow_coverage(leaving, "waste flows with a quantity"),
+                   "waste taken by park firms over all waste leaving park firms",
+                   _unknown_sides(waste, {"to_park": "to park firms", "to_outside_firm": "to outside firms",
+                                          "to_boundary": "to the boundary"})),
+        _Indicator(1, "mass_cycling_index", fci, "-", links, "Finn cycling index of mass flows (input throughflow)"),
+    ]
+
+
+def _energy_use(p: _Park) -> pd.DataFrame:
+    """Energy use rows with MWh of the park's firms (not its utilities): the given year, else each firm's latest."""
+    energy = pd.DataFrame(p.db.execute(
+        "SELECT u.enterprise_id, u.year, u.mwh, u.renewable FROM energy_use u JOIN enterprises e "
+        "ON e.id = u.enterprise_id WHERE e.park_id = ? AND u.mwh IS NOT NULL" + (" AND u.year = ?" if p.year else ""),
+        [p.park] + ([p.year] if p.year else [])).fetchall(), columns=["firm", "year", "mwh", "renewable"])
+    energy = energy[energy["firm"].isin(p.firms)]
+    if len(energy) and p.year is None:  # each firm's latest year
+        latest = energy.groupby("firm")["year"].transform("max")
+        energy = energy[energy["year"] == latest]
+    return energy
+
+
+def _emission_control(p: _Park, energy: pd.DataFrame, reduction: float | None, emitted: float | None,
+                      reported: pd.DataFrame, byproducts: Coverage, co2: Coverage) -> list[_Indicator]:
+    n = len(p.firms)
+    firms_reporting = Coverage(len(reported), n, _FIRMS)
+    partial = int((reported["emitted_status"] == "partial").sum())
+    output = dict(p.db.execute("SELECT id, output_value_mcny FROM enterprises WHERE park_id = ? AND "
+                               "output_value_mcny > 0", (p.park,)).fetchall())
+    both = reported[reported["id"].isin(output)]
+    intensity = float(both["emitted_t"].sum()) / sum(output[firm] for firm in both["id"]) if len(both) else None
+    with_energy = reported[reported["id"].isin(set(energy["firm"]))]
+    tce = energy[energy["firm"].isin(with_energy["id"])]["mwh"].sum() / _MWH_PER_TCE
+    return [
+        _Indicator(2, "total_emissions", emitted, "tCO2e/yr", firms_reporting, "scope 1 + scope 2"
+                   + (f"; {partial} of these firms partial (a scope not reported, or CO2 to air without a "
+                      "quantity)" if partial else "")),
+        _Indicator(2, "emission_intensity", intensity, "tCO2e per million CNY", Coverage(len(both), n, _FIRMS),
+                   "firms reporting both emissions and output value"),
+        _Indicator(2, "co2_per_energy", float(with_energy["emitted_t"].sum()) / tce if tce > 0 else None, "t CO2/tce",
+                   Coverage(len(with_energy), n, _FIRMS),
+                   "scope 1 + 2 over comprehensive energy use (1 tce = 8.141 MWh)"),
+        _Indicator(2, "reduction_from_exchanges", reduction, "tCO2e/yr", (byproducts, co2),
+                   "CO2 absorbed by CO2 exchanges plus emissions avoided by by-product exchanges (known part)"),
+        _Indicator(2, "reduction_share", _share(reduction, emitted) if emitted else None, "% of emissions",
+                   (firms_reporting, byproducts, co2)),
+    ]
+
+
+def _sustainable_energy(p: _Park, energy: pd.DataFrame) -> list[_Indicator]:
+    flagged = energy[energy["renewable"].notna()]
+    return [_Indicator(3, "renewable_share", _share(float(flagged[flagged["renewable"] == 1]["mwh"].sum()),
+                                                    float(flagged["mwh"].sum())),
+                       "%", Coverage(flagged["firm"].nunique(), len(p.firms), _FIRMS),
+                       "renewable MWh over all reported MWh (rows with a renewable flag)")]
+
+
+def _recycling(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
+    water = _flow_sums(p.G, "water")
+    leaving = [waste["to_park"], waste["to_outside_firm"], waste["to_boundary"]]
+    used = _total(waste["to_park"].quantity, waste["to_outside_firm"].quantity)
+    return [
+        _Indicator(4, "water_reuse", _share(water["to_park"].quantity,
+                                            _total(water["to_park"].quantity, water["from_boundary"].quantity)), "%",
+                   _flow_coverage([water["to_park"], water["from_boundary"]], "water flows with a quantity"),
+                   "water passed between park firms over that plus water drawn from outside",
+                   _unknown_sides(water, {"to_park": "between park firms", "from_boundary": "drawn from outside"})),
+        _Indicator(4, "solid_waste_utilisation", _share(used, _total(*(category.quantity for category in leaving))),
+                   "%", _flow_coverage(leaving, "waste flows with a quantity"),
+                   "waste taken by any firm over all waste leaving park firms",
+                   _unknown_sides(waste, {"to_park": "to park firms", "to_outside_firm": "to outside firms",
+                                          "to_boundary": "to the boundary"})),
+    ]
+
+
+def _neutrality(p: _Park, emitted: float | None, reduction: float | None,
+                coverage: tuple[Coverage, ...]) -> list[_Indicator]:
+    offsets = p.db.execute("SELECT sum(t_co2e), count(*) FROM offsets WHERE park_id = ?"
+                           + (" AND year = ?" if p.year else ""), [p.park] + ([p.year] if p.year else [])).fetchone()
+    offset_t = offsets[0] or 0.0
+    # the known part of the reduction: an unknown saving counts as none, and the coverage says so
+    residual = None if emitted is None else clean_zero(emitted - (reduction or 0.0) - offset_t, emitted)
+    return [
+        _Indicator(5, "residual_emissions", residual, "tCO2e/yr", coverage,
+                   f"emitted - absorbed - avoided - offsets ({offset_t:,.0f} t from {offsets[1]} offset rows)"),
+        _Indicator(5, "gap_to_net_zero", max(0.0, residual) if residual is not None else None, "tCO2e/yr", coverage),
+    ]
 
 
 def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
-              targets: pd.DataFrame | None = None, factors: dict[str, float] | None = None) -> pd.DataFrame:
+              targets: pd.DataFrame | None = None, factors: dict[str, float] | None = None,
+              min_coverage: float = MIN_COVERAGE) -> pd.DataFrame:
     """Indicators of one park for the five pillars of the zero-carbon park standard.
 
     Indicators (existing flows; emissions and energy use of ``year``, default each firm's latest):
@@ -78,114 +267,64 @@ def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
     A ratio whose flows of one side all lack a quantity is missing; flows without a quantity are left out
     otherwise, and the coverage column says how many had one.
 
-    1. industry aggregation: share of firms in at least one exchange with another firm; share of the
-       park's waste taken by firms of the park; mass Finn cycling index.
+    1. industry aggregation: share of firms in at least one exchange with another firm (or an outside
+       actor); share of the park's waste taken by firms of the park; mass Finn cycling index.
     2. GHG emission control: total emissions (scope 1 + 2); intensity per output value; CO2 per unit of
        energy use (t CO2/tce, the national zero-carbon park core indicator); reduction from exchanges
-       (absorbed + avoided) and its share of emissions.
+       (absorbed + avoided, the known part; coverage: by-product exchanges with a quantity and a CO2
+       factor, and CO2 flows with a quantity) and its share of emissions.
     3. sustainable energy: renewable share of reported energy use.
-    4. ecological recycling: water reuse rate (water passed between park firms over that plus fresh intake);
-       solid-waste comprehensive utilisation (waste taken by any firm over all waste leaving park firms).
+    4. ecological recycling: water reuse rate (water passed between park firms over that plus fresh intake
+       from the boundary, the park's utilities and its environment); solid-waste comprehensive
+       utilisation (waste taken by any firm over all waste leaving park firms).
     5. carbon neutrality: residual emissions = emitted - absorbed - avoided - offsets; the gap to net zero.
+
+    Parameters
+    ----------
+    min_coverage : float
+        Below this share of its inputs known, an indicator's verdict is "insufficient data".
 
     Returns
     -------
     DataFrame
-        ``park_id, pillar, indicator, value, unit, target, passed, coverage, scheme, target_status, note``.
+        ``park_id, pillar, indicator, value, unit, target, passed, coverage, scheme, target_status, note,
+        reason``. ``passed`` is True, False, "insufficient data" (coverage below ``min_coverage``, target or
+        not; or flows that exist without a quantity) or None (no target, or no firm reported what the
+        indicator needs); ``reason`` says why a value is missing or stands on too little. No NaN: unknown
+        is None.
 
     Raises
     ------
     UnknownIdError
         If the park is not in the store.
+    InputError
+        If ``min_coverage`` is not between 0 and 1.
     """
+    if not 0.0 <= min_coverage <= 1.0:
+        raise InputError(f"min_coverage must be between 0 and 1, not {min_coverage}")
     if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
         raise UnknownIdError(f"no park {park!r} in the store")
     targets = targets if targets is not None else load_targets()
     factors = factors or load_factors()
     G = load_graph(db, park=park, year=year, status="existing")
-    firms = [node for node in G if not is_boundary(G, node)]
-    n = len(firms)
-    balance = carbon_balance(db, park=park, year=year, factors=factors, G=G)
-    rows = []
+    credits = exchange_credits(db, G, factors)
+    p = _Park(db, park, year, G, [node for node in G if not is_boundary(G, node)],
+              carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=credits))
 
-    def add(pillar: int, indicator: str, value, unit: str, coverage: str, note: str | None = None) -> None:
-        target = targets[targets["indicator"] == indicator]
-        row = {"park_id": park, "pillar": PILLARS[pillar - 1], "indicator": indicator, "value": value, "unit": unit,
-               "target": None, "passed": None, "coverage": coverage, "scheme": None, "target_status": None,
-               "note": note}
-        if len(target):
-            first = target.iloc[0]
-            row.update(target=f"{first['operator']} {first['target']:g}", scheme=first["scheme"],
-                       target_status=first["status"])
-            if value is not None and pd.notna(first["target"]):
-                row["passed"] = bool(_COMPARE[first["operator"]](value, first["target"]))
-        rows.append(row)
-
-    # 1. industry aggregation
-    linked = {node for u, v in G.edges() for node in (u, v)
-              if not G.nodes[u].get("direction") and not G.nodes[v].get("direction")}
-    in_exchange = sum(1 for firm in firms if firm in linked)
-    add(1, "firms_in_exchange", _share(in_exchange, n), "%", _coverage(n, n),
-        f"{in_exchange} firms send or receive a flow to or from another firm")
-    waste = _flow_sums(G, "waste")
-    waste_out = _total(waste["to_park"], waste["to_outside_firm"], waste["to_boundary"])
-    add(1, "waste_recovered_in_park", _share(waste["to_park"], waste_out), "%",
-        _coverage(waste["known"], waste["all"], "waste flows with a quantity"))
-    mass = flow_model(G, "mass")
-    fci = finn_cycling_index(mass) if mass.nodes else None
-    add(1, "mass_cycling_index", fci, "-", _coverage(int(mass.flows.astype(bool).sum()), int(mass.adjacency.sum()),
-                                                     "mass links with a quantity"),
-        "Finn cycling index of mass flows (input throughflow)")
-
-    # 2. GHG emission control
-    reported = balance[balance["emitted_t"].notna()]
+    reported = p.balance[p.balance["emitted_t"].notna()]
     emitted = float(reported["emitted_t"].sum()) if len(reported) else None
-    add(2, "total_emissions", emitted, "tCO2e/yr", _coverage(len(reported), n), "scope 1 + scope 2")
-    output = dict(db.execute("SELECT id, output_value_mcny FROM enterprises WHERE park_id = ? AND "
-                             "output_value_mcny > 0", (park,)).fetchall())
-    both = reported[reported["id"].isin(output)]
-    intensity = float(both["emitted_t"].sum()) / sum(output[firm] for firm in both["id"]) if len(both) else None
-    add(2, "emission_intensity", intensity, "tCO2e per million CNY", _coverage(len(both), n),
-        "firms reporting both emissions and output value")
-    energy = pd.DataFrame(db.execute(
-        "SELECT u.enterprise_id, u.year, u.mwh, u.renewable FROM energy_use u JOIN enterprises e "
-        "ON e.id = u.enterprise_id WHERE e.park_id = ? AND u.mwh IS NOT NULL" + (" AND u.year = ?" if year else ""),
-        [park] + ([year] if year else [])).fetchall(), columns=["firm", "year", "mwh", "renewable"])
-    if len(energy) and year is None:  # each firm's latest year
-        latest = energy.groupby("firm")["year"].transform("max")
-        energy = energy[energy["year"] == latest]
-    energy_firms = set(energy["firm"])
-    with_energy = reported[reported["id"].isin(energy_firms)]
-    tce = energy[energy["firm"].isin(with_energy["id"])]["mwh"].sum() / _MWH_PER_TCE
-    add(2, "co2_per_energy", float(with_energy["emitted_t"].sum()) / tce if tce > 0 else None, "t CO2/tce",
-        _coverage(len(with_energy), n), "scope 1 + 2 over comprehensive energy use (1 tce = 8.141 MWh)")
-    reduction = float(balance["absorbed_t"].sum() + balance["avoided_t"].sum())
-    add(2, "reduction_from_exchanges", reduction, "tCO2e/yr", _coverage(n, n),
-        "CO2 absorbed by CO2 exchanges plus emissions avoided by by-product exchanges")
-    add(2, "reduction_share", _share(reduction, emitted) if emitted else None, "% of emissions", _coverage(len(reported), n))
+    byproducts, co2 = exchange_coverage(G, credits)
+    known_parts = [value for column in ("absorbed_t", "avoided_t") for value in p.balance[column].tolist()
+                   if value is not None]
+    reduction = float(sum(known_parts))
+    if byproducts.total + co2.total and not byproducts.known + co2.known and reduction == 0:
+        reduction = None  # exchanges exist and none has what its saving needs: unknown, not 0
 
-    # 3. sustainable energy
-    flagged = energy[energy["renewable"].notna()]
-    add(3, "renewable_share", _share(float(flagged[flagged["renewable"] == 1]["mwh"].sum()), float(flagged["mwh"].sum())),
-        "%", _coverage(flagged["firm"].nunique(), n), "renewable MWh over all reported MWh (rows with a renewable flag)")
-
-    # 4. ecological recycling
-    water = _flow_sums(G, "water")
-    add(4, "water_reuse", _share(water["to_park"], _total(water["to_park"], water["from_boundary"])), "%",
-        _coverage(water["known"], water["all"], "water flows with a quantity"),
-        "water passed between park firms over that plus water drawn from outside")
-    used = _total(waste["to_park"], waste["to_outside_firm"])
-    add(4, "solid_waste_utilisation", _share(used, waste_out), "%",
-        _coverage(waste["known"], waste["all"], "waste flows with a quantity"),
-        "waste taken by any firm over all waste leaving park firms")
-
-    # 5. carbon neutrality
-    offsets = db.execute("SELECT sum(t_co2e), count(*) FROM offsets WHERE park_id = ?"
-                         + (" AND year = ?" if year else ""), [park] + ([year] if year else [])).fetchone()
-    offset_t = offsets[0] or 0.0
-    residual = emitted - reduction - offset_t if emitted is not None else None
-    add(5, "residual_emissions", residual, "tCO2e/yr", _coverage(len(reported), n),
-        f"emitted - absorbed - avoided - offsets ({offset_t:,.0f} t from {offsets[1]} offset rows)")
-    add(5, "gap_to_net_zero", max(0.0, residual) if residual is not None else None, "tCO2e/yr",
-        _coverage(len(reported), n))
-    return pd.DataFrame(rows, columns=_COLUMNS)
+    waste = _flow_sums(G, "waste")
+    energy = _energy_use(p)
+    items = (_aggregation(p, waste)
+             + _emission_control(p, energy, reduction, emitted, reported, byproducts, co2)
+             + _sustainable_energy(p, energy)
+             + _recycling(p, waste)
+             + _neutrality(p, emitted, reduction, (Coverage(len(reported), len(p.firms), _FIRMS), byproducts, co2)))
+    return pd.DataFrame([_row(park, item, targets, min_coverage) for item in items], columns=_COLUMNS, dtype=object)

@@ -99,7 +99,7 @@ def test_a_park_with_no_quantity_gets_unknown_not_zero(foreign_db):
     metrics = json.loads(_run("metrics", "--park", "lubei", *db, "--format", "json"))["metrics"]
     mass = next(row for row in metrics if row["currency"] == "mass")
     assert mass["links"] > 0 and mass["coverage"] == 0
-    for flow_metric in ("tst", "fci", "ascendency"):
+    for flow_metric in ("TST", "FCI", "ascendency"):
         assert mass[flow_metric] is None, (flow_metric, mass)
     assert mass["reason"]
 

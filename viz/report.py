@@ -106,6 +106,8 @@ def _park_section(db, park: str, include_map: bool) -> dict:
     missing = gaps(db, park=park)
     synergies = match(db, park=park, factors=factors)
     plan = synergies.plan.sort_values("rank")
+    if synergies.notes and not plan.attrs.get("note"):
+        plan.attrs["note"] = "; ".join(synergies.notes)
 
     mass_flows = sorted(((data["quantity"], u, v, data["kind"]) for u, v, data in existing.edges(data=True)
                          if data["currency"] == "mass" and data["quantity"]), reverse=True)[:14]

@@ -541,7 +541,7 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
                        f"flows (import {file_report.import_id})", err=True)
     if output:
         about = {"method": method, "weights": weights, "radius_km": radius_km, "park": park or "all",
-                 "anonymised": anonymised}
+                 "anonymised": anonymised, "notes": result.notes}
         path = export_matches(candidates, result.summary, output, about=about)
         if not quiet:
             click.echo(f"wrote {path}", err=True)
@@ -645,7 +645,7 @@ def demo(out_dir, fmt, quiet):
     (out / "report.html").write_text(build_report(db, park="zcp"), encoding="utf-8")
     matches = match(db, park="zcp")
     export_matches(matches.candidates, matches.summary, out / "matchmaking.xlsx",
-                   about={"method": matches.method, "weights": matches.weights, "park": "zcp"})
+                   about={"method": matches.method, "weights": matches.weights, "park": "zcp", "notes": matches.notes})
     _echo_frames(summarise(db), fmt)
     if not quiet and fmt == "table":
         click.echo(f"\nstore: {db_file} (schema version {SCHEMA_VERSION}); try: symbiosis info --db {db_file}\n"

@@ -150,15 +150,17 @@ def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None
         click.echo(f"note: {_cell(note)}", err=fmt != "table")
 
 
-#: names of figure columns (tonnes, km, CNY, scores, indices): an all-unknown one prints 'unknown'
-_FIGURE_NAME = re.compile(r"(^|_)(t|km|tkm|tco2e|cny|mwh|m3|quantity|bottleneck|value|score|share|tst|fci|apl|"
-                          r"ami|ascendency|capacity|overhead|robustness|cyclicity|connectance|density|intensity)$")
+#: columns that hold text (notes, ids, names): an empty one prints blank; any other column whose every
+#: value is unknown is a figure nobody could compute, and prints 'unknown'
+_TEXT_NAME = re.compile(r"(^|_)(note|notes|reason|warning|name|names|id|ids|file|status|source|extra|members|"
+                        r"resources|resource|sectors|park|host_park|undone_at|import_id|new_resources|label|"
+                        r"unit|kind|currency|side|scheme|target_status|coverage_text|guesses)$", re.IGNORECASE)
 
 
 def _has_floats(column: pd.Series) -> bool:
     values = column.dropna()
     if values.empty:
-        return bool(_FIGURE_NAME.search(str(column.name)))  # every value unknown
+        return not _TEXT_NAME.search(str(column.name))  # every value unknown
     return any(isinstance(value, float) for value in values)
 
 
@@ -199,8 +201,11 @@ def _is_numeric(column: pd.Series) -> bool:
 def _echo_frames(frames: dict[str, pd.DataFrame], fmt: str) -> None:
     """Several tables: printed one after another, or one JSON object {name: records}."""
     if fmt == "json":
-        click.echo(json.dumps({name: json.loads(frame.to_json(orient="records", force_ascii=False))
-                               for name, frame in frames.items()}, ensure_ascii=False))
+        document = {name: json.loads(frame.to_json(orient="records", force_ascii=False)) for name, frame in frames.items()}
+        notes = {name: frame.attrs["note"] for name, frame in frames.items() if frame.attrs.get("note")}
+        if notes:  # why a table is empty or partial travels with it
+            document["notes"] = notes
+        click.echo(json.dumps(document, ensure_ascii=False))
         return
     for number, (name, frame) in enumerate(frames.items()):
         if fmt == "csv":
@@ -258,14 +263,16 @@ def init(db_path):
               help="Write a draft resource map (each unmatched name, best guess, score) to check and reuse.")
 @click.option("--header-row", type=click.IntRange(1), default=None,
               help="Row number of the header (default: found below any title rows).")
+@click.option("--decimal", type=click.Choice([".", ","]), default=".", show_default=True,
+              help="Decimal mark of the files' numbers; with ',' a point groups thousands (1.234,5).")
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--encoding", default=None, help="Text encoding of CSV/JSON files (default UTF-8).")
 @_db_option
 @_format_option
 @_quiet_option
 @_errors_to_click
-def import_command(files, table, mappings, set_pairs, resource_map, new_resources, draft_map, header_row, dry_run,
-                   encoding, db_path, fmt, quiet):
+def import_command(files, table, mappings, set_pairs, resource_map, new_resources, draft_map, header_row, decimal,
+                   dry_run, encoding, db_path, fmt, quiet):
     """Import CSV, XLSX or JSON FILES into the store, all in one transaction.
 
     Each file's table comes from FILE:TABLE, --table, or a table name in its file name
@@ -280,6 +287,7 @@ def import_command(files, table, mappings, set_pairs, resource_map, new_resource
         report = import_files(db, files, table=table, column_map=parse_column_map(mappings),
                               set_values=parse_set_values(set_pairs), resource_map=resource_map,
                               new_resources=new_resources, header_row=header_row, resource_map_draft=draft_map,
+                              decimal=decimal,
                               dry_run=dry_run, encoding=encoding, progress=advance)
     finally:
         bar.close()

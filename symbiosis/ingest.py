@@ -134,6 +134,9 @@ class _Context:
         self._resolver: ResourceResolver | None = None
         self._resolver_size = -1
         self.set_values: dict[str, str] = {}
+        self.decimal = "."
+        #: warnings about the whole import (not one file's columns), for every output format
+        self.warnings: list[str] = []
         #: names no step resolved: name -> [Resolution, rows]
         self.unmatched: dict[str, list] = {}
         self.unresolved: set[str] = set()  # the same names, already reported
@@ -278,6 +281,7 @@ def import_files(
     new_resources: bool = False,
     header_row: int | None = None,
     resource_map_draft: str | Path | None = None,
+    decimal: str = ".",
     dry_run: bool = False,
     encoding: str | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -311,6 +315,9 @@ def import_files(
         without it such a name is an error that lists the closest catalogue entries.
     header_row : int, optional
         Spreadsheet row of the header; by default found below any title rows.
+    decimal : {'.', ','}
+        The decimal mark of numbers in the files. With ``','`` (Danish, German, French files), a point
+        or a space groups thousands: ``1.234,5``. Spaces grouping thousands (``170 000``) are read either way.
     resource_map_draft : path, optional
         Write a draft resource map (each unmatched name, the best guess and its score) here, for the
         user to check and pass back as ``resource_map``.
@@ -344,6 +351,8 @@ def import_files(
     """
     if table is not None and _normal(table) not in TABLES:
         raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    if decimal not in (".", ","):
+        raise InputError(f"decimal mark {decimal!r}: expected '.' or ','")
     column_map = {_normal(source): _normal(target) for source, target in (column_map or {}).items()}
     set_values = {_normal(name): str(value) for name, value in (set_values or {}).items()}
     if resource_map is not None and not isinstance(resource_map, ResourceMap):
@@ -381,6 +390,7 @@ def import_files(
         with transaction(db):
             context = _Context(db, resource_map, new_resources)
             context.set_values = set_values
+            context.decimal = decimal
             for name, sheet in sheets:
                 prepared = _prepare(sheet, TABLES[name], column_map, context, problems)
                 if prepared is None:
@@ -404,6 +414,12 @@ def import_files(
     return ImportReport(reports, draft_map=draft)
 
 
+#: a draft map's guess fills the code column only from this similarity up
+_DRAFT_GUESS_SCORE = 0.75
+#: a name added with --new-resources this close to a catalogue entry is named in a warning
+_LOOK_ALIKE_SCORE = 0.8
+
+
 def _write_draft_map(path: str | Path | None, unmatched: dict[str, list]) -> str | None:
     """A CSV ``name,code,score,rows,how`` with the best guess for every unmatched name (code blank
     when nothing is close), for the user to check and pass back with --resource-map."""
@@ -412,7 +428,10 @@ def _write_draft_map(path: str | Path | None, unmatched: dict[str, list]) -> str
     rows = []
     for name, (resolution, count) in sorted(unmatched.items()):
         best, score = (resolution.suggestions[0] if resolution.suggestions else ("", 0.0))
-        others = "; ".join(f"{code} ({value:.2f})" for code, value in resolution.suggestions[1:])
+        # a weak guess (bagasse -> blast_furnace_slag at 0.50) is listed, never written as the mapping
+        shown = resolution.suggestions[1:] if score >= _DRAFT_GUESS_SCORE else resolution.suggestions
+        others = "; ".join(f"{code} ({value:.2f})" for code, value in shown)
+        best = best if score >= _DRAFT_GUESS_SCORE else ""
         rows.append({"name": name, "code": best, "score": round(score, 2), "rows": count,
                      "other_guesses": others})
     pd.DataFrame(rows, columns=["name", "code", "score", "rows", "other_guesses"]).to_csv(path, index=False)
@@ -448,6 +467,8 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
             extras.append("resource_as_written")
     for spec_field in present:
         out[spec_field.name] = _parse_field(sheet, frame, spec_field, empty[spec_field.name], context, problems)
+    report.warnings += context.warnings
+    context.warnings.clear()
 
     key = _key(sheet, frame, spec, empty, problems)
     if key is None:
@@ -488,31 +509,67 @@ _HEADER_UNIT = re.compile(r"^(?P<base>.*?)\s*[(\[（【]\s*(?P<unit>[^()\[\]（�
 #: what analysts call the fields, in the languages of the data we meet (normalised as _normal does);
 #: a column with one of these names is never read silently as the field: the user confirms with --map
 _FIELD_ALIASES = {
-    "quantity": ("amount", "qty", "menge", "数量", "量", "产量", "volume", "mass", "tonnage", "flow"),
-    "unit": ("units", "einheit", "单位", "uom"),
+    "quantity": ("amount", "qty", "menge", "数量", "量", "产量", "volume", "mass", "tonnage", "flow", "mængde",
+                 "mængde", "mengde", "mängd", "수량", "양", "물량", "quantité", "cantidad"),
+    "unit": ("units", "einheit", "单位", "uom", "enhed", "enhet", "단위", "unité", "unidad"),
     "source_id": ("from", "source", "supplier", "provider", "origin", "lieferant", "von", "来源", "来源企业",
-                  "供方", "供应方"),
+                  "供方", "供应方", "leverandør", "leverantör", "fra", "från", "공급처", "공급기업", "공급자",
+                  "fournisseur", "proveedor"),
     "target_id": ("to", "target", "receiver", "recipient", "destination", "user", "abnehmer", "nach", "去向",
-                  "去向企业", "需方", "接收方"),
+                  "去向企业", "需方", "接收方", "modtager", "mottaker", "mottagare", "til", "till", "수요처",
+                  "수요기업", "수요자", "destinataire", "receptor"),
     "resource_code": ("resource", "material", "substance", "by_product", "byproduct", "stoff", "物料",
-                      "物料名称", "资源", "副产品", "resource_name", "material_name"),
+                      "物料名称", "资源", "副产品", "resource_name", "material_name", "ressource", "ressurs",
+                      "resurs", "materiale", "biprodukt", "물질", "자원", "부산물", "matière", "recurso"),
     "name": ("firm", "company", "enterprise", "firm_name", "company_name", "firma", "unternehmen", "名称",
-             "企业名称"),
-    "id": ("编号", "企业编号", "nr", "no", "code"),
-    "enterprise_id": ("firm", "company", "enterprise", "企业", "firma"),
-    "park_id": ("park", "园区"),
-    "sector_code": ("sector", "nace", "branche", "行业", "行业代码", "industry", "isic"),
-    "lat": ("latitude", "breite", "纬度"),
-    "lon": ("longitude", "lng", "laenge", "länge", "经度"),
-    "year": ("jahr", "年份", "年"),
-    "kind": ("type", "category", "类型", "类别", "art"),
-    "status": ("状态", "state"),
-    "distance_km": ("distance", "entfernung", "距离"),
-    "note": ("comment", "comments", "remark", "remarks", "bemerkung", "备注", "description"),
-    "role": ("rolle", "角色", "node_type"),
+             "企业名称", "navn", "namn", "virksomhed", "기업명", "회사명", "업체명", "nom", "nombre"),
+    "id": ("编号", "企业编号", "nr", "nr.", "no", "no.", "code", "virksomheds_id", "기업코드", "코드", "번호"),
+    "enterprise_id": ("firm", "company", "enterprise", "企业", "firma", "virksomhed", "företag", "기업", "업체"),
+    "park_id": ("park", "园区", "산업단지", "단지", "parc"),
+    "sector_code": ("sector", "nace", "branche", "行业", "行业代码", "industry", "isic", "branchekode",
+                    "업종", "업종코드", "anzsic", "naics"),
+    "lat": ("latitude", "breite", "纬度", "breddegrad", "위도"),
+    "lon": ("longitude", "lng", "laenge", "länge", "经度", "længdegrad", "lengdegrad", "경도"),
+    "year": ("jahr", "年份", "年", "år", "ar", "연도", "년도", "année", "año"),
+    "kind": ("type", "category", "类型", "类别", "art", "kategori", "유형", "종류"),
+    "status": ("状态", "state", "상태"),
+    "distance_km": ("distance", "entfernung", "距离", "afstand", "avstand", "거리"),
+    "note": ("comment", "comments", "remark", "remarks", "bemerkung", "备注", "description", "bemærkning",
+             "kilde", "source_note", "비고", "메모"),
+    "role": ("rolle", "角色", "node_type", "roll", "역할", "구분"),
+    "scope1_t": ("scope_1", "scope1", "direct_emissions", "范围一", "范围1", "直接排放"),
+    "scope2_t": ("scope_2", "scope2", "indirect_emissions", "范围二", "范围2", "间接排放"),
+    "co2_capture_t": ("co2_capture", "captured_co2", "capture", "碳捕集"),
 }
 
 
+#: values of choice fields as files in other languages write them (lower case) -> the value
+_CHOICE_WORDS = {
+    "role": {
+        **dict.fromkeys(("company", "enterprise", "virksomhed", "unternehmen", "företag", "企业", "公司", "기업",
+                         "회사", "entreprise", "empresa"), "firm"),
+        **dict.fromkeys(("forsyning", "versorger", "versorgung", "försörjning", "公用", "公用事业", "公用设施",
+                         "基础设施", "유틸리티", "공공", "infrastructure", "grid", "network"), "utility"),
+        **dict.fromkeys(("miljø", "umwelt", "miljö", "环境", "自然", "환경", "environnement", "nature"), "environment"),
+        **dict.fromkeys(("ekstern", "extern", "externe", "外部", "园区外", "외부", "externo", "outside"), "external"),
+    },
+    "kind": {
+        **dict.fromkeys(("materiale", "material", "stoff", "物料", "材料", "原料", "产品", "물질", "자재"), "material"),
+        **dict.fromkeys(("affald", "abfall", "avfall", "废物", "废弃物", "固废", "副产品", "폐기물", "déchet"), "waste"),
+        **dict.fromkeys(("energi", "energie", "能源", "能量", "热", "电", "에너지", "énergie"), "energy"),
+        **dict.fromkeys(("vand", "wasser", "vatten", "水", "물", "eau", "agua"), "water"),
+        **dict.fromkeys(("二氧化碳", "이산화탄소", "kuldioxid", "koldioxid"), "co2"),
+    },
+    "status": {
+        **dict.fromkeys(("eksisterende", "bestehend", "befintlig", "现有", "已有", "运行", "기존", "existant"),
+                        "existing"),
+        **dict.fromkeys(("planlagt", "geplant", "planerad", "规划", "计划", "拟建", "계획", "prévu"), "planned"),
+        **dict.fromkeys(("potentiel", "potenziell", "potentiell", "潜在", "잠재"), "potential"),
+    },
+}
+#: fields whose unit a header may give ("Quantity (t/yr)", "Scope 1 (kt CO2-e)")
+_UNIT_FIELDS = {"flows": ("quantity",), "offers": ("quantity",), "demands": ("quantity",),
+                "energy_use": ("quantity", "mwh"), "emissions": ("scope1_t", "scope2_t", "co2_capture_t")}
 #: fields whose text is kept in 'extra' all the same: a look-alike column loses nothing, so it is a warning
 _DESCRIPTIVE_FIELDS = ("note", "sector_name")
 
@@ -534,8 +591,7 @@ def _field_for_header(column: str, spec: TableSpec, column_map: dict[str, str]) 
     full = _normal(column)
     base, unit = _header_unit(column)
     target = column_map.get(full, column_map.get(base, base))
-    if unit is not None and spec.quantity is not None and (
-            target == "quantity" or (target == "mwh" and spec.name == "energy_use")):
+    if unit is not None and target in _UNIT_FIELDS.get(spec.name, ()):
         return target, unit, f"column {column!r} read as {target} in {unit}"
     if full in column_map:
         return column_map[full], None, None
@@ -613,6 +669,9 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
         return None
     renamed = frame.copy()
     renamed.columns = names
+    if spec.name == "emissions":  # each scope column may have its own unit: converted column by column
+        renamed.attrs["column_units"] = header_units
+        header_units = {}
     for name, unit in header_units.items():
         if "unit" in renamed.columns:
             renamed["unit"] = renamed["unit"].where(renamed["unit"].ne(""), unit)
@@ -631,6 +690,22 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
     return renamed
 
 
+#: a digit group separator that never means a decimal point: spaces (plain, no-break, thin) and apostrophes
+_GROUPED = re.compile(r"^\s*([-+]?)(\d{1,3}(?:[ \u00a0\u2009\u202f']\d{3})+)([.,]\d+)?\s*$")
+
+
+def _number_text(raw: pd.Series, decimal: str) -> pd.Series:
+    """Number text as Python reads it: '170 000' -> '170000'; with ``decimal=','``: '1.234,5' -> '1234.5';
+    with '.': '1,234.5' -> '1234.5' (a comma before three digits and a point, or alone in groups)."""
+    text = raw.str.replace(_GROUPED, lambda m: m[1] + re.sub(r"\D", "", m[2]) + (m[3] or ""), regex=True)
+    if decimal == ",":
+        grouped = text.str.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?")
+        text = text.where(~grouped.fillna(False), text.str.replace(".", "", regex=False))
+        return text.str.replace(",", ".", regex=False)
+    grouped = text.str.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
+    return text.where(~grouped.fillna(False), text.str.replace(",", "", regex=False))
+
+
 def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd.Series,
                  context: _Context, problems: _Problems) -> pd.Series:
     name = spec_field.name
@@ -641,6 +716,9 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
         values = raw
         if spec_field.choices:
             values = raw.str.lower()
+            words = _CHOICE_WORDS.get(name)
+            if words:  # a role, kind or status written in the file's language
+                values = values.map(lambda value: words.get(value, value))
             bad = ~empty & ~values.isin(spec_field.choices)
             problems.add_rows(sheet, bad, name, raw, f"expected one of {', '.join(spec_field.choices)}")
         if spec_field.references and spec_field.references != "resources":
@@ -665,11 +743,20 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
         bad = ~lowered.isin(_TRUE | _FALSE)
         problems.add_rows(sheet, bad, name, raw, "expected true or false (yes/no, 1/0)")
         return pd.Series(np.where(empty, None, lowered.isin(_TRUE)), index=raw.index, dtype=object)
-    numbers = pd.to_numeric(raw.where(~empty), errors="coerce")
+    numbers = pd.to_numeric(_number_text(raw.where(~empty), context.decimal), errors="coerce")
     finite = np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
     bad = ~empty & ~finite
     expected = {"real": "expected a number, like 1250.5", "int": "expected a whole number",
                 "year": "expected a year, like 2024"}[spec_field.type]
+    if context.decimal == "." and (bad & raw.str.fullmatch(r"[-+]?\d+(\.\d{3})*,\d+")).any():
+        expected += " (if the file writes decimals with a comma, pass --decimal ,)"
+    if context.decimal == "." and spec_field.type == "real":
+        thousands = ~empty & raw.str.fullmatch(r"[-+]?\d{1,3}(\.000)+")
+        if thousands.any():
+            first = int(sheet.row_numbers.iloc[int(np.flatnonzero(thousands.to_numpy())[0])])
+            context.warnings.append(f"column {name!r}: {int(thousands.sum())} value(s) like "
+                                    f"{raw[thousands].iloc[0]!r} (row {first}) read with '.' as the decimal point; "
+                                    "if '.' separates thousands in this file, pass --decimal ,")
     problems.add_rows(sheet, bad, name, raw, expected)
     checked = ~empty & finite
     if spec_field.type in ("int", "year"):
@@ -773,12 +860,22 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
     no_values = pd.Series(True, index=index)
     if spec.name == "emissions":
         unit = frame["unit"].where(~empty["unit"], "tCO2e") if "unit" in frame.columns else pd.Series("tCO2e", index=index)
-        factors = _factors(sheet, unit, pd.Series("co2", index=index), None, context, problems, "unit")
+        given = ~empty["unit"] if "unit" in frame.columns else pd.Series(False, index=index)
+        header_units = frame.attrs.get("column_units", {})
+        co2 = pd.Series("co2", index=index)
+        factors = _factors(sheet, unit, co2, None, context, problems, "unit")
         for column in ("scope1_t", "scope2_t", "co2_capture_t"):
             if column in out:
-                out[column] = out[column] * factors
+                # a unit column wins; else the column's header unit ("Scope 1 (kt CO2-e)"); else tCO2e
+                own = (_factors(sheet, unit.where(given, header_units[column]), co2, None, context, problems, "unit")
+                       if column in header_units else factors)
+                out[column] = _converted(out[column], own)
         if "unit" in out:
             out["unit_orig"] = out.pop("unit")
+        if header_units:  # the units as the header gave them, for tracing the figures back
+            written = "; ".join(f"{column}: {value}" for column, value in header_units.items())
+            out["unit_orig"] = out["unit_orig"].where(out["unit_orig"].notna(), written) if "unit_orig" in out \
+                else pd.Series(written, index=index)
         return []
     if spec.quantity is None:
         return []
@@ -796,7 +893,7 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
         problems.add_rows(sheet, ~quantity_empty & unit_empty, "unit", None, "a unit is required with a quantity")
         factors = _factors(sheet, unit_raw.where(~unit_empty, "MWh"), pd.Series("energy", index=index), carrier,
                            context, problems, "unit")
-        converted = quantity * factors
+        converted = _converted(quantity, factors)
         if "quantity" in out:
             mwh = out.get("mwh", pd.Series(np.nan, index=index, dtype=float))
             out["mwh"] = mwh.where(mwh.notna(), converted)
@@ -817,6 +914,9 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
                                        f"({resource_currency.iloc[position]}), which this kind cannot measure")
     kind = row_kind.where(row_kind.notna(), known_kind)
     unknown = codes.notna() & known_kind.isna() & ~codes.isin(context.unresolved)  # new to the catalogue
+    map_kinds = getattr(context.resource_map, "kinds", {})
+    if map_kinds and unknown.any():  # the resource map's 'kind' column names the kind of a new code
+        kind = kind.where(kind.notna() | ~unknown, codes.map(map_kinds))
     guess = unknown & kind.isna()
     if guess.any():
         inferred = unit_raw.where(guess & ~unit_empty).map(_kind_from_unit, na_action="ignore")
@@ -827,9 +927,11 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
     problems.add_rows(sheet, ~quantity_empty & unit_empty, "unit", None,
                       "a unit is required with a quantity (e.g. t/yr, MWh/yr, m3/yr)")
     kind = kind.where(kind.notna(), None)
-    factors = _factors(sheet, unit_raw.where(~unit_empty, None), kind, codes, context, problems, "unit")
+    # a unit beside no quantity converts nothing: it is kept as written, not checked
+    factors = _factors(sheet, unit_raw.where(~unit_empty & ~quantity_empty, None), kind, codes, context, problems,
+                       "unit")
     out["kind"] = kind
-    converted = quantity * factors
+    converted = _converted(quantity, factors)
     overflow = converted.notna() & ~np.isfinite(converted.to_numpy(dtype=float, na_value=np.nan))
     problems.add_rows(sheet, overflow, "quantity", frame["quantity"] if "quantity" in frame.columns else None,
                       "too large once converted to the canonical unit")
@@ -840,8 +942,9 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
 
     unknown_quantity = int(quantity_empty.sum())
     if unknown_quantity:
-        report.notes.append(f"{unknown_quantity} row(s) without a quantity (unknown): kept as links; "
-                            "flow-weighted analyses leave them out")
+        kept = "kept as links; flow-weighted analyses leave them out" if spec.name == "flows" else \
+            "kept; quantity-based figures for them are unknown"
+        report.notes.append(f"{unknown_quantity} row(s) without a quantity (unknown): {kept}")
     new = []
     new_codes = codes[unknown].dropna()
     for code, row_kind_value in zip(new_codes, kind[unknown].loc[new_codes.index]):
@@ -877,6 +980,10 @@ def _resolve_resources(sheet: Sheet, names: pd.Series, context: _Context, proble
         rows = written.index[written.eq(name)]
         if context.new_resources and not resolution.how.startswith("ambiguous"):
             codes[name] = _new_code(name)
+            close = [f"{code} ({score:.2f})" for code, score in resolution.suggestions if score >= _LOOK_ALIKE_SCORE]
+            if close:
+                report.warnings.append(f"new resource {name!r} looks like catalogue {', '.join(close)}: if it is, "
+                                       "map it with --resource-map instead of adding it")
             continue
         entry = context.unmatched.setdefault(name, [resolution, 0])
         entry[1] += len(rows)
@@ -900,7 +1007,23 @@ def _new_code(name: str) -> str:
     return normalise_name(name).replace(" ", "_")
 
 
+#: decimals kept of a converted figure (canonical t, MWh, m3 per year: a millionth is a gram, a kWh-th...)
+_CONVERTED_DECIMALS = 6
+
+
+def _converted(values: pd.Series, factors: pd.Series) -> pd.Series:
+    """values x factors, without the binary noise of the conversion (3.5 ML x 1000 is 3500 m3, never
+    3500.0000000000005); figures that needed no conversion stay exactly as written."""
+    product = values * factors
+    scaled = factors.ne(1.0) & product.notna()
+    if scaled.any():
+        product = product.where(~scaled, product.round(_CONVERTED_DECIMALS))
+    return product
+
+
 def _kind_from_unit(unit: str) -> str | None:
+    if re.search(r"(?<![A-Za-z])[Nn]m(3|³)", unit):
+        return None  # a normal cubic metre measures a gas (a fuel, CO2, oxygen): the unit does not tell the kind
     try:
         parsed = parse_unit(unit)
     except UnitError:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from .errors import InputError, Problem, ValidationError
+from .units import KINDS as _KINDS
 
 __all__ = [
     "normalise_name",
@@ -306,6 +307,8 @@ class ResourceMap(dict):
                  source: str = "resource map", rows: Mapping[str, int] | None = None,
                  written: Mapping[str, str] | None = None):
         super().__init__(entries)
+        #: code -> kind (material, waste, energy, water, co2) for codes new to the catalogue, from a 'kind' column
+        self.kinds: dict[str, str] = {}
         self.source = source
         self.rows = dict(rows or {})
         self.written = dict(written or {})
@@ -314,7 +317,9 @@ class ResourceMap(dict):
 def load_resource_map(path: str | Path) -> ResourceMap:
     """Read a user's resource map: a CSV with the header ``name,code`` (other columns are ignored).
 
-    Each row says "a resource written like *name* in my files is catalogue resource *code*". Whether
+    Each row says "a resource written like *name* in my files is catalogue resource *code*"; an optional
+    ``kind`` column gives the kind of a code new to the catalogue. A row with an empty code is not mapped
+    yet (a draft map's name without a good guess) and is skipped. Whether
     each code exists is checked when the map is given to :class:`ResourceResolver`, which knows the
     catalogue.
 
@@ -342,21 +347,29 @@ def load_resource_map(path: str | Path) -> ResourceMap:
     entries: dict[str, str] = {}
     rows: dict[str, int] = {}
     written: dict[str, str] = {}
+    kinds: dict[str, str] = {}
     for row, values in _read_csv(path, ("name", "code")):
         name, code = values["name"], values["code"]
         key = normalise_name(name)
+        kind = values.get("kind", "").lower()
         if not name or not key:
             problems.append(Problem(source, row, "name", name or None, "a resource name as written in your files"))
         elif not code:
-            problems.append(Problem(source, row, "code", None, f"the catalogue code that {name!r} stands for"))
+            continue  # not mapped yet (a draft map's row without a good guess): the name stays unmatched
+        elif kind and kind not in _KINDS:
+            problems.append(Problem(source, row, "kind", kind, f"expected one of {', '.join(_KINDS)}"))
         elif key in entries and entries[key] != code:
             problems.append(Problem(source, row, "name", name,
                                     f"one code per name: row {rows[key]} already maps it to {entries[key]!r}"))
         elif key not in entries:
             entries[key], rows[key], written[key] = code, row, name
+            if kind:
+                kinds[code] = kind
     if problems:
         raise ValidationError(problems)
-    return ResourceMap(entries, source=source, rows=rows, written=written)
+    resource_map = ResourceMap(entries, source=source, rows=rows, written=written)
+    resource_map.kinds = kinds
+    return resource_map
 
 
 # --------------------------------------------------------------------------------------------------

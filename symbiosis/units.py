@@ -69,10 +69,13 @@ _VOLUME = _ureg.Unit("m**3").dimensionality
 _ENERGY = _ureg.Unit("MWh").dimensionality
 _AMOUNTS = (_MASS, _VOLUME, _ENERGY)
 
-_CO2_TAG = re.compile(r"\s*(?:CO2e|CO2-eq|CO2eq|CO₂e|CO₂|CO2)\b", re.IGNORECASE)
+_CO2_TAG = re.compile(r"\s*(?:CO2-e(?![a-z])|CO2e|CO2-eq|CO2eq|CO₂e|CO₂|CO2)\b", re.IGNORECASE)
 # Words and abbreviations of real sources, rewritten to what pint reads. Order matters: longer first
 # (万吨 before 吨 before 万). Latin words only at word boundaries ('tpa' is not inside 'kW tpa...').
 _WORDS = (
+    # Korean: 만 is 10^4 as in Chinese; 톤 tonne, 년 year, 일 day, 시간 hour
+    ("만톤", "1e4 t"), ("천톤", "1e3 t"), ("톤", "t"), ("킬로와트시", "kWh"), ("메가와트시", "MWh"),
+    ("세제곱미터", "m**3"), ("년", "yr"), ("시간", "h"), ("일", "d"),
     ("万立方米", "1e4 m**3"), ("立方米", "m**3"), ("万吨", "1e4 t"), ("千吨", "1e3 t"), ("吨", "t"),
     ("兆瓦时", "MWh"), ("千瓦时", "kWh"), ("吉焦", "GJ"), ("万", "1e4 "), ("亿", "1e8 "),
     ("每年", "/yr"), ("年", "yr"), ("每天", "/d"), ("天", "d"), ("日", "d"), ("小时", "h"),
@@ -83,8 +86,12 @@ _LATIN_WORDS = (
     (r"tonnes", "t"), (r"tonne", "t"), (r"tons", "t"), (r"ton", "t"), (r"metric", ""),
     (r"per (?:year|annum)", "/yr"), (r"per day", "/d"), (r"per hour", "/h"),
     (r"p\.\s?a\.?", "/yr"), (r"annum", "yr"),
+    # Danish, Norwegian, Swedish, German: år/ar/Jahr a year, døgn/Tag a day, mio./mia./Mrd. 10^6 and 10^9
+    (r"mio\.?", "1e6"), (r"mill\.?", "1e6"), (r"mia\.?", "1e9"), (r"mrd\.?", "1e9"), (r"tsd\.?", "1e3"),
+    (r"år", "yr"), (r"jahr", "yr"), (r"døgn", "d"), (r"dygn", "d"), (r"tag", "d"), (r"tons?", "t"),
 )
-_LATIN = [(re.compile(rf"(?<![A-Za-z]){word}(?![A-Za-z])"), replacement) for word, replacement in _LATIN_WORDS]
+_LATIN = [(re.compile(rf"(?<![A-Za-zÀ-ÿ]){word}(?![A-Za-zÀ-ÿ])", re.IGNORECASE), replacement)
+          for word, replacement in _LATIN_WORDS]
 _SLASH_A = re.compile(r"/\s*a\b")  # t/a, TJ/a: per annum
 _CUBIC = re.compile(r"(?<![A-Za-z])(N|n|k|c|d)?m(?:3|³|\^3|\*\*3)(?![0-9A-Za-z])")
 _AMBIGUOUS_CUBIC = re.compile(r"(?<![A-Za-z])(M|MM|Mio\.?\s*)m(?:3|³)(?![0-9A-Za-z])")

@@ -164,3 +164,66 @@ def test_cli_import_with_flags_only(tmp_path):
     result = runner.invoke(cli, ["import", str(noisy), "--db", str(db), "--format", "json"])
     assert result.exit_code == 0 and "warning:" in result.stderr and "'qty'" in result.stderr
     json.loads(result.stdout)  # stdout stays pure JSON
+
+
+def test_numbers_as_other_countries_write_them(filled, tmp_path):
+    flows = tmp_path / "flows.csv"
+    flows.write_text("source_id;target_id;resource_code;quantity;unit\npower;cement;fly_ash;1.234,5;t/år\n"
+                     "power;board;fgd_gypsum;170 000;t\nrefinery;power;cooling_water;3,5;mio. m3/år\n",
+                     encoding="utf-8")
+    with pytest.raises(ValidationError, match="--decimal ,"):
+        import_files(filled, [flows])  # 3,5 is no number with '.' as the decimal mark, and the error says why
+    import_files(filled, [flows], decimal=",")
+    assert filled["flows"].get("power>cement:fly_ash:")["quantity"] == 1234.5
+    assert filled["flows"].get("power>board:fgd_gypsum:")["quantity"] == 170_000
+    assert filled["flows"].get("refinery>power:cooling_water:")["quantity"] == 3.5e6
+    danish = tmp_path / "more_flows.csv"
+    danish.write_text("source_id,target_id,resource_code,quantity,unit\npower,cement,fly_ash,700.000,t\n")
+    report = import_files(filled, [danish])  # read as 700, and the user is told how to read it as 700,000
+    assert "pass --decimal ," in report.files[0].warnings[0]
+
+
+def test_emission_units_from_the_headers(filled, tmp_path):
+    emissions = tmp_path / "emissions.csv"
+    emissions.write_text("Facility,year,Scope 1 (kt CO2-e),Scope 2 (Mt CO2-e)\npower,2019,850,0.2\n")
+    with pytest.raises(ValidationError, match="--map 'Scope 1 \\(kt CO2-e\\)=scope1_t'"):
+        import_files(filled, [emissions], column_map={"Facility": "enterprise_id"})
+    import_files(filled, [emissions], column_map={"Facility": "enterprise_id", "Scope 1 (kt CO2-e)": "scope1_t",
+                                                  "Scope 2 (Mt CO2-e)": "scope2_t"})
+    row = filled.execute("SELECT scope1_t, scope2_t, unit_orig FROM emissions WHERE year = 2019").fetchone()
+    assert row == (850_000, 200_000, "scope1_t: kt CO2-e; scope2_t: Mt CO2-e")
+
+
+def test_roles_kinds_and_statuses_in_the_files_language(filled, tmp_path):
+    nodes = tmp_path / "enterprises.csv"
+    nodes.write_text("id,name,park_id,role\nx1,Lake X,p1,miljø\nx2,Grid,p1,유틸리티\nx3,Farmers,p1,External\n",
+                     encoding="utf-8")
+    import_files(filled, [nodes])
+    roles = dict(filled.execute("SELECT id, role FROM enterprises WHERE id LIKE 'x%'").fetchall())
+    assert roles == {"x1": "environment", "x2": "utility", "x3": "external"}
+
+
+def test_new_resources_take_their_kind_from_the_map_and_look_alikes_are_named(filled, tmp_path):
+    flows = tmp_path / "flows.csv"
+    flows.write_text(FLOWS_HEADER + "power,cement,vinasse,,t\npower,refinery,raffinaderigas,,Nm3\n"
+                     "power,refinery,refinery gass,,MWh\n")
+    with pytest.raises(ValidationError, match="'raffinaderigas'"):  # Nm3 is a gas: no kind from the unit
+        import_files(filled, [flows], new_resources=True)
+    (tmp_path / "map.csv").write_text("name,code,kind\nvinasse,vinasse,waste\nraffinaderigas,raffinaderigas,energy\n")
+    report = import_files(filled, [flows], resource_map=tmp_path / "map.csv", new_resources=True)
+    assert filled["resources"].get("vinasse")["kind"] == "waste"  # the map's kind, not 'material' from 't'
+    assert any("'refinery gass' looks like catalogue refinery_gas" in warning for warning in report.files[0].warnings)
+    draft = tmp_path / "draft.csv"
+    strange = tmp_path / "more_flows.csv"
+    strange.write_text(FLOWS_HEADER + "power,cement,蔗渣,,t\n", encoding="utf-8")
+    with pytest.raises(ValidationError):
+        import_files(filled, [strange], resource_map_draft=draft)
+    guesses = pd.read_csv(draft, keep_default_na=False)
+    assert guesses.loc[0, "code"] == ""  # a weak guess is never written as the mapping
+
+
+def test_a_unit_beside_no_quantity_is_kept_not_checked(filled, tmp_path):
+    flows = tmp_path / "flows.csv"
+    flows.write_text(FLOWS_HEADER + "power,refinery,steam,,m3/d\n")
+    import_files(filled, [flows])
+    assert filled["flows"].get("power>refinery:steam:")["unit_orig"] == "m3/d"

@@ -44,6 +44,12 @@ from symbiosis.units import CANONICAL_UNIT, conversion_factor, convert
         (36, "TJ/a", "energy", 10000.0),
         (1, "ML/d", "water", 1000 * 365.25),
         (3, "GL/yr", "water", 3e6),
+        (3.5, "mio. m3/år", "water", 3.5e6),  # Danish
+        (2, "t/Jahr", "material", 2.0),
+        (1, "t/døgn", "material", 365.25),
+        (5, "만톤/년", "material", 5e4),  # Korean
+        (7, "톤/년", "waste", 7.0),
+        (4, "m3/annum", "water", 4.0),
     ],
 )
 def test_conversions_to_canonical_units(value, unit, kind, expected):

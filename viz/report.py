@@ -154,12 +154,15 @@ def _park_section(db, park: str, include_map: bool) -> dict:
                             empty="No firm takes in CO2 in the existing flows.", figures=("absorbed_t", "avoided_t")),
         "allocation": _table(allocation.pairs, {"emitter": "emitter", "absorber": "absorber", "tonnes": "tCO2/yr",
                                                 "distance_km": "km"}, 10,
-                                 empty="No emitter-absorber pair to allocate (see the note below).",
+                                 empty="; ".join(getattr(allocation, "notes", [])) or
+                                 "No emitter-absorber pair to allocate: no firm offers CO2 that a taker within reach "
+                                 "demands.",
                                  figures=("tonnes", "distance_km")),
         "allocation_sentence": _allocation_sentence(allocation.summary.iloc[0].to_dict()),
-        "allocation_notes": list(getattr(allocation, "notes", [])),
+        # the allocation's notes: in place of an empty table (above), else below it
+        "allocation_notes": list(getattr(allocation, "notes", [])) if len(allocation.pairs) else [],
         "absorbable_percent": (f"{100 * allocation.summary.iloc[0]['absorbable_share']:.1f} %"
-                               if pd.notna(allocation.summary.iloc[0]["absorbable_share"]) else "missing"),
+                               if pd.notna(allocation.summary.iloc[0]["absorbable_share"]) else "unknown"),
         "long_haul": _table(haul, {"supplier": "supplier", "taker": "taker", "resource": "resource",
                                    "quantity": "quantity", "unit": "unit", "distance_km": "km",
                                    "host_park": "host park", "saved_tco2e": "saved (tCO2e/yr)", "note": "note"}, 10,

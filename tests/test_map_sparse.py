@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import networkx as nx
+import pandas as pd
 import pytest
 
 from symbiosis.errors import InputError
@@ -39,6 +40,11 @@ def _data(html: str) -> dict:
 def _firm(G, node, name, sector_code=None, sector_name=None, park="p1", lat=None, lon=None, **extra):
     G.add_node(node, name=name, park_id=park, sector_code=sector_code, sector_name=sector_name, lat=lat, lon=lon,
                boundary=extra.pop("boundary", False), **extra)
+
+
+#: the parks of :func:`sparse_park`: Guitang is in Guangxi, China, so its firm's "C2621" is GB/T
+SPARSE_PARKS = pd.DataFrame({"park_id": ["p1", "guitang"], "name": ["Harbour Park", "Guitang"],
+                             "country": ["DK", "CN"]})
 
 
 def _flow(G, u, v, key, kind, quantity, unit, status="existing", **extra):
@@ -71,7 +77,7 @@ def sparse_park() -> nx.MultiDiGraph:
 # ------------------------------------------------------------------------ the crash of the finding
 
 def test_outside_firm_with_a_sector_no_firm_inside_has_gets_a_colour_and_a_name():
-    data = _data(build_map(sparse_park()))
+    data = _data(build_map(sparse_park(), parks=SPARSE_PARKS))
     fertiliser = next(node for node in data["nodes"] if node["id"] == "fertiliser")
     assert fertiliser["shape"] == "dot" and fertiliser["color"]["background"].startswith("#")
     legend = [item["label"] for item in data["legend"]["sectors"]]
@@ -89,6 +95,66 @@ def test_store_map_of_the_small_park_no_longer_crashes(tmp_path, layout):
     assert "A01 Crop and animal production, hunting and related service activities" in legend  # Eurostat's title
     titles = {node["id"]: node["title"] for node in data["nodes"]}
     assert "firm outside this park" in titles["farm"] and "sector: Pig farming (A01.46)" in titles["farm"]
+
+
+def _write_csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def three_countries(tmp_path):
+    """A store with a park in China, one in Australia and one without a country, each firm given the
+    digits of a real code of its country's scheme (2621 is GB/T 氮肥制造, 2131 ANZSIC alumina)."""
+    db = open_store(tmp_path / "countries.db")
+    files = [
+        _write_csv(tmp_path / "parks.csv", "id,name,country,region,lat,lon\n"
+                   "gt,Guitang,China,Guangxi,23.1,109.6\nkw,Kwinana,AU,Western Australia,-32.2,115.8\n"
+                   "nowhere,Unplaced Park,,,,\n"),
+        _write_csv(tmp_path / "enterprises.csv", "id,name,park_id,sector_code,sector_name,lat,lon\n"
+                   "fert,Guitang Fertiliser,gt,2621,,23.1,109.6\ncement,Guitang Cement,gt,3011,,23.1,109.61\n"
+                   "alcoa,Alcoa Kwinana,kw,2131,,-32.2,115.8\ncsbp,CSBP Kwinana,kw,1831,Fertiliser Manufacturing,"
+                   "-32.21,115.8\nlime,Lime Works,kw,C23.5,,-32.2,115.81\n"
+                   "mystery,Mystery Works,nowhere,2621,,,\n"),
+        _write_csv(tmp_path / "flows.csv", "source_id,target_id,resource_code,quantity,unit,year,status\n"
+                   "cement,fert,steam,,t/yr,2020,existing\nalcoa,csbp,steam,,t/yr,2020,existing\n"
+                   "csbp,lime,steam,,t/yr,2020,existing\nmystery,alcoa,steam,,t/yr,2020,existing\n"),
+    ]
+    import_files(db, files)
+    return db
+
+
+def test_store_map_reads_codes_by_the_country_of_each_firms_park(three_countries):
+    data = _data(store_map(three_countries, show=()))
+    titles = {node["id"]: node["title"] for node in data["nodes"]}
+    legend = [item["label"] for item in data["legend"]["sectors"]]
+    # China: 2621 is GB/T 26, 化学原料和化学制品制造业
+    assert "sector: GB/T C26 化学原料和化学制品制造业 (Manufacture of raw chemical materials and chemical products)" \
+           " (code 2621)" in titles["fert"]
+    assert any(label.startswith("GB/T C26 化学原料和化学制品制造业") for label in legend), legend
+    # Australia: ANZSIC 2131 is alumina, not GB/T 21 furniture (家具制造业): shown as written, no title
+    assert "sector 2131 (not read: GB/T 4754 applies only to parks in China; park country AU)" in titles["alcoa"]
+    assert "家具" not in titles["alcoa"] and "furniture" not in titles["alcoa"]
+    assert "sector 2131 (not read as GB/T: park in AU) (1)" in legend
+    # the firm's own words still win, and no division line follows them
+    assert "sector: Fertiliser Manufacturing (1831)" in titles["csbp"] and "division" not in titles["csbp"]
+    # a park without a country: digits alone are not read either
+    assert "the park's country is not given" in titles["mystery"] and "化学原料" not in titles["mystery"]
+    assert "sector 2621 (not read as GB/T: park's country not given) (1)" in legend
+    # NACE reads anywhere: a dotted code in the Australian park
+    assert "sector: C23 Manufacture of other non-metallic mineral products (code C23.5)" in titles["lime"]
+    assert not any("家具" in label or "furniture" in label for label in legend)
+
+
+def test_an_unknown_map_country_and_a_code_of_no_scheme_say_which():
+    G = nx.MultiDiGraph()
+    _firm(G, "a", "A", "ZZ9", park="kw")
+    _firm(G, "b", "B", "2131", park="kw")
+    data = _data(build_map(G, parks=pd.DataFrame({"park_id": ["kw"], "country": [float("nan")]})))
+    titles = {node["id"]: node["title"] for node in data["nodes"]}
+    assert "sector ZZ9 (not a NACE Rev. 2 or GB/T 4754-2017 code)" in titles["a"]
+    assert "sector 2131 (not read: GB/T 4754 applies only to parks in China; the park's country is not given)" \
+           in titles["b"]
 
 
 # ------------------------------------------------------------------------------ unknown is not zero
@@ -158,7 +224,7 @@ def test_aggregated_edges_with_some_unknown_flows_say_at_least():
 # ---------------------------------------------------------------------------------------- sectors
 
 def test_sector_names_in_tooltips_free_text_first():
-    titles = {node["id"]: node["title"] for node in _data(build_map(sparse_park()))["nodes"]}
+    titles = {node["id"]: node["title"] for node in _data(build_map(sparse_park(), parks=SPARSE_PARKS))["nodes"]}
     assert "sector: Refined petroleum products (C19.20)" in titles["refinery"]  # the firm's own words win
     assert "division: C19 Manufacture of coke and refined petroleum products" in titles["refinery"]
     # no free text: the division's official name, and the code as given
@@ -175,8 +241,42 @@ def test_sector_names_in_tooltips_free_text_first():
     ("D44", "GB/T D44"),
     ("C", "C"), ("A23", None), ("1", None), ("", None), (None, None), ("not a code", None),
 ])
-def test_sector_division_reads_real_world_codes(code, division):
-    assert sector_division(code) == division
+def test_sector_division_reads_real_world_codes_of_a_chinese_firm(code, division):
+    assert sector_division(code, country="CN") == division
+
+
+# Kwinana (Australia) writes ANZSIC 2006 classes: 2131 alumina production, 1701 petroleum refining,
+# 1831 fertiliser manufacturing, 2811 water supply. Read as GB/T they would be 21 furniture, 17 textiles,
+# 18 clothing, 28 chemical fibres: digits alone are read as GB/T only for a firm in China.
+@pytest.mark.parametrize("country", ["AU", "Australia", None, ""])
+@pytest.mark.parametrize("code", ["2131", "1701", "1831", "2811", "2621", "351"])
+def test_digits_alone_are_not_read_as_gbt_outside_china(code, country):
+    assert parse_sector(code, country=country) is None
+    assert sector_division(code, country=country) is None and sector_name(code, country=country) is None
+
+
+@pytest.mark.parametrize("country", ["CN", "chn", "China", "china", "中国", "PRC", "P.R.C.", "People's Republic of China"])
+def test_the_ways_data_name_china_read_digits_as_gbt(country):
+    assert sector_division("2621", country=country) == "GB/T C26"
+    assert sector_name("2621", country=country, language="zh") == "化学原料和化学制品制造业"
+
+
+@pytest.mark.parametrize("country", ["CN", "AU", "DK", None])
+def test_nace_shapes_are_read_as_nace_anywhere(country):
+    # NACE 23.5 is cement, lime and plaster: division 23, "other non-metallic mineral products"
+    assert sector_division("C23.5", country=country) == "C23"
+    assert sector_name("C23.5", country=country) == "Manufacture of other non-metallic mineral products"
+    assert sector_division("23.51", country=country) == "C23" and sector_division("C23", country=country) == "C23"
+
+
+def test_a_letter_and_four_digits_is_gbt_in_china_and_a_nace_class_elsewhere():
+    # GB/T C2621 氮肥制造 is in 大类 26 (chemicals); NACE 26 is computers and electronics
+    assert sector_division("C2621", country="CN") == "GB/T C26"
+    assert parse_sector("C2351", country="DK") == ("nace2", "C", "23", "C2351")  # NACE 23.51 (cement) undotted
+    assert sector_division("C2621") == "C26"  # no country: the NACE reading, never GB/T's
+    # a named scheme wins over the country
+    assert sector_division("2131", scheme="gbt4754", country="AU") == "GB/T C21"
+    assert sector_division("2351", scheme="nace2", country="CN") == "C23"
 
 
 def test_sector_table_and_names():
@@ -188,7 +288,7 @@ def test_sector_table_and_names():
     assert table.loc[table["scheme"] == "gbt4754", "name_zh"].str.len().gt(0).all()
     assert set(table["name_source"]) == {"eurostat", "translation"}
     assert sector_name("C23.51") == "Manufacture of other non-metallic mineral products"
-    assert sector_name("3011", language="zh") == "非金属矿物制品业"
+    assert sector_name("3011", language="zh", country="CN") == "非金属矿物制品业"
     assert sector_name("C30", scheme="GB/T 4754-2017", language="zh") == "非金属矿物制品业"
     assert sector_name("C30") == "Manufacture of other transport equipment"  # NACE unless told otherwise
     assert parse_sector("2351", scheme="nace2").division == "23"
@@ -296,7 +396,7 @@ def _tooltip_at(page, canvas_point: dict) -> str:
 
 def test_sparse_map_in_chromium(browser, tmp_path):
     path = tmp_path / "sparse.html"
-    path.write_text(build_map(sparse_park(), title="Sparse park"), encoding="utf-8")
+    path.write_text(build_map(sparse_park(), title="Sparse park", parks=SPARSE_PARKS), encoding="utf-8")
     page, seen = _open(browser, path)
     legend = page.locator("#legend").inner_text()
     assert "GB/T C26 化学原料和化学制品制造业" in legend  # the outside firm's foreign sector, named

@@ -12,7 +12,9 @@ Honest on sparse data: a flow without a quantity is drawn as a faded hairline ma
 the width of a known flow or of a zero) and its tooltip says "quantity unknown"; node totals say
 "unknown" or "at least X (n of m flows known)"; line widths are scaled within each currency (mass,
 energy, water, co2), never across them. Sectors are coloured by division (NACE Rev. 2 or GB/T
-4754-2017, see :mod:`symbiosis.sectors`) and named in the legend and tooltips. Firms that share a
+4754-2017, see :mod:`symbiosis.sectors`) and named in the legend and tooltips; a code is read in the
+light of the firm's park's country (GB/T only in China: Australia's "2131" is not GB/T furniture), and
+one no scheme reads is shown as written, without a title. Firms that share a
 point are spread on a small spiral around it, and the force layout is seeded: the same page draws
 the same map on every load.
 """
@@ -31,7 +33,7 @@ import networkx as nx
 import pandas as pd
 import pyvis
 
-from symbiosis.sectors import sector_division, sector_name
+from symbiosis.sectors import is_china, sector_division, sector_name
 from symbiosis.units import CURRENCY
 
 __all__ = ["build_map", "write_map", "store_map", "aggregate", "KIND_COLOURS", "MAX_NODES", "KNOWN_WIDTH", "UNKNOWN_WIDTH",
@@ -89,33 +91,52 @@ def _drawn_as_box(data: dict) -> bool:
     return bool(data.get("direction")) or _is_role_boundary(data)
 
 
-def _sector_key(data: dict) -> str:
+def _park_countries(parks: pd.DataFrame | None) -> dict[str, str]:
+    """park id -> its country as given (parks without one are left out)."""
+    if parks is None or "country" not in parks.columns:
+        return {}
+    return {park: country.strip() for park, country in zip(parks["park_id"], parks["country"])
+            if isinstance(country, str) and country.strip()}
+
+
+def _unread_reason(code: str, country: str | None, brief: bool = False) -> str:
+    """Why a code names no division: GB/T digits outside China (or where the country is not known), or no
+    scheme's form at all. ``brief`` for the legend, else for a tooltip."""
+    if not is_china(country) and _division(code, country="CN"):  # a GB/T code, had the park been in China
+        if brief:
+            return "not read as GB/T: " + (f"park in {country[:40]}" if country else "park's country not given")
+        where = f"park country {country[:40]}" if country else "the park's country is not given"
+        return f"not read: GB/T 4754 applies only to parks in China; {where}"
+    return "code not in NACE Rev. 2 or GB/T 4754-2017" if brief else "not a NACE Rev. 2 or GB/T 4754-2017 code"
+
+
+def _sector_key(data: dict, country: str | None = None) -> str:
     """What a firm is coloured by: its division (NACE "C23", GB/T "GB/T C26"), else its code or text."""
     if data.get("aggregate"):
         return f"{data['aggregate']}s (firms aggregated)"
     code = str(data.get("sector_code") or "").strip()
     if code:
-        return _division(code) or code[:20]
+        return _division(code, country=country) or f"sector {code[:20]}"
     text = str(data.get("sector_name") or "").strip()
     return text[:40] if text else "no sector given"
 
 
-def _sector_legend(key: str, data: dict) -> str:
+def _sector_legend(key: str, data: dict, country: str | None = None) -> str:
     """Legend text of a sector key: the division with its official name, or why there is none."""
     code = str(data.get("sector_code") or "").strip()
-    if code and _division(code) == key:
-        return f"{key} {_table_name(code)}"
+    if code and _division(code, country=country) == key:
+        return f"{key} {_table_name(code, country=country)}"
     if code:
-        return f"{key} (code not in NACE Rev. 2 or GB/T 4754-2017)"
+        return f"{key} ({_unread_reason(code, country, brief=True)})"
     return key
 
 
-def _sector_lines(data: dict) -> list[str]:
+def _sector_lines(data: dict, country: str | None = None) -> list[str]:
     """Tooltip lines: the firm's own sector name (free text wins), its code and the division's name."""
     code = str(data.get("sector_code") or "").strip()
     text = str(data.get("sector_name") or "").strip()
-    key = _division(code) if code else None
-    official = _table_name(code) if key else None
+    key = _division(code, country=country) if code else None
+    official = _table_name(code, country=country) if key else None
     if text:
         lines = [f"sector: {text}" + (f" ({code})" if code else "")]
         if official:
@@ -124,7 +145,7 @@ def _sector_lines(data: dict) -> list[str]:
     if official:
         return [f"sector: {key} {official}" + ("" if code.upper() == key else f" (code {code})")]
     if code:
-        return [f"sector: {code} (not a NACE Rev. 2 or GB/T 4754-2017 code)"]
+        return [f"sector {code} ({_unread_reason(code, country)})"]
     return ["sector: not given"]
 
 
@@ -342,7 +363,9 @@ def build_map(
     show : tuple of str
         Which of loops, absorbers, potential to draw.
     parks : DataFrame, optional
-        ``park_id, name, lat, lon, region``: used when the network is aggregated.
+        ``park_id, name, lat, lon, region, country``: names and regions are used when the network is
+        aggregated; ``country`` decides how a firm's sector code is read (GB/T 4754 only for a park in
+        China; without it, digits alone such as "2131" are shown as written, unnamed).
     max_nodes : int
         Above this many nodes, firms are drawn as parks (and parks as regions if still too many); the
         page says so.
@@ -394,7 +417,10 @@ def build_map(
 
     # Sector colours over every node drawn as a firm, in this park or not: a firm outside the park
     # with a sector no firm inside has must get a colour too.
-    sector_of = {node: _sector_key(data) for node, data in G.nodes(data=True) if not _drawn_as_box(data)}
+    park_country = _park_countries(parks)
+    country_of = {node: park_country.get(data.get("park_id")) for node, data in G.nodes(data=True)}
+    sector_of = {node: _sector_key(data, country_of[node]) for node, data in G.nodes(data=True)
+                 if not _drawn_as_box(data)}
     sector_members: dict[str, list[str]] = defaultdict(list)
     for node, key in sector_of.items():
         sector_members[key].append(node)
@@ -416,7 +442,7 @@ def build_map(
         elif data.get("aggregate"):
             lines.append(f"firms: {data.get('firms')}")
         else:
-            lines += _sector_lines(data)
+            lines += _sector_lines(data, country_of[node])
             if data.get("park_id"):
                 lines.append(f"park: {data['park_id']}")
             if _is_role_boundary(data):
@@ -500,8 +526,11 @@ def build_map(
         "layout": {"improvedLayout": G.number_of_nodes() <= 150, "randomSeed": LAYOUT_SEED},
     }
     ranked = sorted(sector_members, key=lambda key: (-len(sector_members[key]), key))  # commonest first
-    sector_items = [{"label": f"{_sector_legend(key, G.nodes[sector_members[key][0]])} ({len(sector_members[key])})",
-                     "colour": colour[key]} for key in ranked[:20]]
+    sector_items = []
+    for key in ranked[:20]:
+        first = sector_members[key][0]  # every member has this key: the first one's code names it
+        sector_items.append({"label": f"{_sector_legend(key, G.nodes[first], country_of[first])} "
+                                      f"({len(sector_members[key])})", "colour": colour[key]})
     if len(ranked) > 20:
         sector_items.append({"label": f"... {len(ranked) - 20} more (colours repeat)", "colour": "#ffffff"})
     mid = sum(KNOWN_WIDTH) / 2
@@ -570,11 +599,12 @@ def store_map(db, park: str | None = None, layout: str = "force",
     if "absorbers" in show and small:
         nodes = absorption_nodes(carbon_balance(db, park=park, G=existing), existing, db)
         absorbers = nodes["id"].head(10).tolist()
-    parks = park_centres(db).merge(
-        pd.DataFrame(db.execute("SELECT id, region FROM parks").fetchall(), columns=["park_id", "region"]),
-        on="park_id", how="left")
+    # every park (a park without coordinates still has a country to read its firms' codes by)
+    parks = pd.DataFrame(db.execute("SELECT id, name, region, country FROM parks").fetchall(),
+                         columns=["park_id", "name", "region", "country"])
+    parks = parks.merge(park_centres(db)[["park_id", "lat", "lon"]], on="park_id", how="left")
     if title is None:
-        names = dict(db.execute("SELECT id, name FROM parks"))
+        names = dict(zip(parks["park_id"], parks["name"]))
         title = f"{names.get(park, park)}: industrial symbiosis network" if park else "Industrial symbiosis network"
     return build_map(G, loops=loops, absorbers=absorbers, layout=layout, show=show, title=title, parks=parks,
                      max_nodes=max_nodes)

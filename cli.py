@@ -409,7 +409,12 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
     table = network_metrics(G, CURRENCIES, orientation=throughflow, imbalance_threshold=threshold,
                             min_coverage=min_coverage)
     balance = pd.concat([node_balance(G, currency) for currency in CURRENCIES], ignore_index=True)
+    known = int(balance["balance_known"].sum())
     balance = balance[balance["balance_known"] & (pd.to_numeric(balance["imbalance"]).abs() > threshold)]
+    if known == 0:  # no firm with every flow known on both sides: nothing can be said of balance
+        balance.attrs["note"] = "unknown: no firm has every inflow and outflow with a quantity"
+    elif balance.empty:
+        balance.attrs["note"] = f"none of the {known} firms with a known balance"
     if fmt == "table":
         shown = table.set_index("currency").T
         notes = shown.loc[["warning", "reason"]]

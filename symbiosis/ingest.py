@@ -1014,8 +1014,9 @@ _CONVERTED_DECIMALS = 6
 def _converted(values: pd.Series, factors: pd.Series) -> pd.Series:
     """values x factors, without the binary noise of the conversion (3.5 ML x 1000 is 3500 m3, never
     3500.0000000000005); figures that needed no conversion stay exactly as written."""
-    product = values * factors
-    scaled = factors.ne(1.0) & product.notna()
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported as a problem by the caller
+        product = values * factors
+    scaled = factors.ne(1.0) & product.notna() & np.isfinite(product.to_numpy(dtype=float, na_value=np.nan))
     if scaled.any():
         product = product.where(~scaled, product.round(_CONVERTED_DECIMALS))
     return product

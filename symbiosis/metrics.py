@@ -29,7 +29,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 import scipy.sparse.linalg
 
-from .coverage import MIN_COVERAGE, Coverage, clean_zero
+from .coverage import MIN_COVERAGE, Coverage, clean_zero, none_for_nan
 from .errors import InputError
 from .graph import is_boundary
 from .units import CANONICAL_UNIT, CURRENCY
@@ -47,6 +47,7 @@ __all__ = [
     "network_metrics",
     "metrics_by_park",
     "node_balance",
+    "known_cycling_index",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,12 @@ class FlowModel:
     unknown_at : set of int
         Firms with at least one flow (in or out, boundary included) without a quantity: their balance
         is unknown.
+    inflows, inflows_known, outflows, outflows_known : ndarray of int, shape (n,)
+        Per firm, the flows entering it (from firms and across the boundary), those of them with a
+        quantity, and the same for the flows leaving it. A side with no flow was not recorded: its
+        quantity is unknown, not 0.
+    boundary_inputs, boundary_inputs_known, boundary_outputs, boundary_outputs_known : int
+        Flows across the park boundary into (out of) its firms, and those of them with a quantity.
     """
 
     currency: str
@@ -124,6 +131,14 @@ class FlowModel:
     flows_total: int = 0
     unknown_links: set[tuple[int, int]] = field(default_factory=set)
     unknown_at: set[int] = field(default_factory=set)
+    inflows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    inflows_known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    outflows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    outflows_known: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    boundary_inputs: int = 0
+    boundary_inputs_known: int = 0
+    boundary_outputs: int = 0
+    boundary_outputs_known: int = 0
 
     @property
     def coverage(self) -> Coverage:
@@ -160,11 +175,23 @@ def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
     by_origin: dict[str, np.ndarray] = {}
     by_destination: dict[str, np.ndarray] = {}
     unknown, total, unknown_links, unknown_at = 0, 0, set(), set()
+    # flows (and flows with a quantity) per firm and side, and across the boundary: [in, out]
+    side_flows, side_known = np.zeros((2, n), dtype=int), np.zeros((2, n), dtype=int)
+    boundary_flows, boundary_known = [0, 0], [0, 0]
     for u, v, quantity in edges:
         i, j = index.get(u), index.get(v)
         if i is None and j is None:
             continue  # both ends outside the park: not one of its flows
         total += 1
+        known = quantity is not None
+        for side, end in ((0, j), (1, i)):
+            if end is not None:
+                side_flows[side, end] += 1
+                side_known[side, end] += known
+        if i is None or j is None:
+            side = 0 if i is None else 1
+            boundary_flows[side] += 1
+            boundary_known[side] += known
         if i is not None and j is not None:
             links.add((i, j))
         if quantity is None:
@@ -190,7 +217,9 @@ def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
     inputs = sum(by_origin.values(), np.zeros(n))
     outputs = sum(by_destination.values(), np.zeros(n))
     return FlowModel(currency, _UNIT[currency], inside, flows, inputs, outputs, adjacency, unknown,
-                     by_origin, by_destination, total, unknown_links, unknown_at)
+                     by_origin, by_destination, total, unknown_links, unknown_at,
+                     side_flows[0], side_known[0], side_flows[1], side_known[1],
+                     boundary_flows[0], boundary_known[0], boundary_flows[1], boundary_known[1])
 
 
 def _outside_label(G: nx.MultiDiGraph, node: str) -> str:
@@ -466,31 +495,52 @@ def ascendency(model: FlowModel) -> dict[str, float | None]:
 def node_balance(G: nx.MultiDiGraph, currency: str) -> pd.DataFrame:
     """Inflow, outflow and imbalance of every firm in one currency.
 
+    A firm's balance is known only when flows are recorded on both sides (entering and leaving it, the
+    park boundary included) and every one of them has a quantity. A side with no recorded flow is not
+    a side of 0: a power plant whose coal input is not in the data has an unknown inflow.
+
     Returns
     -------
     DataFrame
         ``currency, id, name, inflow, outflow, imbalance, unit, balance_known``; ``inflow`` includes
-        boundary input and ``outflow`` boundary output (flows with a quantity);
-        ``imbalance = (inflow - outflow) / max(inflow, outflow)`` (0 when both are 0; +1 means nothing
-        recorded leaving, -1 nothing recorded entering), None for a firm with a flow of unknown
-        quantity (``balance_known`` False: its inflow and outflow are only lower bounds). Largest first.
+        boundary input and ``outflow`` boundary output, summed over the flows with a quantity, and is
+        None for a side with no recorded flow or none with a quantity; with some of its flows known it
+        is their sum, a lower bound. ``imbalance = (inflow - outflow) / max(inflow, outflow)`` (0 when
+        both are 0) for a firm whose balance is known, None otherwise (``balance_known`` False: a side
+        without a recorded flow, or a flow without a quantity). Known balances first, largest first.
+        Null cells are None, never NaN.
+
+    Examples
+    --------
+    >>> G = nx.MultiDiGraph()
+    >>> G.add_node("plant")  # coal into the plant is not in the data
+    >>> G.add_edge("plant", "board", currency="mass", quantity=80.0)
+    0
+    >>> row = node_balance(G, "mass").set_index("id").loc["plant"]
+    >>> row["inflow"] is None, row["outflow"], row["imbalance"] is None, bool(row["balance_known"])
+    (True, 80.0, True, False)
     """
     return _balance(G, flow_model(G, currency))
 
 
 def _imbalance(model: FlowModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inflow, outflow (known flows) and imbalance of each firm, without building a table.
+    """Inflow, outflow (known flows) and imbalance of each firm, without building a table (NaN: unknown).
 
-    A firm with a flow of unknown quantity has an unknown imbalance (NaN here): its known inflow and
-    outflow are only lower bounds, and a flow left out is not a flow of 0.
+    A side with no recorded flow, or none with a quantity, is unknown (NaN), not 0. The imbalance is
+    known only for a firm with flows on both sides, all with a quantity: with a flow left out, the
+    known inflow and outflow are only lower bounds.
     """
     inflow = throughflow(model, "input")
     outflow = throughflow(model, "output")
     larger = np.maximum(inflow, outflow)
     with np.errstate(divide="ignore", invalid="ignore"):
         imbalance = np.where(larger > 0, (inflow - outflow) / larger, 0.0)
+    inflow[model.inflows_known == 0] = np.nan
+    outflow[model.outflows_known == 0] = np.nan
+    known = (model.inflows > 0) & (model.outflows > 0)
     if model.unknown_at:
-        imbalance[sorted(model.unknown_at)] = np.nan
+        known[sorted(model.unknown_at)] = False
+    imbalance[~known] = np.nan
     return inflow, outflow, imbalance
 
 
@@ -500,12 +550,11 @@ def _balance(G: nx.MultiDiGraph, model: FlowModel) -> pd.DataFrame:
     frame = pd.DataFrame({
         "currency": model.currency, "id": model.nodes,
         "name": [G.nodes[node].get("name") for node in model.nodes],
-        "inflow": inflow, "outflow": outflow,
-        "imbalance": pd.Series(imbalance, dtype=object).where(known, None), "unit": model.unit,
+        "inflow": inflow, "outflow": outflow, "imbalance": imbalance, "unit": model.unit,
         "balance_known": known,
     })
     order = np.argsort(-np.where(known, np.abs(imbalance), -1.0), kind="stable")
-    return frame.iloc[order].reset_index(drop=True)
+    return none_for_nan(frame.iloc[order].reset_index(drop=True))  # unknown is None, never NaN
 
 
 #: the columns of :func:`network_metrics`, in order
@@ -514,7 +563,8 @@ _COLUMNS = ("currency", "unit", "nodes", "links", "connectance", "link_density",
             *FLOW_METRICS[-2:], "warning", "reason")
 #: columns that may be null: kept as Python objects so that a gap is None, never NaN (pandas would turn
 #: None into NaN in a float column, and into a NaN that prints "nan" in a text column)
-_NULLABLE = frozenset(("connectance", "link_density", "coverage", *FLOW_METRICS, "warning", "reason"))
+_NULLABLE = frozenset(("connectance", "link_density", "cyclicity", "coverage", *FLOW_METRICS, "warning",
+                       "reason"))
 
 
 def _frame(rows: list[dict], columns: tuple[str, ...], nullable: frozenset[str]) -> pd.DataFrame:
@@ -544,20 +594,8 @@ def _unknown_links_on_cycles(model: FlowModel) -> int:
     return sum(1 for i, j in model.unknown_links if i == j or labels[i] == labels[j])
 
 
-def _flow_metrics(model: FlowModel, orientation: str, imbalance_threshold: float, warnings: list[str],
-                  reasons: list[str]) -> dict:
-    """The flow-based columns of one currency on its known flows; notes go to ``warnings`` (figures given)
-    and ``reasons`` (why a figure is null)."""
-    T = throughflow(model, orientation)
-    total = float(T.sum())
-    boundary_input = float(model.inputs.sum())
-    # what FCI and the flow intensities need of the integral matrix, formed once for both
-    integral = None
-    try:
-        integral = _integral(model, orientation)
-    except _TooLarge as error:
-        reasons.append(f"FCI, cycled, BFI, DFI, IFI: need a dense inverse of {error.args[0]:,} firms (formed up "
-                       f"to {DENSE_LIMIT:,}), use per-park metrics (--by-park)")
+def _cycling(model: FlowModel, integral: _Integral | None, warnings: list[str], reasons: list[str]) -> float | None:
+    """FCI of the known flows, or None (with a reason) when it is out of range or hidden in unknown links."""
     fci = clean_zero(_fci(integral), 1.0) if integral else None
     if fci is not None and not -1e-9 <= fci <= 1 + 1e-9:
         reasons.append(f"FCI, cycled: FCI {fci:.3g} is outside [0, 1] (recorded outflows exceed throughflow)")
@@ -571,20 +609,93 @@ def _flow_metrics(model: FlowModel, orientation: str, imbalance_threshold: float
     elif hidden_cycles and fci is not None:
         warnings.append(f"FCI counts only cycles whose flows are known: {hidden_cycles} link(s) on cycles have "
                         "no quantity")
-    intensities = _intensities(model, integral) if integral else {"BFI": None, "DFI": None, "IFI": None}
-    if boundary_input <= 0:
-        reasons.append("APL: no boundary input with a known quantity (APL = TST / boundary input)")
+    return fci
+
+
+def _integral_or_reason(model: FlowModel, orientation: str, reasons: list[str]) -> _Integral | None:
+    try:
+        return _integral(model, orientation)
+    except _TooLarge as error:
+        reasons.append(f"FCI, cycled, BFI, DFI, IFI: need a dense inverse of {error.args[0]:,} firms (formed up "
+                       f"to {DENSE_LIMIT:,}), use per-park metrics (--by-park)")
+        return None
+
+
+def known_cycling_index(model: FlowModel, orientation: str = "input",
+                        min_coverage: float = 0.0) -> tuple[float | None, str | None]:
+    """The Finn cycling index of the known flows as :func:`network_metrics` gives it, with why it is not.
+
+    The same guards as the ``FCI`` column: nothing known (or coverage below ``min_coverage``, default
+    none required), no network among the known flows, FCI out of range, or every cycle running through
+    links without a quantity give None and the reason. Callers that weigh coverage themselves (the
+    scorecard) keep the default and read :attr:`FlowModel.coverage`.
+
+    Returns
+    -------
+    (float or None, str or None)
+        FCI and None, or None and the reason.
+    """
+    withheld = model.coverage.reason(min_coverage) or _degenerate(model)
+    if withheld:
+        return None, withheld
+    reasons: list[str] = []
+    fci = _cycling(model, _integral_or_reason(model, orientation, reasons), [], reasons)
+    return fci, ("; ".join(reasons) or None) if fci is None else None
+
+
+def _boundary_notes(model: FlowModel, warnings: list[str], reasons: list[str]) -> tuple[bool, bool]:
+    """Whether any boundary input and any boundary output has a quantity; why not, and partial sums, noted."""
+    sides = (("input", "boundary_input, APL, BFI, DFI, IFI", model.boundary_inputs, model.boundary_inputs_known,
+              "into"),
+             ("output", "boundary_output", model.boundary_outputs, model.boundary_outputs_known, "out of"))
+    known = []
+    for side, figures, flows, with_quantity, direction in sides:
+        known.append(with_quantity > 0)
+        if not with_quantity:
+            detail = (f"no flow {direction} the park's firms across its boundary in the data" if not flows else
+                      f"0 of {flows} boundary {side} flows with a quantity")
+            reasons.append(f"{figures}: no boundary {side} with a known quantity ({detail}): unknown, not 0")
+        elif with_quantity < flows:
+            warnings.append(f"boundary_{side} sums {with_quantity} of {flows} boundary {side} flows (the others have "
+                            "no quantity): a lower bound")
+    return known[0], known[1]
+
+
+def _flow_metrics(model: FlowModel, orientation: str, imbalance_threshold: float, warnings: list[str],
+                  reasons: list[str]) -> dict:
+    """The flow-based columns of one currency on its known flows; notes go to ``warnings`` (figures given)
+    and ``reasons`` (why a figure is null)."""
+    T = throughflow(model, orientation)
+    total = float(T.sum())
+    inputs_known, outputs_known = _boundary_notes(model, warnings, reasons)
+    # no boundary input recorded with a quantity is an unknown input, not an input of 0
+    boundary_input = float(model.inputs.sum()) if inputs_known else None
+    # what FCI and the flow intensities need of the integral matrix, formed once for both
+    integral = _integral_or_reason(model, orientation, reasons)
+    fci = _cycling(model, integral, warnings, reasons)
+    intensities = {"BFI": None, "DFI": None, "IFI": None}
+    if integral and inputs_known:  # the intensities follow the boundary input: unknown with it
+        intensities = {name: clean_zero(value, 1.0) for name, value in _intensities(model, integral).items()}
+    if boundary_input == 0.0:
+        reasons.append("APL: the boundary input is 0 (APL = TST / boundary input)")
     _, _, imbalance = _imbalance(model)
-    known_balance = imbalance[~np.isnan(imbalance)]  # firms with a flow of unknown quantity: balance unknown
-    unbalanced = int((np.abs(known_balance) > imbalance_threshold).sum())
-    if unbalanced:
+    known_balance = imbalance[~np.isnan(imbalance)]  # a side not recorded or a flow unknown: balance unknown
+    balance_unknown = len(imbalance) - len(known_balance)
+    unbalanced = int((np.abs(known_balance) > imbalance_threshold).sum()) if len(known_balance) else None
+    if not len(known_balance):
+        reasons.append(f"unbalanced_nodes, max_imbalance: no firm has a known balance (each of the {len(imbalance)} "
+                       "has a side with no recorded flow or a flow without a quantity)")
+    elif unbalanced:
+        unknown_note = (f" ({balance_unknown} more with an unknown balance: a side with no recorded flow or a flow "
+                        "without a quantity)" if balance_unknown else "")
         warnings.append(f"{unbalanced} of {len(known_balance)} firms with a known balance unbalanced by more than "
-                        f"{imbalance_threshold:.0%}: TST, APL, FCI and ascendency assume steady state")
+                        f"{imbalance_threshold:.0%}{unknown_note}: TST, APL, FCI and ascendency assume steady state")
     return {
-        "boundary_input": boundary_input, "boundary_output": float(model.outputs.sum()),
-        "TST": total, "APL": total / boundary_input if boundary_input > 0 else None,
+        "boundary_input": boundary_input,
+        "boundary_output": float(model.outputs.sum()) if outputs_known else None,
+        "TST": total, "APL": total / boundary_input if boundary_input else None,
         "FCI": fci, "cycled": clean_zero(fci * total, total) if fci is not None else None,
-        **{name: clean_zero(value, 1.0) for name, value in intensities.items()},
+        **intensities,
         **ascendency(model),
         "unbalanced_nodes": unbalanced,
         "max_imbalance": clean_zero(float(np.abs(known_balance).max()), 1.0) if len(known_balance) else None,
@@ -627,7 +738,8 @@ def network_metrics(
         One row per currency with columns:
 
         - ``nodes`` n, ``links`` L (firm-to-firm links, quantity known or not), ``connectance`` L/n^2,
-          ``link_density`` L/n, ``cyclicity`` (spectral radius of the 0/1 adjacency matrix): always given;
+          ``link_density`` L/n, ``cyclicity`` (spectral radius of the 0/1 adjacency matrix): given
+          whenever the currency has a firm (None, like connectance, when it has none);
         - ``flows`` (the currency's flows with an end at a firm of the park: firm to firm and across the
           boundary), ``flows_without_quantity`` (left out of the flow-based metrics below),
           ``links_known`` (links of L whose every flow has a quantity) and ``coverage``, the share of
@@ -635,11 +747,15 @@ def network_metrics(
           known flows carry cannot be bounded from the flows alone: an unknown quantity has no upper
           bound, so the known TST is a lower bound of the true one and nothing more;
         - flow metrics (:data:`FLOW_METRICS`), on the known flows: ``boundary_input``,
-          ``boundary_output``; ``TST`` total system throughflow (sum of T_j); ``APL`` average path
-          length TST / boundary input (Finn 1976); ``FCI`` Finn cycling index; ``cycled`` FCI x TST;
-          ``BFI``, ``DFI``, ``IFI`` boundary, direct and indirect flow intensities; ``TSTp``, ``H``,
-          ``AMI``, ``ascendency``, ``capacity``, ``overhead``, ``ascendency_ratio``, ``robustness`` (see
-          :func:`ascendency`); ``unbalanced_nodes`` (beyond the threshold), ``max_imbalance``.
+          ``boundary_output`` (the known sum, a lower bound when some boundary flows have no quantity;
+          None when no boundary flow of that direction has a quantity, or none is recorded: an
+          unrecorded input is unknown, not 0); ``TST`` total system throughflow (sum of T_j); ``APL``
+          average path length TST / boundary input (Finn 1976); ``FCI`` Finn cycling index; ``cycled``
+          FCI x TST; ``BFI``, ``DFI``, ``IFI`` boundary, direct and indirect flow intensities (None with
+          the boundary input: they measure what becomes of it); ``TSTp``, ``H``, ``AMI``,
+          ``ascendency``, ``capacity``, ``overhead``, ``ascendency_ratio``, ``robustness`` (see
+          :func:`ascendency`); ``unbalanced_nodes`` (beyond the threshold) and ``max_imbalance``, over
+          the firms whose balance is known (see :func:`node_balance`), None when no firm's is.
           ``FCI`` and ``cycled`` are null when the known flows hold no cycle but the network does
           through links without a quantity (the cycled share is unknown, not 0); when some cycles are
           known and others run through unknown links, FCI is given with a warning;
@@ -697,7 +813,8 @@ def _metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...], orientation: s
         row = {
             "currency": currency, "unit": model.unit, "nodes": n, "links": links,
             "connectance": links / n**2 if n else None, "link_density": links / n if n else None,
-            "cyclicity": cyclicity(model.adjacency), "flows": model.flows_total,
+            # with no firm there is no network whose cycles could be counted: unknown, like connectance
+            "cyclicity": cyclicity(model.adjacency) if n else None, "flows": model.flows_total,
             "flows_without_quantity": model.unknown, "links_known": model.links_known, "coverage": coverage.share,
             **flow_metrics, "throughflow": orientation,
             "warning": "; ".join(warnings) or None, "reason": "; ".join(reasons) or None,

@@ -8,8 +8,11 @@ what it needs, "2 of 21 by-product exchanges with a quantity and a CO2 factor").
 Unknown is not zero: an indicator with nothing known has no value (None) and a reason; one whose
 coverage is below the minimum (``min_coverage``, default :data:`symbiosis.coverage.MIN_COVERAGE`) keeps
 its value (the known part) but its verdict is "insufficient data", never pass or fail, and so is one
-whose flows exist but have no quantity. The park's firms are its firms only: utilities, the environment
-and outside actors (``enterprises.role``) are its boundary.
+whose flows exist but have no quantity. A side that the data do not record at all is not a side of 0:
+a share whose "lost" side has no flow in the data (no disposal flow for waste, no intake for water) is
+an upper bound, with "insufficient data" as its verdict; a park with no exchange in the data has no
+reduction from exchanges (None), not a reduction of 0. The park's firms are its firms only: utilities,
+the environment and outside actors (``enterprises.role``) are its boundary.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ from .coverage import INSUFFICIENT, MIN_COVERAGE, Coverage, clean_zero
 from .errors import InputError, UnknownIdError
 from .factors import load_factors, load_targets
 from .graph import is_boundary, load_graph
-from .metrics import finn_cycling_index, flow_model
+from .metrics import flow_model, known_cycling_index
 from .schema import NON_FIRM_ROLES
 
 __all__ = ["scorecard", "PILLARS"]
@@ -52,6 +55,8 @@ class _Indicator:
     coverage: Coverage | Sequence[Coverage]
     note: str | None = None
     reason: str | None = None  # why the value is missing, where the coverage alone does not say
+    #: why a value is only a bound (a side of its ratio not recorded at all): no pass or fail on it
+    bound: str | None = None
 
 
 def _row(park: str, item: _Indicator, targets: pd.DataFrame, min_coverage: float) -> dict:
@@ -60,8 +65,10 @@ def _row(park: str, item: _Indicator, targets: pd.DataFrame, min_coverage: float
     The verdict (``passed``) is :data:`INSUFFICIENT` when the indicator stands on too little, with or
     without a target: a value computed on a part of the coverage below ``min_coverage`` (a part with
     nothing to cover does not count), or no value because the flows or exchanges it needs exist but
-    too few have a quantity. Without a value because no firm reported what it needs (nothing to weigh
-    at all), it is None and the reason says so; otherwise pass/fail against the target, None without one.
+    too few have a quantity; or a value that is only a bound (``bound``: a side of its ratio recorded
+    by no flow at all, which is not a side of 0). Without a value because no firm reported what it
+    needs (nothing to weigh at all), it is None and the reason says so; otherwise pass/fail against the
+    target, None without one. A part with nothing to cover reads "no <items>", not "0 of 0".
     """
     parts = [item.coverage] if isinstance(item.coverage, Coverage) else list(item.coverage)
     counted = [part for part in parts if part.total] or parts[:1]
@@ -74,10 +81,12 @@ def _row(park: str, item: _Indicator, targets: pd.DataFrame, min_coverage: float
         # links known to exist without their quantities: the data are insufficient, not missing
         if any(part.what != _FIRMS for part in short):
             verdict = INSUFFICIENT
-    elif short:
-        reason, verdict = short[0].reason(min_coverage), INSUFFICIENT
+    elif short or item.bound:
+        reason = "; ".join(text for text in (item.bound, short and short[0].reason(min_coverage)) if text)
+        verdict = INSUFFICIENT
+    coverage = "; ".join(part.text if part.total else part.reason(min_coverage) for part in counted)
     row = {"park_id": park, "pillar": PILLARS[item.pillar - 1], "indicator": item.name, "value": value,
-           "unit": item.unit, "target": None, "passed": verdict, "coverage": "; ".join(part.text for part in counted),
+           "unit": item.unit, "target": None, "passed": verdict, "coverage": coverage,
            "scheme": None, "target_status": None, "note": item.note, "reason": reason}
     target = targets[targets["indicator"] == item.name]
     if len(target):
@@ -143,6 +152,19 @@ def _unknown_sides(flows: dict[str, _Category], labels: dict[str, str]) -> str |
     return f"no quantity on any flow {', '.join(missing)}" if missing else None
 
 
+def _unrecorded_side(category: _Category, side: str, figure: str) -> str | None:
+    """Why a share is only an upper bound: its "lost" side (disposal, intake) is recorded by no flow.
+
+    Survey and published data often list where a by-product goes and leave out what is landfilled,
+    incinerated or drawn fresh. No such flow in the data is not a flow of 0: the share over what is
+    recorded is an upper bound of the park's, and too little for a verdict.
+    """
+    return None if category.flows else f"no {side} flow in the data: {figure} is an upper bound"
+
+
+_NO_DISPOSAL = "disposal (waste to landfill, incineration or another boundary)"
+
+
 @dataclass
 class _Park:
     """What the indicators of one park read."""
@@ -162,9 +184,10 @@ def _aggregation(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
     in_exchange = sum(1 for firm in p.firms if firm in linked)
     leaving = [waste["to_park"], waste["to_outside_firm"], waste["to_boundary"]]
     waste_out = _total(*(category.quantity for category in leaving))
+    # the FCI of `symbiosis metrics`, on its coverage (mass flows with a quantity of all mass flows); the
+    # scorecard weighs the coverage itself, so the index is given whatever the coverage, with its verdict
     mass = flow_model(p.G, "mass")
-    links = Coverage(int(mass.flows.astype(bool).sum()), int(mass.adjacency.sum()), "mass links with a quantity")
-    fci = finn_cycling_index(mass) if mass.nodes and links.known else None
+    fci, why_not = known_cycling_index(mass)
     return [
         _Indicator(1, "firms_in_exchange", _share(in_exchange, n), "%", Coverage(n, n, _FIRMS),
                    f"{in_exchange} firms send or receive a flow to or from another firm or an outside actor"),
@@ -172,8 +195,10 @@ def _aggregation(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
                    _flow_coverage(leaving, "waste flows with a quantity"),
                    "waste taken by park firms over all waste leaving park firms",
                    _unknown_sides(waste, {"to_park": "to park firms", "to_outside_firm": "to outside firms",
-                                          "to_boundary": "to the boundary"})),
-        _Indicator(1, "mass_cycling_index", fci, "-", links, "Finn cycling index of mass flows (input throughflow)"),
+                                          "to_boundary": "to the boundary"}),
+                   _unrecorded_side(waste["to_boundary"], _NO_DISPOSAL, "the share recovered")),
+        _Indicator(1, "mass_cycling_index", fci, "-", mass.coverage,
+                   "Finn cycling index of mass flows (input throughflow), as in `symbiosis metrics`", why_not),
     ]
 
 
@@ -191,7 +216,8 @@ def _energy_use(p: _Park) -> pd.DataFrame:
 
 
 def _emission_control(p: _Park, energy: pd.DataFrame, reduction: float | None, emitted: float | None,
-                      reported: pd.DataFrame, byproducts: Coverage, co2: Coverage) -> list[_Indicator]:
+                      reported: pd.DataFrame, byproducts: Coverage, co2: Coverage,
+                      no_reduction: str | None) -> list[_Indicator]:
     n = len(p.firms)
     firms_reporting = Coverage(len(reported), n, _FIRMS)
     partial = int((reported["emitted_status"] == "partial").sum())
@@ -211,9 +237,10 @@ def _emission_control(p: _Park, energy: pd.DataFrame, reduction: float | None, e
                    Coverage(len(with_energy), n, _FIRMS),
                    "scope 1 + 2 over comprehensive energy use (1 tce = 8.141 MWh)"),
         _Indicator(2, "reduction_from_exchanges", reduction, "tCO2e/yr", (byproducts, co2),
-                   "CO2 absorbed by CO2 exchanges plus emissions avoided by by-product exchanges (known part)"),
+                   "CO2 absorbed by CO2 exchanges plus emissions avoided by by-product exchanges (known part)",
+                   no_reduction),
         _Indicator(2, "reduction_share", _share(reduction, emitted) if emitted else None, "% of emissions",
-                   (firms_reporting, byproducts, co2)),
+                   (firms_reporting, byproducts, co2), reason=no_reduction),
     ]
 
 
@@ -234,17 +261,20 @@ def _recycling(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
                                             _total(water["to_park"].quantity, water["from_boundary"].quantity)), "%",
                    _flow_coverage([water["to_park"], water["from_boundary"]], "water flows with a quantity"),
                    "water passed between park firms over that plus water drawn from outside",
-                   _unknown_sides(water, {"to_park": "between park firms", "from_boundary": "drawn from outside"})),
+                   _unknown_sides(water, {"to_park": "between park firms", "from_boundary": "drawn from outside"}),
+                   _unrecorded_side(water["from_boundary"], "intake (water drawn from outside, a utility or the "
+                                    "environment)", "reuse")),
         _Indicator(4, "solid_waste_utilisation", _share(used, _total(*(category.quantity for category in leaving))),
                    "%", _flow_coverage(leaving, "waste flows with a quantity"),
                    "waste taken by any firm over all waste leaving park firms",
                    _unknown_sides(waste, {"to_park": "to park firms", "to_outside_firm": "to outside firms",
-                                          "to_boundary": "to the boundary"})),
+                                          "to_boundary": "to the boundary"}),
+                   _unrecorded_side(waste["to_boundary"], _NO_DISPOSAL, "utilisation")),
     ]
 
 
 def _neutrality(p: _Park, emitted: float | None, reduction: float | None,
-                coverage: tuple[Coverage, ...]) -> list[_Indicator]:
+                coverage: tuple[Coverage, ...], no_reduction: str | None) -> list[_Indicator]:
     offsets = p.db.execute("SELECT sum(t_co2e), count(*) FROM offsets WHERE park_id = ?"
                            + (" AND year = ?" if p.year else ""), [p.park] + ([p.year] if p.year else [])).fetchone()
     offset_t = offsets[0] or 0.0
@@ -252,7 +282,8 @@ def _neutrality(p: _Park, emitted: float | None, reduction: float | None,
     residual = None if emitted is None else clean_zero(emitted - (reduction or 0.0) - offset_t, emitted)
     return [
         _Indicator(5, "residual_emissions", residual, "tCO2e/yr", coverage,
-                   f"emitted - absorbed - avoided - offsets ({offset_t:,.0f} t from {offsets[1]} offset rows)"),
+                   f"emitted - absorbed - avoided - offsets ({offset_t:,.0f} t from {offsets[1]} offset rows)"
+                   + ("; no exchange in the data: no reduction from exchanges counted" if no_reduction else "")),
         _Indicator(5, "gap_to_net_zero", max(0.0, residual) if residual is not None else None, "tCO2e/yr", coverage),
     ]
 
@@ -265,14 +296,21 @@ def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
     Indicators (existing flows; emissions and energy use of ``year``, default each firm's latest):
 
     A ratio whose flows of one side all lack a quantity is missing; flows without a quantity are left out
-    otherwise, and the coverage column says how many had one.
+    otherwise, and the coverage column says how many had one. A ratio whose denominator-only side is
+    recorded by no flow at all (waste recovered and solid-waste utilisation without any waste flow to
+    landfill, incineration or another boundary; water reuse without any intake) keeps its value as an
+    upper bound, with the reason "no ... flow in the data: ... is an upper bound" and the verdict
+    "insufficient data": data that list where by-products go often leave out what is thrown away, so
+    no disposal flow cannot be read as nothing disposed.
 
     1. industry aggregation: share of firms in at least one exchange with another firm (or an outside
-       actor); share of the park's waste taken by firms of the park; mass Finn cycling index.
+       actor); share of the park's waste taken by firms of the park; mass Finn cycling index (as
+       ``symbiosis metrics`` gives it; coverage: mass flows with a quantity of all mass flows).
     2. GHG emission control: total emissions (scope 1 + 2); intensity per output value; CO2 per unit of
        energy use (t CO2/tce, the national zero-carbon park core indicator); reduction from exchanges
        (absorbed + avoided, the known part; coverage: by-product exchanges with a quantity and a CO2
-       factor, and CO2 flows with a quantity) and its share of emissions.
+       factor, and CO2 flows with a quantity; None when the data hold no exchange) and its share of
+       emissions.
     3. sustainable energy: renewable share of reported energy use.
     4. ecological recycling: water reuse rate (water passed between park firms over that plus fresh intake
        from the boundary, the park's utilities and its environment); solid-waste comprehensive
@@ -317,14 +355,20 @@ def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
     known_parts = [value for column in ("absorbed_t", "avoided_t") for value in p.balance[column].tolist()
                    if value is not None]
     reduction = float(sum(known_parts))
-    if byproducts.total + co2.total and not byproducts.known + co2.known and reduction == 0:
+    no_reduction = None
+    if not byproducts.total + co2.total:
+        # no exchange in the data: the data may simply not record them, so the reduction is unknown, not 0
+        reduction = None
+        no_reduction = "no by-product or CO2 exchange in the data: the reduction from exchanges is unknown, not 0"
+    elif not byproducts.known + co2.known and reduction == 0:
         reduction = None  # exchanges exist and none has what its saving needs: unknown, not 0
 
     waste = _flow_sums(G, "waste")
     energy = _energy_use(p)
     items = (_aggregation(p, waste)
-             + _emission_control(p, energy, reduction, emitted, reported, byproducts, co2)
+             + _emission_control(p, energy, reduction, emitted, reported, byproducts, co2, no_reduction)
              + _sustainable_energy(p, energy)
              + _recycling(p, waste)
-             + _neutrality(p, emitted, reduction, (Coverage(len(reported), len(p.firms), _FIRMS), byproducts, co2)))
+             + _neutrality(p, emitted, reduction, (Coverage(len(reported), len(p.firms), _FIRMS), byproducts, co2),
+                           no_reduction))
     return pd.DataFrame([_row(park, item, targets, min_coverage) for item in items], columns=_COLUMNS, dtype=object)

@@ -84,12 +84,12 @@ def test_partial_coverage_above_the_minimum_gives_values_with_coverage():
     assert row["coverage"] == pytest.approx(0.8) and row["links_known"] == 3 and row["flows_without_quantity"] == 1
     # by hand on the known flows: T_a = 5 + 5 = 10, T_b = 10, T_c = 10; TST 30; boundary input 5
     assert row["TST"] == 30.0 and row["boundary_input"] == 5.0 and row["APL"] == pytest.approx(6.0)
-    assert row["boundary_output"] == 0.0  # the export's quantity is unknown: only known outputs are summed
+    assert row["boundary_output"] is None  # the only export's quantity is unknown: unknown, not 0
     # G_ab = 1, G_bc = 1, G_ca = 5/10: the ring's loop gain is 1/2, N_jj = 2 for every firm in it,
     # FCI = sum ((N_jj - 1) / N_jj) T_j / TST = 1/2
     assert row["FCI"] == pytest.approx(0.5) and row["cycled"] == pytest.approx(15.0)
     assert "1 flow(s) without a quantity" in row["warning"]
-    assert row["reason"] is None  # every figure given
+    assert row["reason"].startswith("boundary_output: no boundary output with a known quantity")
 
 
 def test_floating_point_noise_prints_as_zero():

@@ -751,12 +751,16 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
     if context.decimal == "." and (bad & raw.str.fullmatch(r"[-+]?\d+(\.\d{3})*,\d+")).any():
         expected += " (if the file writes decimals with a comma, pass --decimal ,)"
     if context.decimal == "." and spec_field.type == "real":
-        thousands = ~empty & raw.str.fullmatch(r"[-+]?\d{1,3}(\.000)+")
-        if thousands.any():
-            first = int(sheet.row_numbers.iloc[int(np.flatnonzero(thousands.to_numpy())[0])])
-            context.warnings.append(f"column {name!r}: {int(thousands.sum())} value(s) like "
-                                    f"{raw[thousands].iloc[0]!r} (row {first}) read with '.' as the decimal point; "
-                                    "if '.' separates thousands in this file, pass --decimal ,")
+        # 700.000 and 1,200 read as 700 and 1200 here; in a file from a decimal-comma country they are
+        # 700,000 and 1.2: say how each was read, and how to read it the other way
+        for pattern, how in ((r"[-+]?\d{1,3}(\.000)+", "with '.' as the decimal point; if '.' separates thousands"),
+                             (r"[-+]?\d{1,3}(,\d{3})+", "with ',' separating thousands; if ',' is the decimal mark")):
+            ambiguous = ~empty & raw.str.fullmatch(pattern)
+            if ambiguous.any():
+                first = int(sheet.row_numbers.iloc[int(np.flatnonzero(ambiguous.to_numpy())[0])])
+                context.warnings.append(f"column {name!r}: {int(ambiguous.sum())} value(s) like "
+                                        f"{raw[ambiguous].iloc[0]!r} (row {first}) read {how} in this file, "
+                                        "pass --decimal ,")
     problems.add_rows(sheet, bad, name, raw, expected)
     checked = ~empty & finite
     if spec_field.type in ("int", "year"):

@@ -50,19 +50,26 @@ def dump(db) -> dict[str, list[tuple]]:
     return {table: db.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall() for table in tables}
 
 
+def record(area: str, outcome: str, count: int = 1) -> None:
+    """Count one hostile case for the summary line: ``area`` is the corpus (``inputs``, ``store``,
+    ``outputs``, ...), ``outcome`` one of tried, rejected, imported (or accepted), partial, traceback,
+    hang, corrupt, lost."""
+    counts = RELIABILITY.setdefault(area, {})
+    counts[outcome] = counts.get(outcome, 0) + count
+
+
 def pytest_terminal_summary(terminalreporter):
     """One line with what the reliability tests tried (the CI log shows it)."""
     if not RELIABILITY:
         return
-    inputs = RELIABILITY.get("inputs", {})
-    fuzz = RELIABILITY.get("fuzz", {})
     kills = RELIABILITY.get("kills", {})
     concurrency = RELIABILITY.get("concurrency", {})
-    tried = inputs.get("tried", 0) + fuzz.get("tried", 0)
-    rejected = inputs.get("rejected", 0) + fuzz.get("rejected", 0)
-    imported = inputs.get("imported", 0) + fuzz.get("imported", 0)
-    partial = inputs.get("partial", 0) + fuzz.get("partial", 0)
+    cases = [counts for area, counts in RELIABILITY.items() if area not in ("kills", "concurrency")]
+    total = {key: sum(counts.get(key, 0) for counts in cases)
+             for key in ("tried", "rejected", "imported", "accepted", "partial", "traceback", "hang")}
     terminalreporter.write_line(
-        f"reliability: {tried} inputs tried, {rejected} rejected cleanly, {imported} imported cleanly, "
-        f"{partial} partial writes; {kills.get('kills', 0)} kills, {kills.get('corrupt', 0)} corrupt stores; "
-        f"{concurrency.get('rows', 0)} concurrent rows, {concurrency.get('lost', 0)} lost")
+        f"reliability: {total['tried']} inputs tried, {total['rejected']} rejected cleanly, "
+        f"{total['imported'] + total['accepted']} accepted cleanly, {total['partial']} partial writes, "
+        f"{total['traceback']} tracebacks, {total['hang']} hangs; {kills.get('kills', 0)} kills, "
+        f"{kills.get('corrupt', 0)} corrupt stores; {concurrency.get('rows', 0)} concurrent rows, "
+        f"{concurrency.get('lost', 0)} lost")

@@ -451,9 +451,14 @@ def carbon(park, year, max_km, top, factors_file, db_path, fmt):
     allocation = allocate_co2(db, park=park, year=year, max_km=max_km, factors=factors, balance=balance)
     shown = balance if fmt != "table" else balance.head(top)[
         ["id", "name", "emitted_t", "absorbed_t", "avoided_t", "net_t", "emitted_source", "avoided_status"]]
-    if fmt == "table":
-        credits = credits[["supplier", "taker", "resource", "quantity", "unit", "co2_factor", "avoided_t",
-                           "saving_status", "note"]]
+    if fmt == "table":  # the largest savings first, unknown ones after; every row with --format csv/json
+        listed = len(credits)
+        order = pd.to_numeric(credits["avoided_t"], errors="coerce").fillna(-1.0)
+        credits = credits.loc[order.sort_values(ascending=False, kind="stable").index[:top],
+                              ["supplier", "taker", "resource", "quantity", "unit", "co2_factor", "avoided_t",
+                               "saving_status", "note"]]
+        if listed > top:
+            credits.attrs["note"] = f"{top} of {listed} exchanges shown (--top); --format csv or json lists all"
     _echo_frames({"balance (tCO2e/yr)": shown, "by-product exchanges": credits, "absorption nodes": nodes,
                   "allocation (min-cost flow)": allocation.pairs, "park CO2 (tCO2e/yr)": allocation.summary}, fmt)
     for note in allocation.notes:

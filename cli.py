@@ -18,6 +18,7 @@ import functools  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import math  # noqa: E402
 import re  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -30,7 +31,8 @@ from tqdm import tqdm  # noqa: E402
 import symbiosis  # noqa: E402
 from symbiosis.datasets import DEMO_SETS, dataset_files
 from symbiosis.errors import SymbiosisError
-from symbiosis.export import EXPORT_FORMATS, export_graph, export_matches
+from symbiosis.export import (EXPORT_FORMATS, LIST_FORMATS, STDOUT, check_output, export_graph,
+                              export_matches, neutral_frame, write_output)
 from symbiosis.graph import load_graph
 from symbiosis.ingest import import_files, parse_column_map, parse_set_values
 from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, carbon_resources, exchange_credits
@@ -47,6 +49,31 @@ from symbiosis.summary import summarise
 from symbiosis.units import KINDS
 
 FORMATS = ("table", "csv", "json")
+
+# Output files and partial results (issue 14):
+# - Every file a command writes goes through symbiosis.export.write_output: written whole (a temporary
+#   file beside it, renamed over it) or not at all, special files (/dev/stdout, a pipe) written directly,
+#   `-o -` is standard output for text formats (csv, json, graphml, gexf, html; not xlsx). Any failure is
+#   one line naming the path, exit 1. "wrote ..." messages go to stderr, so stdout carries only data.
+# - A command that changes the store AND writes a file (match --save -o, import --write-resource-map)
+#   checks the output first (format, folder, permissions): a bad -o changes nothing. If the write still
+#   fails after the store changed (a disk that fills up), the store change stands and the error says so,
+#   with the import id that `symbiosis undo` takes back.
+
+#: years the analyses take (the importer refuses years outside the same range)
+YEARS = click.IntRange(1800, 2200)
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that refuses nan and inf (a nan radius would silently match nothing)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def _db_option(command):
@@ -71,7 +98,7 @@ def _graph_options(default_status: str | None):
     def decorate(command):
         for option in reversed([
             click.option("--park", default=None, help="Only this park (firms elsewhere become boundary nodes)."),
-            click.option("--year", type=int, default=None, help="Only flows of this year (and undated ones)."),
+            click.option("--year", type=YEARS, default=None, help="Only flows of this year (and undated ones)."),
             click.option("--kinds", default=None, help=f"Comma-separated kinds ({', '.join(KINDS)})."),
             click.option("--status", default=default_status, show_default=True,
                          help=f"Comma-separated statuses ({', '.join(FLOW_STATUSES)}); 'all' for every one."),
@@ -80,6 +107,17 @@ def _graph_options(default_status: str | None):
         return command
 
     return decorate
+
+
+def _output_option(help_text: str, required: bool = True):
+    return click.option("-o", "--output", required=required, default=None,
+                        type=click.Path(dir_okay=False, allow_dash=True), help=help_text)
+
+
+def _wrote(path: str, detail: str = "") -> None:
+    """Say what was written, on stderr: stdout may be the file itself (-o -, -o /dev/stdout)."""
+    shown = "standard output" if path == STDOUT else path
+    click.echo(f"wrote {shown}{detail}", err=True)
 
 
 def _factors_option(command):
@@ -125,12 +163,15 @@ _WRAP_CHARS = 80
 
 def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
     """Print a table. A note the analysis attached (``frame.attrs["note"]``: why a list is empty or
-    partial) is printed in place of "(none)", or after the table; in csv/json it goes to stderr."""
+    partial) is printed in place of "(none)", or after the table; in csv/json it goes to stderr.
+
+    CSV cells are neutralised as in every CSV file the tool writes (formula-like text gets a leading
+    apostrophe): standard output is often redirected into a spreadsheet."""
     note = frame.attrs.get("note")
     if fmt == "json":
         click.echo(frame.to_json(orient="records", force_ascii=False))
     elif fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
+        click.echo(neutral_frame(frame).to_csv(index=False), nl=False)
     else:
         if title:
             click.secho(title, bold=True)
@@ -184,6 +225,10 @@ def _cell(value) -> str:
     if isinstance(value, str):
         return value.translate(_CONTROL)
     if isinstance(value, float):
+        if not math.isfinite(value):  # never printed as a number: a sum beyond the largest float
+            return "unknown (too large)" if math.isinf(value) else "unknown"
+        if abs(value) >= 1e15:  # 1.7e+308, not 309 digits
+            return f"{value:.4g}"
         if abs(value) >= 1000:
             return f"{value:,.0f}"
         if value != 0 and abs(value) < 1e-4:
@@ -281,6 +326,8 @@ def import_command(files, table, mappings, set_pairs, resource_map, new_resource
     MWh/yr, m3/yr, tCO2e/yr). Any problem in any file is listed with file, row, column and value,
     and nothing is written.
     """
+    if draft_map:  # checked before the store is touched (the importer writes it inside the transaction)
+        check_output(draft_map, what="draft resource map")
     db = open_store(db_path)
     advance, bar = _progress(quiet, "importing")
     try:
@@ -315,7 +362,7 @@ def history_command(db_path, fmt):
 
 
 @cli.command()
-@click.argument("import_id", type=int)
+@click.argument("import_id", type=click.IntRange(1, 2**63 - 1))
 @_db_option
 @_errors_to_click
 def undo(import_id, db_path):
@@ -341,15 +388,16 @@ def info(db_path, fmt):
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default=None,
               help="Output format (default: from the file's suffix).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file.")
+@_output_option("Output file; '-' is standard output (give --format).")
 @_graph_options(default_status=None)
 @_db_option
 @_errors_to_click
 def export(fmt, output, park, year, kinds, status, db_path):
     """Export the flow network: GraphML or GEXF (Gephi), node-link JSON, or CSV of flows."""
+    check_output(output, fmt, EXPORT_FORMATS, "export")  # a wrong suffix is said before the graph is loaded
     G = _load(db_path, park, year, kinds, status)
     path = export_graph(G, output, fmt)
-    click.echo(f"wrote {path} ({G.number_of_nodes()} nodes, {G.number_of_edges()} flows)")
+    _wrote(str(path), f" ({G.number_of_nodes()} nodes, {G.number_of_edges()} flows)")
 
 
 @cli.command()
@@ -383,9 +431,9 @@ def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
 @_graph_options(default_status="existing")
 @click.option("--throughflow", type=click.Choice(["input", "output"]), default="input", show_default=True,
               help="Throughflow for TST, APL and FCI: inflows + imports (as enaR), or outflows + exports.")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=DEFAULT_IMBALANCE_THRESHOLD, show_default=True,
+@click.option("--threshold", type=FiniteFloat(0, 1), default=DEFAULT_IMBALANCE_THRESHOLD, show_default=True,
               help="Firms whose inflow and outflow differ by more than this share are reported.")
-@click.option("--min-coverage", type=click.FloatRange(0, 1), default=MIN_COVERAGE, show_default=True,
+@click.option("--min-coverage", type=FiniteFloat(0, 1), default=MIN_COVERAGE, show_default=True,
               help="Flow metrics (TST, FCI, ascendency ...) are withheld below this share of flows with a quantity.")
 @click.option("--by-park", is_flag=True, help="One row per park and currency (every park, in parallel).")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Processes for --by-park (default: every core).")
@@ -432,8 +480,8 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
 
 @cli.command()
 @click.option("--park", default=None, help="Only this park's firms.")
-@click.option("--year", type=int, default=None, help="Emissions and flows of this year (default: latest).")
-@click.option("--max-km", type=click.FloatRange(0, min_open=True), default=100.0, show_default=True,
+@click.option("--year", type=YEARS, default=None, help="Emissions and flows of this year (default: latest).")
+@click.option("--max-km", type=FiniteFloat(0, min_open=True), default=100.0, show_default=True,
               help="Longest emitter-absorber distance for the allocation.")
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Rows of the per-firm balance.")
 @_factors_option
@@ -467,9 +515,9 @@ def carbon(park, year, max_km, top, factors_file, db_path, fmt):
 
 @cli.command()
 @click.option("--park", default=None, help="Only this park (and exchanges touching it).")
-@click.option("--radius-km", type=click.FloatRange(0), default=50.0, show_default=True,
+@click.option("--radius-km", type=FiniteFloat(0), default=50.0, show_default=True,
               help="Exchanges longer than this, and clusters spread wider, are listed.")
-@click.option("--match-km", type=click.FloatRange(0, min_open=True), default=200.0, show_default=True,
+@click.option("--match-km", type=FiniteFloat(0, min_open=True), default=200.0, show_default=True,
               help="Offer-demand pairs closer than this count as exchange potential.")
 @click.option("--weight", type=click.Choice(["tco2e", "tonnes"]), default="tco2e", show_default=True,
               help="Weight of exchange potential for clustering.")
@@ -497,10 +545,10 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_p
 
 @cli.command("scorecard")
 @click.option("--park", default=None, help="The park (default: every park).")
-@click.option("--year", type=int, default=None, help="Emissions and energy use of this year (default: latest).")
+@click.option("--year", type=YEARS, default=None, help="Emissions and energy use of this year (default: latest).")
 @click.option("--targets", "targets_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Your own targets CSV.")
-@click.option("--min-coverage", type=click.FloatRange(0, 1), default=MIN_COVERAGE, show_default=True,
+@click.option("--min-coverage", type=FiniteFloat(0, 1), default=MIN_COVERAGE, show_default=True,
               help="Below this share of what an indicator needs, its verdict is 'insufficient data'.")
 @_factors_option
 @_db_option
@@ -522,7 +570,7 @@ def scorecard_command(park, year, targets_file, min_coverage, factors_file, db_p
 @cli.command("match")
 @click.option("--park", default=None, help="Candidates with a side in this park (inside it or across to neighbours).")
 @click.option("--all", "all_parks", is_flag=True, help="Every park.")
-@click.option("--radius-km", type=click.FloatRange(0, min_open=True), default=50.0, show_default=True,
+@click.option("--radius-km", type=FiniteFloat(0, min_open=True), default=50.0, show_default=True,
               help="Longest exchange distance (heat, water within their pipe reach).")
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Candidates shown on screen.")
 @click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -532,8 +580,7 @@ def scorecard_command(park, year, targets_file, min_coverage, factors_file, db_p
 @click.option("--prices", "prices_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Your own price table (resource_code,virgin_price_cny,disposal_cost_cny).")
 @_factors_option
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write matchmaking lists: .csv, .xlsx (a sheet per firm) or .json.")
+@_output_option("Write matchmaking lists: .csv, .xlsx (a sheet per firm) or .json.", required=False)
 @click.option("--anonymise", "anonymised", is_flag=True, help="Replace firm names and ids with stable codes everywhere.")
 @click.option("--save", is_flag=True, help="Store the plan as flows with status 'potential'.")
 @_db_option
@@ -545,24 +592,38 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
     """Synergy matchmaking: ranked offer-demand candidates, a global plan, and lists per firm."""
     if bool(park) == all_parks:
         raise click.UsageError("give --park P or --all")
+    if output == STDOUT:
+        raise click.UsageError("match prints its lists on standard output with --format csv or json; "
+                               "-o takes a file (.csv, .xlsx or .json)")
+    if output:  # before anything is saved: a bad -o must not leave the plan saved and the command failed
+        check_output(output, None, LIST_FORMATS, "list")
     db = open_store(db_path, create=False)
     weights, method = load_weights(weights_file)
     result = match(db, park=park, radius_km=radius_km, weights=weights, method=method,
                    factors=load_factors(factors_file), substitutes=load_substitutes(substitutes_file),
                    prices=load_prices(prices_file))
     candidates = anonymise(result.candidates) if anonymised else result.candidates
+    saved = None
     if save:
         report = save_plan(db, result)
-        if report is not None and not quiet:
-            file_report = report.files[0]
-            click.echo(f"saved the plan: {file_report.inserted} new and {file_report.updated} changed potential "
-                       f"flows (import {file_report.import_id})", err=True)
+        if report is not None:
+            saved = report.files[0]
+            if not quiet:
+                click.echo(f"saved the plan: {saved.inserted} new and {saved.updated} changed potential "
+                           f"flows (import {saved.import_id})", err=True)
     if output:
         about = {"method": method, "weights": weights, "radius_km": radius_km, "park": park or "all",
                  "anonymised": anonymised, "notes": result.notes}
-        path = export_matches(candidates, result.summary, output, about=about)
+        try:
+            path = export_matches(candidates, result.summary, output, about=about)
+        except SymbiosisError as error:
+            if saved is None:
+                raise
+            raise click.ClickException(
+                f"{error}\nthe plan WAS saved to the store (import {saved.import_id}: {saved.inserted} new, "
+                f"{saved.updated} changed potential flows); 'symbiosis undo {saved.import_id}' takes it back") from None
         if not quiet:
-            click.echo(f"wrote {path}", err=True)
+            _wrote(str(path))
     shown = candidates
     if fmt == "table":
         shown = candidates.head(top)[["rank", "score", "offer_name", "demand_name", "offered", "demanded", "quantity",
@@ -581,7 +642,7 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
 @click.option("--title", default=None, help="Page title (default: the park's name).")
 @click.option("--max-nodes", type=click.IntRange(10), default=3000, show_default=True,
               help="Above this many nodes, draw parks (or regions) instead of firms.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@_output_option("HTML file to write ('-': standard output).")
 @_db_option
 @_errors_to_click
 def map_command(park, layout, show, title, max_nodes, output, db_path):
@@ -592,25 +653,25 @@ def map_command(park, layout, show, title, max_nodes, output, db_path):
     unknown = [item for item in shown if item not in ("loops", "absorbers", "potential")]
     if unknown:
         raise click.UsageError(f"--show takes loops, absorbers, potential; not {', '.join(unknown)}")
+    check_output(output)  # before minutes of layout work
     html = store_map(open_store(db_path, create=False), park=park, layout=layout, show=shown, title=title,
                      max_nodes=max_nodes)
-    Path(output).write_text(html, encoding="utf-8")
-    click.echo(f"wrote {output}")
+    _wrote(write_output(output, html))
 
 
 @cli.command("report")
 @click.option("--park", default=None, help="The park (default: every park, the first 20 in full).")
 @click.option("--no-map", is_flag=True, help="Leave out the embedded network map.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="HTML file to write.")
+@_output_option("HTML file to write ('-': standard output).")
 @_db_option
 @_errors_to_click
 def report_command(park, no_map, output, db_path):
     """A self-contained HTML report: scorecard, loops, CO2, co-location, synergies, plots and the map."""
     from viz.report import build_report
 
+    check_output(output)
     html = build_report(open_store(db_path, create=False), park=park, include_map=not no_map)
-    Path(output).write_text(html, encoding="utf-8")
-    click.echo(f"wrote {output}")
+    _wrote(write_output(output, html))
 
 
 @cli.command()
@@ -659,8 +720,8 @@ def demo(out_dir, fmt, quiet):
     from viz.report import build_report
 
     # the demo's pages and lists: the zero-carbon demo park, as a park manager would get them
-    (out / "map.html").write_text(store_map(db, park="zcp"), encoding="utf-8")
-    (out / "report.html").write_text(build_report(db, park="zcp"), encoding="utf-8")
+    write_output(out / "map.html", store_map(db, park="zcp"))
+    write_output(out / "report.html", build_report(db, park="zcp"))
     matches = match(db, park="zcp")
     export_matches(matches.candidates, matches.summary, out / "matchmaking.xlsx",
                    about={"method": matches.method, "weights": matches.weights, "park": "zcp", "notes": matches.notes})

@@ -287,9 +287,12 @@ def _credit_frame(records: list[tuple], resources: dict, road: float) -> pd.Data
     quantity, distance = quantity.astype(float), distance.astype(float)  # None becomes NaN here, None again below
     factor = np.array([resources[code][0] for code in resource], dtype=float)
     basis = np.array([resources[code][1] for code in resource], dtype=object)
-    gross = quantity * factor
-    transport = np.where(currency == "mass", quantity * distance * road, quantity * 0.0)  # pipes: 0 if known
-    difference = gross - transport
+    with np.errstate(over="ignore", invalid="ignore"):  # a saving too large to hold is unknown, never inf
+        gross = quantity * factor
+        transport = np.where(currency == "mass", quantity * distance * road, quantity * 0.0)  # pipes: 0 if known
+        difference = gross - transport
+    gross[~np.isfinite(gross)] = np.nan
+    difference[~np.isfinite(difference)] = np.nan
     # values within floating-point noise of zero are 0 (coverage.clean_zero, vectorised)
     difference[np.abs(difference) <= NOISE * np.maximum(np.abs(gross), 1.0)] = 0.0
     no_quantity, no_factor, no_distance = np.isnan(quantity), np.isnan(factor), np.isnan(transport)

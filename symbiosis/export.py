@@ -1,11 +1,34 @@
 """Exports: the network to files other tools read (GraphML and GEXF for Gephi, node-link JSON, CSV),
-and matchmaking lists that a facilitator hands out (CSV, XLSX with a sheet per firm, JSON)."""
+and matchmaking lists that a facilitator hands out (CSV, XLSX with a sheet per firm, JSON).
+
+**Every file the tool writes goes through :func:`write_output`**: a regular file is written to a
+temporary file beside it and renamed over it once complete (a full disk or a killed run leaves the old
+file, or none, never a truncated one); a special file (``/dev/stdout``, ``/dev/full``, anything under
+``/dev`` or ``/proc``, a pipe) is written directly; ``-`` is standard output (text formats only). Any
+failure is one :class:`~symbiosis.errors.InputError` naming the path. :func:`check_output` makes the
+same checks without writing, so that a command that also changes the store can refuse a bad output
+before it changes anything.
+
+**Every CSV or XLSX cell the tool writes is neutralised** (files and standard output): text a
+spreadsheet would run as a formula (:func:`formula_like`: starting with ``=``, ``+``, ``-``, ``@``, tab
+or carriage return) gets a leading apostrophe in CSV (:func:`neutral_cell`); in XLSX it is stored as
+text with Excel's own apostrophe prefix (``quotePrefix``: what Excel stores when a user types
+``'=1+2``), so it shows as written and never runs. Numbers stay numbers. XLSX text also loses the
+control characters XML cannot hold: they are spelt out (``\\x07``), as the CLI's tables show them.
+"""
 from __future__ import annotations
 
+import errno
+import io
 import json
+import math
 import os
 import re
+import secrets
+import stat
+import sys
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import networkx as nx
 import numpy as np
@@ -13,9 +36,190 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["EXPORT_FORMATS", "export_graph", "graph_to_frames", "export_matches", "firm_lists"]
+__all__ = ["EXPORT_FORMATS", "LIST_FORMATS", "STDOUT", "export_graph", "graph_to_frames", "export_matches",
+           "firm_lists", "write_output", "check_output", "output_format", "formula_like", "neutral_cell",
+           "neutral_frame", "xlsx_text"]
 
 EXPORT_FORMATS = ("graphml", "gexf", "json", "csv")
+#: formats of matchmaking lists
+LIST_FORMATS = ("csv", "xlsx", "json")
+#: the output path that means standard output
+STDOUT = "-"
+#: formats that cannot go to standard output (binary)
+_BINARY_FORMATS = frozenset({"xlsx"})
+#: folders whose entries are devices or kernel files: written in place, never replaced by a rename
+_SPECIAL_FOLDERS = ("/dev/", "/proc/", "/sys/")
+
+
+# --------------------------------------------------------------------------------------------------
+# writing files
+
+
+def _shown(path) -> str:
+    return "standard output" if str(path) == STDOUT else str(path)
+
+
+def _is_special(path: Path) -> bool:
+    """A device, pipe or kernel file: it cannot be replaced by a rename, only written in place."""
+    absolute = os.path.abspath(path)
+    if absolute.startswith(_SPECIAL_FOLDERS) or absolute in ("/dev", "/proc", "/sys"):
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # not there (yet): a new regular file
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _reason(error: OSError, path: Path) -> str:
+    """What went wrong, in words, naming the folder when it is the folder that is missing."""
+    if error.errno == errno.ENOENT and not _is_special(path):
+        return f"folder {str(path.parent) or '.'!r} does not exist"
+    if error.errno == errno.EISDIR:
+        return "it is a folder"
+    return error.strerror or str(error)
+
+
+def output_format(path, fmt: str | None, formats: tuple[str, ...], what: str = "output") -> str:
+    """The format of an output: ``fmt`` if given, else the file's suffix; one of ``formats``.
+
+    Raises
+    ------
+    InputError
+        No format (standard output needs one), an unknown one, or a binary one for standard output.
+    """
+    if fmt is None and str(path) == STDOUT:
+        raise InputError(f"writing the {what} to standard output (-o -) needs a format: one of {', '.join(formats)}")
+    fmt = (fmt or Path(path).suffix.lstrip(".")).lower()
+    if fmt not in formats:
+        raise InputError(f"unknown {what} format {fmt!r} for {_shown(path)}; expected one of {', '.join(formats)}")
+    if str(path) == STDOUT and fmt in _BINARY_FORMATS:
+        raise InputError(f"{fmt} is a binary format: write it to a file, not to standard output")
+    return fmt
+
+
+def check_output(path, fmt: str | None = None, formats: tuple[str, ...] | None = None, what: str = "output") -> str:
+    """Check, without writing, that an output can be written: its format (when ``formats`` is given), its
+    folder exists and takes a new file, it is not a folder, an existing file is writable.
+
+    Commands that change the store and also write a file call this first, so a bad ``-o`` changes
+    nothing. A write can still fail later (a disk that fills up): :func:`write_output` then says so.
+
+    Returns
+    -------
+    str
+        The format (``fmt`` or the suffix), or ``""`` when ``formats`` is None.
+    """
+    chosen = output_format(path, fmt, formats, what) if formats else ""
+    if str(path) == STDOUT:
+        return chosen
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise InputError(f"cannot write {path}: it is a folder")
+        if _is_special(path) and path.exists():  # a device or a pipe: written in place, if we may
+            if not os.access(path, os.W_OK):
+                raise InputError(f"cannot write {path}: permission denied")
+            return chosen
+        target = Path(os.path.realpath(path))
+        if target.exists() and not os.access(target, os.W_OK):
+            raise InputError(f"cannot write {path}: permission denied (the file is read-only or immutable)")
+        probe = target.parent / f".{target.name}.{secrets.token_hex(4)}.check"
+        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {_reason(error, path)}") from None
+    return chosen
+
+
+Producer = Callable[[BinaryIO], None]
+
+
+def write_output(path, content: str | bytes | Producer) -> str:
+    """Write a file whole, or not at all: the one writer behind every file the tool writes.
+
+    Parameters
+    ----------
+    path : path-like or ``"-"``
+        ``-`` writes to standard output. A path under ``/dev``, ``/proc`` or ``/sys``, or an existing
+        file that is not a regular file (a pipe, a terminal), is written directly. Any other path is
+        written to a temporary file in the same folder, flushed to disk, then renamed over the target
+        (atomic): a failure leaves the old file as it was (or no file) and no temporary file. A
+        symbolic link keeps pointing at the new file; an existing file keeps its permissions.
+    content : str, bytes or callable
+        Text (written as UTF-8), bytes, or a function that writes to a binary file object.
+
+    Returns
+    -------
+    str
+        The path as given (``-`` for standard output).
+
+    Raises
+    ------
+    InputError
+        The file cannot be written (no such folder, permission denied, read-only or immutable file,
+        disk full, ...), with the path and the reason.
+    """
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    produce: Producer = (lambda handle: handle.write(content)) if isinstance(content, bytes) else content
+    if str(path) == STDOUT:
+        stream = getattr(sys.stdout, "buffer", None)
+        try:
+            if stream is None:  # a text-only stdout (some test runners): decode what was produced
+                buffer = io.BytesIO()
+                produce(buffer)
+                sys.stdout.write(buffer.getvalue().decode("utf-8"))
+            else:
+                sys.stdout.flush()
+                produce(stream)
+                stream.flush()
+        except OSError as error:
+            raise InputError(f"cannot write to standard output: {error.strerror or error}") from None
+        return STDOUT
+    path = Path(path)
+    try:
+        if _is_special(path):
+            with open(path, "wb") as handle:  # an error on the final flush is raised by close
+                produce(handle)
+        else:
+            _replace_atomically(path, produce)
+    except OSError as error:
+        raise InputError(f"cannot write {path}: {_reason(error, path)}") from None
+    return str(path)
+
+
+def _replace_atomically(path: Path, produce: Producer) -> None:
+    target = Path(os.path.realpath(path))  # through a symbolic link: the link stays, its file is replaced
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "it is a folder", str(path))
+    existing = None
+    if target.exists():
+        if not os.access(target, os.W_OK):  # a rename would bypass a read-only file's protection
+            raise PermissionError(errno.EACCES, "permission denied (the file is read-only or immutable)", str(path))
+        existing = os.stat(target).st_mode & 0o7777
+    temporary = target.parent / f".{target.name}.{secrets.token_hex(6)}.tmp"
+    # a new file gets the usual permissions (0666 less the umask), not mkstemp's 0600
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            if existing is not None and hasattr(os, "fchmod"):  # the file's own mode, not the umask's
+                os.fchmod(handle.fileno(), existing)
+            produce(handle)
+            handle.flush()
+            os.fsync(handle.fileno())  # a full disk shows here at the latest, before the rename
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------------------------------
+# cells for spreadsheets
 
 
 def graph_to_frames(G: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -70,31 +274,30 @@ def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, fmt: str | None = 
     ----------
     G : networkx.MultiDiGraph
         From :func:`symbiosis.graph.load_graph`.
-    path : path-like
-        Output file.
+    path : path-like or ``"-"``
+        Output file (written whole or not at all, see :func:`write_output`); ``-`` is standard output.
     fmt : {'graphml', 'gexf', 'json', 'csv'}, optional
-        Default: from the file's suffix. GraphML and GEXF open in Gephi (node ``label`` = firm name,
-        edge ``weight`` = canonical quantity); JSON is networkx node-link data; CSV is one row per flow.
+        Default: from the file's suffix (required for ``-``). GraphML and GEXF open in Gephi (node
+        ``label`` = firm name, edge ``weight`` = canonical quantity); JSON is networkx node-link data;
+        CSV is one row per flow.
 
     Returns
     -------
     pathlib.Path
     """
-    path = Path(path)
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
-    if fmt not in EXPORT_FORMATS:
-        raise InputError(f"unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    fmt = output_format(path, fmt, EXPORT_FORMATS, "export")
     if fmt == "graphml":
-        nx.write_graphml(_for_gephi(G), path)
+        content = lambda handle: nx.write_graphml(_for_gephi(G), handle)  # noqa: E731
     elif fmt == "gexf":
-        nx.write_gexf(_for_gephi(G), path)
+        content = lambda handle: nx.write_gexf(_for_gephi(G), handle)  # noqa: E731
     elif fmt == "json":
         data = nx.node_link_data(G, edges="edges")
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        content = json.dumps(_json_safe(data), ensure_ascii=False, indent=1, default=str, allow_nan=False)
     else:
         _, edges = graph_to_frames(G)
-        edges.map(_neutral).to_csv(path, index=False)  # spreadsheets must not run text from data
-    return path
+        content = neutral_frame(edges).to_csv(index=False)  # spreadsheets must not run text from data
+    written = write_output(path, content)
+    return Path(written) if written != STDOUT else Path(STDOUT)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -110,10 +313,60 @@ _LIST_COLUMNS = {
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _neutral(value):
-    """Text a spreadsheet would run as a formula is written with a leading apostrophe (OWASP)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+def formula_like(value) -> bool:
+    """Text a spreadsheet would run as a formula: it starts with ``=``, ``+``, ``-``, ``@``, tab or CR."""
+    return isinstance(value, str) and value.startswith(_FORMULA_START)
+
+
+def neutral_cell(value):
+    """A CSV cell as a spreadsheet must get it: formula-like text (:func:`formula_like`) with a leading
+    apostrophe (OWASP); anything else, numbers included, as is."""
+    return "'" + value if formula_like(value) else value
+
+
+def neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell of ``frame`` through :func:`neutral_cell` (headers too: they can come from data)."""
+    out = frame.map(neutral_cell)
+    out.columns = [neutral_cell(column) for column in frame.columns]
+    out.attrs = dict(frame.attrs)
+    return out
+
+
+_neutral = neutral_cell  # the name older code used
+
+#: control characters an XLSX (XML 1.0) cell cannot hold
+_XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_text(text: str) -> str:
+    """Text an XLSX cell or sheet name can hold: control characters XML refuses spelt out (``\\x07``)."""
+    return _XLSX_ILLEGAL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def _xlsx_value(value):
+    """One XLSX cell's value: unknown (None, NaN) and non-finite numbers empty, text with control
+    characters spelt out (the caller stores it as text, with the apostrophe prefix when formula-like)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None  # unknown, or a sum too large for a float: never 'inf' or 'nan' in a sheet
+    if isinstance(value, (np.floating, np.integer)):
+        value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+    if isinstance(value, (dict, list, tuple)):
+        value = json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str):
+        return xlsx_text(value)
+    return value
+
+
+def _json_safe(value):
+    """JSON has no NaN or infinity: such a float (unknown, or a sum too large) becomes null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
     return value
 
 
@@ -135,43 +388,52 @@ def export_matches(candidates: pd.DataFrame, summary: pd.DataFrame, path: str | 
                    fmt: str | None = None, about: dict | None = None) -> Path:
     """Write matchmaking lists: CSV (every candidate), XLSX (a summary sheet and one sheet per firm) or JSON.
 
-    Cells from data that start like a formula (``=``, ``+``, ``-``, ``@``) are written as text in CSV and
-    XLSX. ``about`` (method, weights, notes) goes on the summary sheet / into the JSON.
+    Every CSV and XLSX cell is neutralised, the summary sheet's ``about`` values (park id, notes) too:
+    formula-like text gets a leading apostrophe in CSV and Excel's apostrophe prefix in XLSX, where it
+    is always stored as text, with control characters spelt out. ``about`` (method, weights, notes)
+    goes on the summary sheet / into the JSON. The file is written whole or not at all
+    (:func:`write_output`); ``-`` is standard output (CSV, JSON).
     """
-    path = Path(path)
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
-    if fmt not in ("csv", "xlsx", "json"):
-        raise InputError(f"unknown list format {fmt!r}; expected csv, xlsx or json")
+    fmt = output_format(path, fmt, LIST_FORMATS, "list")
     about = about or {}
     if fmt == "csv":
-        candidates.map(_neutral).to_csv(path, index=False)
+        content = neutral_frame(candidates).to_csv(index=False)
     elif fmt == "json":
-        payload = {"about": about, "summary": json.loads(summary.to_json(orient="records")),
+        payload = {"about": _json_safe(about), "summary": json.loads(summary.to_json(orient="records")),
                    "candidates": json.loads(candidates.to_json(orient="records", force_ascii=False))}
-        path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        content = json.dumps(payload, ensure_ascii=False, indent=1, default=str)
     else:
-        _write_workbook(path, candidates, summary, about)
-    return path
+        book = _workbook(candidates, summary, about)
+        content = book.save  # openpyxl writes the zip to the file object it is given
+    written = write_output(path, content)
+    return Path(written)
 
 
-def _write_workbook(path: Path, candidates: pd.DataFrame, summary: pd.DataFrame, about: dict) -> None:
+def _workbook(candidates: pd.DataFrame, summary: pd.DataFrame, about: dict):
+    """The lists as an openpyxl Workbook: a summary sheet, then one sheet per firm. Every cell through
+    ``append``: text stored as text (never a formula), formula-like text with the apostrophe prefix,
+    control characters spelt out, unknown and non-finite figures empty."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
 
+    def append(sheet, values) -> None:
+        sheet.append([_xlsx_value(value) for value in values])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+                if formula_like(cell.value):
+                    cell.quotePrefix = True  # Excel's own mark: text typed as '=1+2, kept text when edited
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0.00" if abs(cell.value) < 1000 else "#,##0"
+
     def fill(sheet, frame: pd.DataFrame, start_row: int = 1) -> None:
         for cell in sheet[start_row]:
             cell.font = Font(bold=True)
         for record in frame.itertuples(index=False):
-            row = [None if (isinstance(value, float) and np.isnan(value)) else value for value in record]
-            sheet.append(row)
-            for cell in sheet[sheet.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                elif isinstance(cell.value, float):
-                    cell.number_format = "#,##0.00" if abs(cell.value) < 1000 else "#,##0"
+            append(sheet, record)
         for index, column in enumerate(frame.columns, start=1):
             width = max([len(str(column))] + [len(str(value)) for value in frame[column].head(200)])
             sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 8), 60)
@@ -181,15 +443,15 @@ def _write_workbook(path: Path, candidates: pd.DataFrame, summary: pd.DataFrame,
     first.title = "summary"
     first.append(["Matchmaking summary"])
     first["A1"].font = Font(bold=True, size=13)
-    for key, value in about.items():
-        first.append([str(key), json.dumps(value, ensure_ascii=False) if isinstance(value, (dict, list)) else value])
+    for key, value in about.items():  # the park id, notes ...: text from the user or the data
+        append(first, [str(key), value])
     first.append([])
     header_row = first.max_row + 1
-    first.append([str(column) for column in summary.columns])
+    append(first, [str(column) for column in summary.columns])
     for cell in first[header_row]:
         cell.font = Font(bold=True)
     for record in summary.itertuples(index=False):
-        first.append([None if (isinstance(value, float) and np.isnan(value)) else value for value in record])
+        append(first, record)
     for index in range(1, len(summary.columns) + 1):
         first.column_dimensions[get_column_letter(index)].width = 20
 
@@ -197,13 +459,14 @@ def _write_workbook(path: Path, candidates: pd.DataFrame, summary: pd.DataFrame,
     for name, table in firm_lists(candidates).items():
         title = _sheet_title(str(name), used)
         sheet = book.create_sheet(title)
-        sheet.append([str(column) for column in table.columns])
+        append(sheet, [str(column) for column in table.columns])
         fill(sheet, table, start_row=1)
-    book.save(path)
+    return book
 
 
 def _sheet_title(name: str, used: set[str]) -> str:
-    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique in the workbook."""
+    """Excel sheet names: at most 31 characters, none of []:*?/\\ nor a control character, unique."""
+    name = _XLSX_ILLEGAL.sub(" ", name)
     base = "".join(" " if char in '[]:*?/\\' else char for char in name).strip().strip("'") or "firm"
     base = base[:31]
     title, number = base, 2

@@ -2,6 +2,7 @@
 each overridable by a user's own file of the same shape."""
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -29,6 +30,8 @@ REQUIRED_FACTORS = (
 def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; expected columns {', '.join(columns)}") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
     frame.columns = [str(column).strip().lower() for column in frame.columns]
@@ -47,8 +50,8 @@ def load_factors(override: str | os.PathLike | None = None) -> dict[str, float]:
     Raises
     ------
     InputError
-        A file that cannot be read, a value that is not a number (with file, row, column and value),
-        or a required key missing from both files.
+        A file that cannot be read (or is empty), a value that is not a finite number (with file, row,
+        column and value: nan and inf are refused), or a required key missing from both files.
     """
     frames = [(datasets_dir() / "factors" / "factors.csv")]
     if override is not None:
@@ -58,9 +61,12 @@ def load_factors(override: str | os.PathLike | None = None) -> dict[str, float]:
         frame = _read(path, ("key", "value"))
         for row_number, (key, value) in enumerate(zip(frame["key"], frame["value"]), start=2):
             try:
-                factors[key.strip()] = float(value)
+                number = float(value)
             except ValueError:
-                raise InputError(f"{path}, row {row_number}, column 'value': {value!r}: expected a number") from None
+                number = math.nan
+            if not math.isfinite(number):  # a nan factor would turn every figure built on it into nan
+                raise InputError(f"{path}, row {row_number}, column 'value': {value!r}: expected a finite number")
+            factors[key.strip()] = number
     missing = [key for key in REQUIRED_FACTORS if key not in factors]
     if missing:
         raise InputError(f"factor(s) missing: {', '.join(missing)}")

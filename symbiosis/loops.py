@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 #: default cap on the number of loops listed
 DEFAULT_LIMIT = 1000
 #: columns of the loops table after ``rank``
-_LOOP_COLUMNS = ("currency", "length", "bottleneck", "unit", "links_known", "unknown_links", "members", "names",
-                 "links", "resources")
+_LOOP_COLUMNS = ("currency", "length", "bottleneck", "unit", "links_known", "unknown_links", "members", "member_ids",
+                 "names", "links", "resources")
 
 
 @dataclass
@@ -305,6 +305,7 @@ def _describe(H: nx.DiGraph, cycle: list[str], names: dict[str, str], currency: 
         "links_known": known_links,
         "unknown_links": len(links) - known_links,
         "members": " -> ".join(cycle),
+        "member_ids": list(cycle),  # the ids themselves: an id may contain " -> "
         "names": " -> ".join(names[node] for node in cycle),
         "links": "; ".join(texts),
         "resources": ", ".join(sorted(resources)),

@@ -37,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ import sqlite_utils
 
 from .datasets import datasets_dir
 from .coverage import none_for_nan
-from .errors import InputError
+from .errors import InputError, UnknownIdError
 from .factors import load_factors
 from .geo import nearest_within
 
@@ -95,8 +96,8 @@ def load_weights(path: str | os.PathLike | None = None) -> tuple[dict[str, float
     """Criterion weights and method from a TOML or JSON file.
 
     The file holds ``method = "weighted_sum"`` or ``"topsis"`` (optional) and a ``[weights]`` table (or a
-    flat table) of criterion = weight, for criteria among :data:`CRITERIA`. Weights are scaled to sum
-    to 1; criteria left out weigh 0.
+    flat table) of criterion = weight, for criteria among :data:`CRITERIA`. Weights are finite,
+    non-negative numbers (not true/false, nan or inf), scaled to sum to 1; criteria left out weigh 0.
 
     Examples
     --------
@@ -115,6 +116,9 @@ def load_weights(path: str | os.PathLike | None = None) -> tuple[dict[str, float
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{path}: cannot read weights ({exc})") from None
+    except (RecursionError, MemoryError):  # tables or arrays nested thousands deep
+        raise InputError(f"{path}: cannot read weights (nested too deeply); expected method and a flat "
+                         "table of weights") from None
     method = data.pop("method", "weighted_sum") if isinstance(data, dict) else None
     weights = data.get("weights", data) if isinstance(data, dict) else None
     if method not in ("weighted_sum", "topsis") or not isinstance(weights, dict) or not weights:
@@ -124,12 +128,17 @@ def load_weights(path: str | os.PathLike | None = None) -> tuple[dict[str, float
     if unknown:
         raise InputError(f"{path}: unknown criterion {', '.join(map(repr, unknown))}; expected {', '.join(CRITERIA)}")
     try:
+        if any(isinstance(weight, bool) for weight in weights.values()):
+            raise TypeError("a boolean is not a weight")
         values = {name: float(weight) for name, weight in weights.items()}
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InputError(f"{path}: every weight must be a number") from None
+    strange = [f"{name} = {value}" for name, value in values.items() if not math.isfinite(value)]
+    if strange:  # nan would rank every candidate nan; inf leaves the other weights 0/inf
+        raise InputError(f"{path}: weights must be finite numbers, not {', '.join(strange)}")
     total = sum(values.values())
-    if any(value < 0 for value in values.values()) or total <= 0:
-        raise InputError(f"{path}: weights must be non-negative and not all zero")
+    if any(value < 0 for value in values.values()) or total <= 0 or not math.isfinite(total):
+        raise InputError(f"{path}: weights must be non-negative, not all zero, and add up to a finite number")
     return {name: values.get(name, 0.0) / total for name in CRITERIA}, method
 
 
@@ -137,6 +146,8 @@ def _table(name: str, override, columns: tuple[str, ...]) -> pd.DataFrame:
     path = Path(override) if override else datasets_dir() / "factors" / name
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty; expected columns {', '.join(columns)}") from None
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
     missing = [column for column in columns if column not in frame.columns]
@@ -147,10 +158,11 @@ def _table(name: str, override, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def _numbers(frame: pd.DataFrame, column: str, path_name: str) -> pd.Series:
     numbers = pd.to_numeric(frame[column].where(frame[column] != ""), errors="coerce")
-    bad = frame[column].ne("") & numbers.isna()
+    bad = frame[column].ne("") & ~np.isfinite(numbers.astype(float))  # text, nan and inf alike
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise InputError(f"{path_name}, row {row}, column {column!r}: {frame[column][bad].iloc[0]!r}: expected a number")
+        raise InputError(f"{path_name}, row {row}, column {column!r}: {frame[column][bad].iloc[0]!r}: "
+                         "expected a finite number")
     return numbers
 
 
@@ -281,8 +293,10 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
                 substitutes: pd.DataFrame | None, prices: pd.DataFrame | None,
                 max_offers: int = MAX_OFFERS_PER_DEMAND) -> tuple[pd.DataFrame, list[str]]:
     """:func:`find_candidates` and the sentences of its note."""
-    if radius_km <= 0:
-        raise InputError(f"radius_km must be positive, not {radius_km}")
+    if not radius_km > 0 or not math.isfinite(radius_km):
+        raise InputError(f"radius_km must be a positive finite number, not {radius_km}")
+    if park is not None and not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+        raise UnknownIdError(f"no park {park!r} in the store")
     factors = factors or load_factors()
     substitutes = substitutes if substitutes is not None else load_substitutes()
     prices = prices if prices is not None else load_prices()
@@ -380,11 +394,32 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
     existing = _existing_links(db, frame["offer_firm"].unique().tolist())
     frame["exists"] = [(o, d, r) in existing or (o, d, s) in existing for o, d, r, s in
                        zip(frame["offer_firm"], frame["demand_firm"], frame["offered"], frame["demanded"])]
+    overflowed = _unknown_when_overflowed(frame)
+    if overflowed:
+        notes.append(f"{overflowed:,} of {len(frame):,} candidates have figures too large to compute (beyond "
+                     f"{np.finfo(float).max:.1e}, the largest float): shown unknown, ranked as neutral on them")
     unknown = int((~frame["quantity_known"]).sum())
     if unknown:
         notes.append(f"quantity unknown for {unknown:,} of {len(frame):,} candidates (an offer or a demand without "
                      "one): pairs of firms who should talk, with quantity, CO2 avoided and value unknown")
     return none_for_nan(frame[columns]), notes
+
+
+#: figures of a candidate computed from its quantities (products and sums that can overflow)
+_FIGURES = ("quantity", "offered_used", "quantity_match", "tkm", "transport_tco2e", "transport_cost_cny",
+            "co2_avoided_t", "value_cny")
+
+
+def _unknown_when_overflowed(frame: pd.DataFrame) -> int:
+    """Figures that overflowed (quantities near the largest float times a distance or a price) are set
+    unknown (NaN), never inf; returns how many candidates had one."""
+    figures = frame[list(_FIGURES)].to_numpy(dtype=float)
+    overflowed = np.isinf(figures) | (np.isnan(figures) & frame["quantity_known"].to_numpy()[:, None])
+    if not overflowed.any():
+        return 0
+    for index, column in enumerate(_FIGURES):
+        frame.loc[overflowed[:, index], column] = np.nan
+    return int(overflowed.any(axis=1).sum())
 
 
 def _in_park(park: str | None) -> str:
@@ -462,6 +497,10 @@ def score_candidates(candidates: pd.DataFrame, weights: dict[str, float] | None 
     normalised, unknown = {}, {}
     for criterion, more_is_better in CRITERIA.items():
         values = pd.Series(_numbers_of(frame, _CRITERION_COLUMN[criterion]), index=frame.index)
+        values = values.where(np.isfinite(values))  # an overflowed figure is unknown, never a rank
+        largest = values.abs().max()
+        if largest > 0:  # scaled to [-1, 1] first: max - min of figures near 1e308 would overflow
+            values = values / largest
         spread = values.max() - values.min()  # over the known values (NaN skipped)
         scaled = (values - values.min()) / spread if spread > 0 else pd.Series(1.0, index=values.index)
         scaled = scaled if more_is_better else 1.0 - scaled
@@ -524,17 +563,26 @@ def plan_exchanges(scored: pd.DataFrame) -> pd.Series:
 
 
 def _solve_plan(scored: pd.DataFrame) -> np.ndarray:
-    """The linear programme of :func:`plan_exchanges` over candidates whose quantities are all known."""
+    """The linear programme of :func:`plan_exchanges` over candidates whose quantities are all known.
+
+    Each row (an offer's or a demand's capacity) is divided by its capacity, so every coefficient is the
+    share of the capacity a candidate would use (0..1: a candidate never needs more than its offer or
+    demand holds) and every bound is 1. The solver then sees the same well-scaled problem whether
+    quantities are grams or 1e308 t (unscaled, HiGHS refuses such a model)."""
     n = len(scored)
     rows, cols, values, bounds = [], [], [], []
     for side, amount, capacity in (("offer_id", "offered_used", "offered_quantity"),
                                    ("demand_id", "quantity", "demanded_quantity")):
         codes, uniques = pd.factorize(scored[side])
         offset = len(bounds)
+        limits = _numbers_of(scored, capacity)  # the same for every candidate of one offer (demand)
+        used = _numbers_of(scored, amount)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(limits > 0, used / limits, 0.0)
         rows.extend(offset + codes)
         cols.extend(range(n))
-        values.extend(_numbers_of(scored, amount))
-        bounds.extend(pd.Series(_numbers_of(scored, capacity)).groupby(codes).first().tolist())
+        values.extend(np.clip(np.nan_to_num(share, nan=0.0, posinf=1.0), 0.0, None))
+        bounds.extend([1.0] * len(uniques))
     matrix = scipy.sparse.csr_matrix((values, (rows, cols)), shape=(len(bounds), n))
     result = scipy.optimize.linprog(-_numbers_of(scored, "score"), A_ub=matrix, b_ub=np.array(bounds),
                                     bounds=(0, 1), method="highs")
@@ -626,7 +674,7 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
     share = _numbers_of(scored, "plan_share")
     scored["plan_quantity"] = _share_series(share * _numbers_of(scored, "quantity"), known, scored.index)
     greedy = pd.to_numeric(greedy_plan(scored), errors="coerce").to_numpy(dtype=float)
-    rows = []
+    rows, overflowing = [], []
     columns = {column: _numbers_of(scored, column) for column in ("quantity", "co2_avoided_t", "value_cny", "score")}
     for unit, group in scored.groupby("unit", sort=True, dropna=False):
         at = scored.index.get_indexer(group.index)
@@ -636,16 +684,22 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
                "in_plan": int((np.nan_to_num(plan) > 0).sum()), "with_quantity": with_quantity,
                "coverage": f"{with_quantity:,} of {len(group):,} candidates with a known quantity"}
         if with_quantity:  # sums over the plannable candidates (the others have no share)
-            sums = {name: float(np.nansum(fraction * columns[column][at])) for name, fraction, column in (
+            sums = {name: _total(fraction, columns[column][at]) for name, fraction, column in (
                 ("plan_quantity", plan, "quantity"), ("plan_co2_avoided_t", plan, "co2_avoided_t"),
                 ("plan_value_cny", plan, "value_cny"), ("plan_score", plan, "score"),
                 ("greedy_quantity", quick, "quantity"), ("greedy_score", quick, "score"))}
-            row.update(sums)
+            too_large = sorted(name for name, value in sums.items() if value is _OVERFLOW)
+            if too_large:
+                overflowing.append(f"{', '.join(too_large)} ({'no unit' if pd.isna(unit) else unit})")
+            row.update({name: None if value is _OVERFLOW else value for name, value in sums.items()})
         rows.append(row)
     summary = pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
     if summary.empty:
         summary = pd.DataFrame([{"unit": None, "candidates": 0, "in_plan": 0, "with_quantity": 0,
                                  "coverage": "no candidates"}], columns=_SUMMARY_COLUMNS)
+    if overflowing:
+        notes.append(f"plan totals too large to add up (beyond {np.finfo(float).max:.1e}, the largest float): "
+                     f"{'; '.join(overflowing)}: shown unknown")
     unknown = int((~known).sum())
     if unknown == len(scored) and unknown:
         notes.append("no candidate has a known quantity: they are pairs of firms who should talk, ranked by "
@@ -657,6 +711,23 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
     summary = none_for_nan(summary)
     scored = _with_note(scored, notes)
     return Matches(scored, summary, weights, method, notes)
+
+
+#: marks a sum that overflowed (told apart from an unknown one)
+_OVERFLOW = object()
+
+
+def _total(fraction: np.ndarray, values: np.ndarray):
+    """``sum(fraction x values)`` over the planned candidates, or :data:`_OVERFLOW` when it is beyond the
+    largest float or a planned candidate's figure overflowed (planned candidates have known quantities,
+    so their figures are unknown only when too large; a sum without them would read as complete)."""
+    fraction = np.nan_to_num(np.asarray(fraction, dtype=float))
+    with np.errstate(over="ignore", invalid="ignore"):
+        terms = fraction * values
+        if np.isnan(terms[fraction > 0]).any():
+            return _OVERFLOW
+        total = float(np.nansum(terms))
+    return total if math.isfinite(total) else _OVERFLOW
 
 
 def save_plan(db: sqlite_utils.Database, matches: Matches):

@@ -68,8 +68,13 @@ FLOW_METRICS = ("boundary_input", "boundary_output", "TST", "APL", "FCI", "cycle
                 "unbalanced_nodes", "max_imbalance")
 
 
-class _TooLarge(Exception):
-    """The model is too large for the dense integral matrix."""
+class _TooLarge(InputError):
+    """The model is too large for the dense integral matrix (a user-facing error where it escapes)."""
+
+    def __init__(self, firms: int):
+        super().__init__(f"a cycle of {firms:,} firms is too large for the dense integral matrix that FCI and "
+                         "the flow intensities need")
+        self.firms = firms
 
 
 @dataclass
@@ -616,7 +621,7 @@ def _integral_or_reason(model: FlowModel, orientation: str, reasons: list[str]) 
     try:
         return _integral(model, orientation)
     except _TooLarge as error:
-        reasons.append(f"FCI, cycled, BFI, DFI, IFI: need a dense inverse of {error.args[0]:,} firms (formed up "
+        reasons.append(f"FCI, cycled, BFI, DFI, IFI: need a dense inverse of {error.firms:,} firms (formed up "
                        f"to {DENSE_LIMIT:,}), use per-park metrics (--by-park)")
         return None
 

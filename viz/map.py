@@ -17,6 +17,11 @@ light of the firm's park's country (GB/T only in China: Australia's "2131" is no
 one no scheme reads is shown as written, without a title. Firms that share a
 point are spread on a small spiral around it, and the force layout is seeded: the same page draws
 the same map on every load.
+
+Sums beyond the largest float (flows near 1.7e308 t) are never drawn or printed as a number: a total
+that overflows reads "unknown (too large to add up)", and sizes and widths are computed on values
+capped at the largest float. A loop is highlighted by its list of firm ids, never by a joined text
+split again (a firm id may contain " -> ").
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import json
 import logging
 import math
 import os
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -149,9 +155,23 @@ def _sector_lines(data: dict, country: str | None = None) -> list[str]:
     return ["sector: not given"]
 
 
+#: a sum beyond this is not a number the page can show or draw by
+_LARGEST = sys.float_info.max
+_TOO_LARGE = "unknown (too large to add up)"
+
+
+def _capped(value: float) -> float:
+    """For sizes and widths only: a sum that overflowed counts as the largest float."""
+    return min(value, _LARGEST)
+
+
 def _fmt(value: float | None, unit: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "unknown"
+    if math.isinf(value):
+        return _TOO_LARGE
+    if abs(value) >= 1e15:  # 1.7e+308 t, not 309 digits
+        return f"{value:.4g} {unit}"
     return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.3g} {unit}"
 
 
@@ -163,6 +183,8 @@ def _total_text(known_sum: float, known: int, flows: int, unit: str) -> str:
     """A node's total in one currency and direction: unknown, at least X, or X, with its coverage."""
     if known == 0:
         return f"unknown ({_plural(flows)}, none with a quantity)"
+    if math.isinf(known_sum):
+        return f"{_TOO_LARGE} ({known} of {flows} flows known)"
     if known < flows:
         return f"at least {_fmt(known_sum, unit)} ({known} of {flows} flows known)"
     return f"{_fmt(known_sum, unit)} ({_plural(flows)})"
@@ -403,7 +425,7 @@ def build_map(
         flows, known = _edge_counts(data)
         quantity = data["quantity"] if known else None
         if quantity is not None:
-            widest[currency] = max(widest.get(currency, 0.0), quantity)
+            widest[currency] = max(widest.get(currency, 0.0), _capped(quantity))
         for node, direction in ((u, "out"), (v, "in")):
             total = totals[(node, currency, direction)]
             total[0] += quantity or 0.0
@@ -412,7 +434,7 @@ def build_map(
     throughput: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for (node, currency, _), (known_sum, known, _) in totals.items():
         if known:
-            throughput[node][currency] += known_sum
+            throughput[node][currency] = _capped(throughput[node][currency] + _capped(known_sum))
     largest = {currency: max((values[currency] for values in throughput.values()), default=0.0) for currency in units}
 
     # Sector colours over every node drawn as a firm, in this park or not: a firm outside the park
@@ -502,17 +524,20 @@ def build_map(
         else:
             low, high = KNOWN_WIDTH
             scale = math.log10(1 + widest[currency])  # per currency: MWh never set the scale for tonnes
-            share = math.log10(1 + max(quantity, 0.0)) / scale if scale > 0 else 0.0
+            share = math.log10(1 + min(max(quantity, 0.0), _LARGEST)) / scale if scale > 0 else 0.0
             options.update(width=low + (high - low) * share, color=colour_of_kind)
         vis_edges.append({**options, "from": str(u), "to": str(v)})
     loop_items = []
     if loops is not None and "loops" in show and len(loops):
         for row in loops.head(200).itertuples():
-            members = row.members.split(" -> ")
+            members = _loop_members(row, G)
+            if members is None:  # not drawn: no highlight beats one on the wrong firms
+                log.warning("loop #%s: its firms cannot be told apart in the map; not highlighted", row.rank)
+                continue
             links = list(zip(members, members[1:] + members[:1]))
             loop_items.append({
                 "label": f"#{row.rank} {row.currency}, {row.length} firms: {row.names}"[:200],
-                "nodes": members,
+                "nodes": [str(member) for member in members],
                 "edges": [edge for link in links for edge in edge_ids.get(link, [])],
             })
     physics = layout == "force" and G.number_of_nodes() <= PHYSICS_LIMIT
@@ -568,11 +593,49 @@ def build_map(
                            layout=layout)
 
 
+def _loop_members(row, G: nx.MultiDiGraph) -> list[str] | None:
+    """A loop's firm ids in order. A list (``member_ids``, or ``members`` as a list) is used as it is;
+    a text ``members`` (ids joined by " -> ") is read back against the graph: the one way to cut it into
+    ``length`` firms of the graph, each sending to the next, the last to the first. None when there is
+    no such way or more than one (ids that themselves contain " -> " can make it ambiguous)."""
+    for name in ("member_ids", "members"):
+        value = getattr(row, name, None)
+        if isinstance(value, (list, tuple)):
+            return [str(member) for member in value]
+    text = getattr(row, "members", None)
+    if not isinstance(text, str):
+        return None
+    length = int(getattr(row, "length", 0) or 0)
+    parts = text.split(" -> ")
+    if length == len(parts) and all(part in G for part in parts):
+        return parts  # the usual case: no id holds the separator
+    found: list[list[str]] = []
+
+    def cut(start: int, chosen: list[str]) -> None:
+        if len(found) > 1:
+            return
+        if start == len(parts):
+            if len(chosen) == length and G.has_edge(chosen[-1], chosen[0]):
+                found.append(list(chosen))
+            return
+        if len(chosen) == length:
+            return
+        for end in range(start + 1, len(parts) + 1):
+            node = " -> ".join(parts[start:end])
+            if node in G and (not chosen or G.has_edge(chosen[-1], node)):
+                cut(end, chosen + [node])
+
+    if length > 0:
+        cut(0, [])
+    return found[0] if len(found) == 1 else None
+
+
 def write_map(G: nx.MultiDiGraph, path: str | os.PathLike, **options) -> Path:
-    """Write :func:`build_map`'s page to ``path`` (UTF-8)."""
-    path = Path(path)
-    path.write_text(build_map(G, **options), encoding="utf-8")
-    return path
+    """Write :func:`build_map`'s page to ``path`` (UTF-8), whole or not at all
+    (:func:`symbiosis.export.write_output`)."""
+    from symbiosis.export import write_output
+
+    return Path(write_output(path, build_map(G, **options)))
 
 
 def store_map(db, park: str | None = None, layout: str = "force",

@@ -4,7 +4,8 @@ Summary counts, the scorecard against the standard's five pillars, the top loops
 nodes and allocation, co-location opportunities, the top synergies, a few inline SVG plots and the
 interactive map (in a sandboxed ``srcdoc`` frame). Everything is inline: the page needs no network.
 Every text from data is HTML-escaped by the template (Jinja2 autoescape); the map's own page is
-escaped once more as the frame's ``srcdoc`` attribute.
+escaped once more as the frame's ``srcdoc`` attribute. A sum beyond the largest float (flows near
+1.7e308 t) prints as "unknown (too large to add up)" and is left out of the plots, never drawn as inf.
 """
 from __future__ import annotations
 
@@ -27,12 +28,19 @@ _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).pa
                                 autoescape=jinja2.select_autoescape(["html"]))
 
 
+_TOO_LARGE = "unknown (too large to add up)"
+
+
 def _cell(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
+        if math.isinf(value):
+            return _TOO_LARGE
+        if abs(value) >= 1e15:  # 1.7e+308, not 309 digits
+            return f"{value:.4g}"
         if abs(value) >= 1000:
             return f"{value:,.0f}"
         return f"{value:.4g}"
@@ -69,8 +77,15 @@ def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
+def _finite(value) -> bool:
+    """A figure that can be drawn: known and not beyond the largest float."""
+    return not _missing(value) and math.isfinite(float(value))
+
+
 def _amount(value, unit: str = "t") -> str:
     """A figure in a sentence: '1,234 t', or 'unknown' (never a sentence with its number missing)."""
+    if not _missing(value) and math.isinf(float(value)):
+        return _TOO_LARGE
     return "unknown" if _missing(value) else f"{_cell(value)} {unit}"
 
 
@@ -97,6 +112,10 @@ def _park_section(db, park: str, include_map: bool) -> dict:
             entry[1] = (entry[1] or 0.0) + data["quantity"]
     flows_by_kind = pd.DataFrame([{"kind": kind, "flows": count, "quantity": total, "unit": unit, "unknown": unknown}
                                   for kind, (count, total, unit, unknown) in sorted(kinds.items())])
+    overflowed = sorted(kind for kind, (_, total, _, _) in kinds.items() if total is not None and math.isinf(total))
+    if overflowed:
+        flows_by_kind.attrs["note"] = (f"the known quantities of {', '.join(overflowed)} flows add up beyond the "
+                                       "largest float (about 1.8e308): their total is unknown")
     card = scorecard(db, park, factors=factors)
     loops = find_loops(existing, limit=200)
     balance = carbon_balance(db, park=park, factors=factors, G=existing)
@@ -111,6 +130,8 @@ def _park_section(db, park: str, include_map: bool) -> dict:
 
     mass_flows = sorted(((data["quantity"], u, v, data["kind"]) for u, v, data in existing.edges(data=True)
                          if data["currency"] == "mass" and data["quantity"]), reverse=True)[:14]
+    if not math.isfinite(sum(quantity for quantity, *_ in mass_flows)):
+        mass_flows = []  # a Sankey of flows whose sum overflows cannot be scaled: not drawn
     label = lambda node: str(existing.nodes[node].get("name") or node)  # noqa: E731
     emitted = balance["emitted_t"].sum(min_count=1)
     offsets = db.execute("SELECT sum(t_co2e) FROM offsets WHERE park_id = ?", (park,)).fetchone()[0]
@@ -126,14 +147,15 @@ def _park_section(db, park: str, include_map: bool) -> dict:
         sankey([(label(u), label(v), quantity, KIND_COLOURS.get(kind, "#999")) for quantity, u, v, kind in mass_flows],
                "Main material and waste flows", "t/yr"),
     ]
-    if pd.notna(emitted) and emitted > 0:
+    if _finite(emitted) and emitted > 0:
         # only known parts are drawn; an unknown part is named in the title, never drawn as 0
         parts = {"absorbed": pd.to_numeric(balance["absorbed_t"], errors="coerce").sum(min_count=1),
                  "avoided": pd.to_numeric(balance["avoided_t"], errors="coerce").sum(min_count=1),
                  "offsets": offsets}
-        unknown = [label for label, value in parts.items() if pd.isna(value)]
+        unknown = [label if pd.isna(value) else f"{label} too large to add up" for label, value in parts.items()
+                   if not _finite(value)]
         plots.append(waterfall([("emitted", float(emitted))]
-                               + [(label, float(value)) for label, value in parts.items() if pd.notna(value)],
+                               + [(label, float(value)) for label, value in parts.items() if _finite(value)],
                                "Emissions before and after synergies"
                                + (f" ({', '.join(unknown)}: unknown)" if unknown else ""), "tCO2e/yr"))
     return {
@@ -162,7 +184,7 @@ def _park_section(db, park: str, include_map: bool) -> dict:
         # the allocation's notes: in place of an empty table (above), else below it
         "allocation_notes": list(getattr(allocation, "notes", [])) if len(allocation.pairs) else [],
         "absorbable_percent": (f"{100 * allocation.summary.iloc[0]['absorbable_share']:.1f} %"
-                               if pd.notna(allocation.summary.iloc[0]["absorbable_share"]) else "unknown"),
+                               if _finite(allocation.summary.iloc[0]["absorbable_share"]) else "unknown"),
         "long_haul": _table(haul, {"supplier": "supplier", "taker": "taker", "resource": "resource",
                                    "quantity": "quantity", "unit": "unit", "distance_km": "km",
                                    "host_park": "host park", "saved_tco2e": "saved (tCO2e/yr)", "note": "note"}, 10,

@@ -14,6 +14,7 @@ import difflib
 import json
 import logging
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ import sqlite_utils
 from .errors import InputError, Problem, UnitError, ValidationError
 from .readers import ReadFailure, Sheet, read_file
 from .resolve import ResourceMap, ResourceResolver, load_resource_map, load_synonyms, normalise_name
-from .schema import BOUNDARY_PREFIX, TABLES, Field, TableSpec
+from .schema import BOUNDARY_PREFIX, MAX_MAGNITUDE, TABLES, Field, TableSpec, escape_key_part
 from .store import DATA_TABLES, transaction
 from .units import CANONICAL_UNIT, CURRENCY, conversion_factor, parse_unit
 
@@ -141,6 +142,9 @@ class _Context:
         self.unmatched: dict[str, list] = {}
         self.unresolved: set[str] = set()  # the same names, already reported
         self._ids: dict[str, set[str]] = {}
+        #: the keys each file of this import gave, per table: the same key in two files is an error
+        self.keyed: dict[str, list[tuple[Sheet, pd.Series]]] = {}
+        self._keyed_sets: dict[str, set[str]] = {}
         self.resources: dict[str, tuple[str, float | None, float | None]] = {
             code: (kind, energy_t, energy_m3)
             for code, kind, energy_t, energy_m3 in db.execute(
@@ -163,6 +167,15 @@ class _Context:
                                               allow_new_codes=self.new_resources)
             self._resolver_size = len(self.resources)
         return self._resolver
+
+    def earlier_keys(self, table: str) -> set[str]:
+        """Keys given by the files of ``table`` read so far in this import (built on the second file)."""
+        keys = self._keyed_sets.get(table)
+        if keys is None:
+            keys = self._keyed_sets[table] = set()
+            for _, series in self.keyed.get(table, []):
+                keys.update(series.tolist())
+        return keys
 
     def ids(self, table: str) -> set[str]:
         if table not in self._ids:
@@ -361,8 +374,12 @@ def import_files(
                                          written={normalise_name(name): name for name in resource_map}))
     problems = _Problems()
     sheets: list[tuple[str, Sheet]] = []
+    named_twice: set[tuple[Path, str | None]] = set()
     for argument in paths:
         path, named_table = split_file_argument(argument)
+        if (path.resolve(), named_table) in named_twice:
+            continue  # one file named twice (flows.csv *.csv) is read once, not refused as its own duplicate
+        named_twice.add((path.resolve(), named_table))
         try:
             read = read_file(path, encoding=encoding, table_names=tuple(TABLES), header_row=header_row)
         except ReadFailure as failure:
@@ -397,7 +414,13 @@ def import_files(
                     continue
                 reports.append(prepared.report)
                 if not problems:
-                    _write(db, prepared, None if progress is None else lambda rows: progress(rows, total_rows))
+                    try:
+                        _write(db, prepared, None if progress is None else lambda rows: progress(rows, total_rows))
+                    except sqlite3.IntegrityError as exc:
+                        # keys are checked before writing; a stored row under another key (a store written
+                        # by an older version) can still clash on a table's UNIQUE columns: say so, roll back
+                        raise InputError(f"{prepared.sheet.file}: a row clashes with a row already stored in "
+                                         f"{name} ({exc}); nothing was written") from None
             draft = _write_draft_map(resource_map_draft, context.unmatched)
             if problems:
                 ordered = sorted(problems.kept, key=lambda problem: (problem.file, problem.row or 0))
@@ -434,8 +457,13 @@ def _write_draft_map(path: str | Path | None, unmatched: dict[str, list]) -> str
         best = best if score >= _DRAFT_GUESS_SCORE else ""
         rows.append({"name": name, "code": best, "score": round(score, 2), "rows": count,
                      "other_guesses": others})
-    pd.DataFrame(rows, columns=["name", "code", "score", "rows", "other_guesses"]).to_csv(path, index=False)
-    return str(path)
+    from .export import neutral_frame, write_output  # the one writer and cell neutraliser of every file written
+
+    frame = pd.DataFrame(rows, columns=["name", "code", "score", "rows", "other_guesses"])
+    try:
+        return write_output(path, neutral_frame(frame).to_csv(index=False))
+    except OSError as exc:
+        raise InputError(f"cannot write the draft resource map {path}: {exc.strerror or exc}") from None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -470,12 +498,14 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
     report.warnings += context.warnings
     context.warnings.clear()
 
-    key = _key(sheet, frame, spec, empty, problems)
+    key = _key(sheet, frame, spec, out, empty, problems)
     if key is None:
         return None
     out[spec.key] = key
+    _check_across_files(sheet, spec, key, frame, context, problems)
     _check_specific(sheet, frame, spec, out, empty, problems, report, context)
     new_resources = _quantities(sheet, frame, spec, out, empty, context, problems, report)
+    _check_magnitudes(sheet, frame, spec, out, problems)
 
     if extras:
         extra_frame = frame[extras]
@@ -706,6 +736,10 @@ def _number_text(raw: pd.Series, decimal: str) -> pd.Series:
     return text.where(~grouped.fillna(False), text.str.replace(",", "", regex=False))
 
 
+#: a well-formed number: one that still fails to read as a float is too large for one (1e400, 5,000 digits)
+_PLAIN_NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
+
+
 def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd.Series,
                  context: _Context, problems: _Problems) -> pd.Series:
     name = spec_field.name
@@ -743,7 +777,17 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
         bad = ~lowered.isin(_TRUE | _FALSE)
         problems.add_rows(sheet, bad, name, raw, "expected true or false (yes/no, 1/0)")
         return pd.Series(np.where(empty, None, lowered.isin(_TRUE)), index=raw.index, dtype=object)
-    numbers = pd.to_numeric(_number_text(raw.where(~empty), context.decimal), errors="coerce")
+    # float always: a whole number past 2**64 would otherwise come back as uint64 or object
+    text = raw.where(~empty)
+    if context.decimal == ".":  # fast path: most cells are plain numbers; only the others are rewritten
+        plain = pd.to_numeric(text, errors="coerce")
+        odd = ~empty & plain.isna()
+        if odd.any():
+            text = text.copy()
+            text[odd] = _number_text(raw[odd], ".")
+    else:
+        text = _number_text(text, context.decimal)
+    numbers = pd.to_numeric(text, errors="coerce").astype(float)
     finite = np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
     bad = ~empty & ~finite
     expected = {"real": "expected a number, like 1250.5", "int": "expected a whole number",
@@ -755,13 +799,20 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
         # 700,000 and 1.2: say how each was read, and how to read it the other way
         for pattern, how in ((r"[-+]?\d{1,3}(\.000)+", "with '.' as the decimal point; if '.' separates thousands"),
                              (r"[-+]?\d{1,3}(,\d{3})+", "with ',' separating thousands; if ',' is the decimal mark")):
-            ambiguous = ~empty & raw.str.fullmatch(pattern)
+            marker = ".000" if "000" in pattern else ","
+            maybe = ~empty & raw.str.contains(marker, regex=False)
+            if not maybe.any():
+                continue
+            ambiguous = maybe & raw.str.fullmatch(pattern)
             if ambiguous.any():
                 first = int(sheet.row_numbers.iloc[int(np.flatnonzero(ambiguous.to_numpy())[0])])
                 context.warnings.append(f"column {name!r}: {int(ambiguous.sum())} value(s) like "
                                         f"{raw[ambiguous].iloc[0]!r} (row {first}) read {how} in this file, "
                                         "pass --decimal ,")
-    problems.add_rows(sheet, bad, name, raw, expected)
+    # a number too long for a float (1e400, a 5,000-digit integer) is a number all the same: say so
+    overflowed = bad & text.str.fullmatch(_PLAIN_NUMBER).fillna(False).astype(bool) if bad.any() else bad
+    problems.add_rows(sheet, bad & ~overflowed, name, raw, expected)
+    problems.add_rows(sheet, overflowed, name, raw, f"too large: the limit is {MAX_MAGNITUDE:g}")
     checked = ~empty & finite
     if spec_field.type in ("int", "year"):
         fractional = checked & (numbers != np.floor(numbers))
@@ -769,6 +820,10 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
         if spec_field.type == "year":
             outside = checked & ~numbers.between(1800, 2200)
             problems.add_rows(sheet, outside, name, raw, "expected a year between 1800 and 2200")
+        else:  # SQLite keeps integers in 64 bits; no count of people or things comes near this bound
+            huge = checked & (numbers.abs() > MAX_MAGNITUDE)
+            problems.add_rows(sheet, huge, name, raw, f"too large: the limit is {MAX_MAGNITUDE:g}")
+            numbers = numbers.where(~huge)
     if spec_field.minimum is not None:
         below = checked & (numbers < spec_field.minimum)
         what = "negative" if spec_field.minimum == 0 else f"below {spec_field.minimum:g}"
@@ -779,17 +834,46 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
                           f"out of range; expected {spec_field.minimum:g} to {spec_field.maximum:g}")
     numbers = numbers.where(finite)
     if spec_field.type in ("int", "year"):
-        return numbers.round().astype("Int64")
+        return numbers.where(numbers == np.floor(numbers)).astype("Int64")
     return numbers
 
 
-def _key(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, empty: dict[str, pd.Series],
-         problems: _Problems) -> pd.Series | None:
+def _key_texts(values: pd.Series) -> pd.Series:
+    """Each value as one part of a generated key: its text ('' for none, a year as digits) with the
+    key's separators escaped (:func:`symbiosis.schema.escape_key_part`); each distinct value once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [escape_key_part(str(value)) for value in uniques]
+    table = np.array(texts + [""], dtype=object)  # code -1 (missing) takes the last entry
+    return pd.Series(table[codes], index=values.index, dtype=object)
+
+
+def _natural_parts(frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series]) -> list[pd.Series]:
+    """The natural key's parts as the row's values will be stored: parsed (a year written 2024.0 is
+    2024), resolved (resource names as codes) and defaulted (an offset without a kind is
+    'unspecified'), so that one row never gets two keys."""
+    parts = []
+    for name in spec.natural_key:
+        if name in out:
+            values = out[name]
+        elif name in frame.columns:
+            values = frame[name].where(frame[name].ne(""), None)
+        else:
+            default = spec.field(name).default
+            values = pd.Series(default, index=frame.index, dtype=object)
+            if default is not None:
+                out[name] = values  # stored as the key says
+        parts.append(_key_texts(values))
+    return parts
+
+
+def _key(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+         empty: dict[str, pd.Series], problems: _Problems) -> pd.Series | None:
+    """The stored key of each row: the ``id`` as given, else built from the natural key
+    (:func:`symbiosis.schema.natural_key`: 'power>refinery:steam:2002', each part escaped)."""
     key_name = spec.key
     natural = None
     if spec.natural_key:
-        parts = [frame[column] if column in frame.columns else pd.Series("", index=frame.index)
-                 for column in spec.natural_key]
+        parts = _natural_parts(frame, spec, out)
         if spec.name == "flows":  # readable: 'power>refinery:steam:2002'
             natural = parts[0] + ">" + parts[1] + ":" + parts[2] + ":" + parts[3]
         else:
@@ -807,15 +891,65 @@ def _key(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, empty: dict[str, pd
     duplicated = key.duplicated(keep="first")
     if duplicated.any():
         first_row = dict(zip(key[~duplicated], sheet.row_numbers[~duplicated]))
+        # a table whose key is always its natural key takes no 'id' column: never suggest one
+        hint = "" if what == key_name or spec.key_from_natural_only else "; give each row an 'id' to keep both"
         problems.add_rows(
             sheet, duplicated, key_name if what == key_name else None, key,
-            lambda position: f"duplicate {what} in this file (first at row {first_row[key.iloc[position]]})"
-            + ("" if what == key_name else "; give each row an 'id' to keep both"),
+            lambda position: f"duplicate {what} in this file (first at row {first_row[key.iloc[position]]})" + hint,
         )
     if spec.name == "enterprises":
         reserved = key.str.startswith(BOUNDARY_PREFIX)
         problems.add_rows(sheet, reserved, key_name, key, f"ids starting with {BOUNDARY_PREFIX!r} are reserved")
     return key
+
+
+def _check_across_files(sheet: Sheet, spec: TableSpec, key: pd.Series, frame: pd.DataFrame,
+                        context: _Context, problems: _Problems) -> None:
+    """The same key in two files (or sheets, or JSON keys) of one import: one row would silently replace
+    the other, so both places are named. Costs nothing when a table has one file."""
+    earlier = context.keyed.setdefault(spec.name, [])
+    if earlier:
+        seen = context.earlier_keys(spec.name)
+        again = key.isin(seen) & key.ne("")
+        if again.any():
+            repeated = set(key[again].tolist())
+            where: dict[str, str] = {}
+            for other, other_keys in earlier:
+                hits = other_keys.isin(repeated).to_numpy()
+                for value, row in zip(other_keys[hits], other.row_numbers[hits]):
+                    where.setdefault(value, f"{other.file}, row {int(row)}")
+            column = spec.key if spec.key in frame.columns and not spec.key_from_natural_only else None
+            what = spec.key if column else "(" + ", ".join(spec.natural_key) + ")"
+            problems.add_rows(sheet, again, column, key,
+                              lambda position: f"the same {what} as {where[key.iloc[position]]} in this import: "
+                                               "one would silently replace the other; keep one")
+        seen.update(key.tolist())
+    earlier.append((sheet, key))
+
+
+#: fields holding a quantity converted to a canonical unit at import
+_CONVERTED_FIELDS = ("quantity", "mwh", "scope1_t", "scope2_t", "co2_capture_t")
+
+
+def _check_magnitudes(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+                      problems: _Problems) -> None:
+    """One guard for every real figure as it will be stored (after unit conversion): finite and at
+    most :data:`symbiosis.schema.MAX_MAGNITUDE`, so that no inf is stored and no park total overflows."""
+    for spec_field in spec.fields:
+        name = spec_field.name
+        if spec_field.type != "real" or name not in out:
+            continue
+        values = out[name].to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(values) & ~(np.abs(values) <= MAX_MAGNITUDE)  # inf and too large alike
+        if not bad.any():
+            continue
+        column = name if name in frame.columns else ("quantity" if "quantity" in frame.columns else None)
+        how = "once converted to the canonical unit " if name in _CONVERTED_FIELDS else ""
+        problems.add_rows(sheet, pd.Series(bad, index=frame.index), column,
+                          frame[column] if column else None,
+                          f"too large {how}(the limit is {MAX_MAGNITUDE:g} in the canonical unit)")
+        out[name] = out[name].where(~bad)
 
 
 def _check_specific(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
@@ -849,11 +983,49 @@ def _check_specific(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dic
                               lambda position: f"the canonical unit of kind {kinds.iloc[position]} is "
                                                f"{canonical.iloc[position]}")
         out["canonical_unit"] = canonical
+        _check_kind_changes(sheet, out[spec.key], kinds, problems, report, context)
         # A name left out keeps the stored one (a file may only set co2_factor); a new code is its own name.
         stored = dict(context.db.execute("SELECT code, name FROM resources"))
         fallback = out[spec.key].map(lambda code: stored.get(code, code))
         names = out.get("name")
         out["name"] = fallback if names is None else names.where(names.notna(), fallback)
+
+
+#: tables whose rows carry a resource's kind and a quantity in its canonical unit
+_RESOURCE_USERS = ("flows", "offers", "demands")
+
+
+def _check_kind_changes(sheet: Sheet, codes: pd.Series, kinds: pd.Series, problems: _Problems,
+                        report: FileReport, context: _Context) -> None:
+    """A resource's new kind against the stored one. Rows of flows, offers and demands hold their
+    quantity in the canonical unit of the resource's currency: a change to another currency (steam
+    from energy to water) would leave them in the wrong unit, so it is refused while rows use the
+    resource. A change within a currency (waste to material) is taken; the rows keep their own kind."""
+    stored = codes.map(lambda code: context.resources.get(code, (None,))[0])
+    changed = stored.notna() & kinds.isin(CANONICAL_UNIT) & stored.ne(kinds)  # a bad kind is reported already
+    if not changed.any():
+        return
+    changed_codes = sorted(set(codes[changed]))
+    uses: dict[str, int] = {}
+    for start in range(0, len(changed_codes), 500):
+        part = changed_codes[start:start + 500]
+        marks = ", ".join("?" for _ in part)
+        for table in _RESOURCE_USERS:
+            for code, count in context.db.execute(
+                    f"SELECT resource_code, count(*) FROM {table} WHERE resource_code IN ({marks}) "
+                    "GROUP BY resource_code", part):
+                uses[code] = uses.get(code, 0) + count
+    other_currency = changed & stored.map(CURRENCY).ne(kinds.map(CURRENCY)) & codes.map(uses).fillna(0).gt(0)
+    problems.add_rows(sheet, other_currency, "kind", kinds,
+                      lambda position: f"resource {codes.iloc[position]!r} is {stored.iloc[position]} and "
+                                       f"{uses[codes.iloc[position]]} stored flow/offer/demand row(s) use it in "
+                                       f"{CANONICAL_UNIT[stored.iloc[position]]}; a {kinds.iloc[position]} is "
+                                       f"measured in {CANONICAL_UNIT[kinds.iloc[position]]}: undo or delete those "
+                                       "rows first, or give the new kind a new code")
+    within = changed & ~other_currency & codes.map(uses).fillna(0).gt(0)
+    for code, old, new in zip(codes[within], stored[within], kinds[within]):
+        report.warnings.append(f"resource {code!r} changes kind from {old} to {new}: the {uses[code]} stored "
+                               "flow/offer/demand row(s) that use it keep their own kind")
 
 
 def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
@@ -935,10 +1107,7 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
     factors = _factors(sheet, unit_raw.where(~unit_empty & ~quantity_empty, None), kind, codes, context, problems,
                        "unit")
     out["kind"] = kind
-    converted = _converted(quantity, factors)
-    overflow = converted.notna() & ~np.isfinite(converted.to_numpy(dtype=float, na_value=np.nan))
-    problems.add_rows(sheet, overflow, "quantity", frame["quantity"] if "quantity" in frame.columns else None,
-                      "too large once converted to the canonical unit")
+    converted = _converted(quantity, factors)  # an overflow is reported by _check_magnitudes
     out["quantity"] = converted
     out["unit"] = kind.map(CANONICAL_UNIT)
     out["quantity_orig"] = quantity
@@ -1022,7 +1191,8 @@ def _converted(values: pd.Series, factors: pd.Series) -> pd.Series:
         product = values * factors
     scaled = factors.ne(1.0) & product.notna() & np.isfinite(product.to_numpy(dtype=float, na_value=np.nan))
     if scaled.any():
-        product = product.where(~scaled, product.round(_CONVERTED_DECIMALS))
+        with np.errstate(over="ignore", invalid="ignore"):  # rounding scales a huge figure past float range
+            product = product.where(~scaled, product.round(_CONVERTED_DECIMALS))
     return product
 
 

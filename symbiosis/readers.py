@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import warnings
@@ -21,18 +22,46 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import Problem
+from .errors import InputError, Problem
 
-__all__ = ["Sheet", "read_file", "SUPPORTED_SUFFIXES"]
+__all__ = ["Sheet", "read_file", "max_file_mb", "SUPPORTED_SUFFIXES", "DEFAULT_MAX_FILE_MB", "MAX_FILE_MB_ENV",
+           "MAX_COLUMNS", "MAX_ROWS"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json")
 #: documented limits: a file larger than this is refused before it is read (raise with SYMBIOSIS_MAX_FILE_MB)
-MAX_FILE_MB = float(os.environ.get("SYMBIOSIS_MAX_FILE_MB", 150))
+DEFAULT_MAX_FILE_MB = 150.0
+MAX_FILE_MB_ENV = "SYMBIOSIS_MAX_FILE_MB"
+#: columns per file (CSV, sheet or JSON list), checked on the first lines before the body is parsed:
+#: a frame costs memory per column, and no table of this tool has a tenth of this many fields
+MAX_COLUMNS = 1000
 #: an XLSX is a zip: its unpacked size and packing ratio are checked before it is opened (zip bombs)
 MAX_UNPACKED_MB = 500
 MAX_PACKING_RATIO = 200
 #: rows per file
 MAX_ROWS = 5_000_000
+
+
+def max_file_mb() -> float:
+    """The file size limit in MB: ``$SYMBIOSIS_MAX_FILE_MB`` if set, else :data:`DEFAULT_MAX_FILE_MB`.
+
+    Read when a file is read (never at import time), so that a bad setting is one clear error.
+
+    Raises
+    ------
+    InputError
+        If the setting is not a positive finite number (``abc``, ``nan``, ``inf``, ``0``).
+    """
+    text = os.environ.get(MAX_FILE_MB_ENV)
+    if text is None or not text.strip():
+        return DEFAULT_MAX_FILE_MB
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{MAX_FILE_MB_ENV}={text!r}: expected a positive number of megabytes "
+                         f"(default {DEFAULT_MAX_FILE_MB:g})")
+    return value
 
 
 @dataclass
@@ -92,9 +121,10 @@ def read_file(path: str | Path, *, encoding: str | None = None,
                                    f"unsupported file type {suffix or '(none)'}; expected one of "
                                    + ", ".join(SUPPORTED_SUFFIXES))])
     size_mb = path.stat().st_size / 1e6
-    if size_mb > MAX_FILE_MB:
+    limit_mb = max_file_mb()
+    if size_mb > limit_mb:
         raise ReadFailure([Problem(name, None, None, None,
-                                   f"the file is {size_mb:,.0f} MB, above the limit of {MAX_FILE_MB:,.0f} MB: split it "
+                                   f"the file is {size_mb:,.0f} MB, above the limit of {limit_mb:,.{0 if limit_mb >= 1 else 3}f} MB: split it "
                                    "(one import per part is fine) or raise SYMBIOSIS_MAX_FILE_MB")])
     raw = path.read_bytes()
     if not raw.strip():
@@ -125,16 +155,42 @@ def _decode(name: str, raw: bytes, encoding: str | None) -> str:
         )]) from None
 
 
-def _sniff_delimiter(text: str, header_row: int | None = None) -> str:
-    """The separator with the largest typical count per line among the first lines.
+def _head(text: str, header_row: int | None = None) -> str:
+    """The text up to the end of the first :data:`_HEADER_SEARCH_ROWS` non-blank lines (blank lines
+    above a header do not use up the search), or up to the end of line ``header_row`` when given."""
+    position = 0
+    if header_row is not None and header_row > 0:
+        for _ in range(header_row):
+            end = text.find("\n", position)
+            if end < 0:
+                return text
+            position = end + 1
+        return text[:position]
+    for _ in range(_HEADER_SEARCH_ROWS):
+        found = _NON_BLANK.search(text, position)  # skips a run of blank lines in one step
+        if found is None:
+            break
+        end = text.find("\n", found.start())
+        position = len(text) if end < 0 else end + 1
+    return text[:position]
 
+
+_NON_BLANK = re.compile(r"\S")
+#: a quoted field (a doubled quote inside it is two quoted runs), or an opening quote to the end of the line
+_QUOTED = re.compile(r'"[^"\n]*(?:"|$)', re.MULTILINE)
+
+
+def _sniff_delimiter(text: str, header_row: int | None = None) -> str:
+    """The separator with the largest typical count per line among the first non-blank lines.
+
+    Separators inside quotes are not counted (a header ``"Menge; t",Firma`` is comma-separated).
     Typical is the most frequent non-zero count, so a title line above the header ("Table 1: flows,
     2005") or a few quoted notes do not decide it. On a tie, the separator seen first wins (the header
     comes before the data).
     """
-    lines = [line for line in text.split("\n", _HEADER_SEARCH_ROWS)[:_HEADER_SEARCH_ROWS] if line.strip()]
+    lines = [line for line in _QUOTED.sub("", _head(text)).split("\n") if line.strip()]
     if header_row is not None and 0 < header_row <= text.count("\n") + 1:
-        lines = [text.split("\n", header_row)[header_row - 1]]
+        lines = [_QUOTED.sub("", _head(text, header_row).split("\n")[header_row - 1])]
     best, best_rank = ",", (0, 0)
     for sep in (",", ";", "\t", "|"):
         counts = [line.count(sep) for line in lines]
@@ -148,16 +204,29 @@ def _sniff_delimiter(text: str, header_row: int | None = None) -> str:
     return best
 
 
-def _field_count(text: str, delimiter: str) -> int:
+def _field_count(name: str, text: str, delimiter: str) -> int:
     """An upper bound of the fields in a record among the first lines (a title line above the header
-    has fewer than the header, so it must not fix the width)."""
-    head = "\n".join(text.split("\n", _HEADER_SEARCH_ROWS)[:_HEADER_SEARCH_ROWS])
+    has fewer than the header, so it must not fix the width).
+
+    Raises
+    ------
+    ReadFailure
+        If a record there has more than :data:`MAX_COLUMNS` fields (checked before pandas reads the body).
+    """
+    head = _head(text)
     naive = max(line.count(delimiter) + 1 for line in head.split("\n"))
     try:
-        parsed = max((len(row) for row in csv.reader(io.StringIO(head), delimiter=delimiter)), default=1)
+        widths = [len(row) for row in csv.reader(io.StringIO(head), delimiter=delimiter)]
+        parsed = max(widths, default=1)
     except csv.Error:
-        parsed = 1
-    return max(naive, parsed)
+        widths, parsed = [], 1
+    if parsed > MAX_COLUMNS:
+        row = next(index for index, width in enumerate(widths, start=1) if width == parsed)
+        raise ReadFailure([Problem(name, row, None, None,
+                                   f"{parsed:,} fields (delimiter {delimiter!r}), above the limit of "
+                                   f"{MAX_COLUMNS:,} columns per file")])
+    # delimiters inside quotes inflate the naive count: it is only an upper bound within the limit
+    return max(naive, parsed) if naive <= MAX_COLUMNS else parsed
 
 
 _PARSER_LINE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
@@ -172,7 +241,7 @@ def _read_csv(name: str, text: str, header_row: int | None = None) -> Sheet:
             # pandas drops fields past ``names`` with only a warning: here that is an error, never a loss
             warnings.simplefilter("error", pd.errors.ParserWarning)
             frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str,
-                                names=range(_field_count(text, delimiter)), index_col=False,
+                                names=range(_field_count(name, text, delimiter)), index_col=False,
                                 keep_default_na=False, skip_blank_lines=False, engine="c")
     except pd.errors.ParserError as exc:
         match = _PARSER_LINE.search(str(exc))
@@ -202,8 +271,9 @@ def _find_header(filled: pd.Series) -> int:
     "单位：万吨"). Anything else keeps the first non-blank row, so that a real problem (a data column
     without a header) is reported where it is.
     """
-    head = filled.iloc[:_HEADER_SEARCH_ROWS].to_numpy()
-    first = int(head.nonzero()[0][0])
+    # the search starts at the first non-blank row (blank rows above the header use none of it)
+    first = int(filled.to_numpy().nonzero()[0][0])
+    head = filled.iloc[:first + _HEADER_SEARCH_ROWS].to_numpy()
     if head.max() <= 1:
         return first
     widest_below = np.maximum.accumulate(head[::-1])[::-1]  # widest row from each position down
@@ -286,52 +356,119 @@ def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...], header_row
         raise ReadFailure([Problem(name, None, None, None,
                                    f"the workbook would unpack to {unpacked / 1e6:,.0f} MB from {len(raw) / 1e6:,.1f} MB "
                                    f"(limits: {MAX_UNPACKED_MB} MB, ratio {MAX_PACKING_RATIO}): refused as a zip bomb")])
-    _check_workbook(name, raw)
+    titles = _check_workbook(name, raw, table_names)
+    named = [title for title in titles if _normal(title) in table_names]
+    chosen = named or titles[:1]
     try:
-        grids = pd.read_excel(io.BytesIO(raw), sheet_name=None, header=None, dtype=str, engine="openpyxl")
+        grids = pd.read_excel(io.BytesIO(raw), sheet_name=chosen, header=None, dtype=str, engine="openpyxl")
     except Exception as exc:  # openpyxl raises many types for broken workbooks
         raise ReadFailure([Problem(name, None, None, None, f"not a readable XLSX workbook: {exc}")]) from None
-    named = {sheet: grid for sheet, grid in grids.items() if _normal(sheet) in table_names}
-    chosen = named or dict(list(grids.items())[:1])
     sheets = []
-    for sheet_name, grid in chosen.items():
+    for sheet_name, grid in grids.items():
         label = f"{name} [sheet {sheet_name}]"
+        if grid.shape[1] > MAX_COLUMNS:
+            raise ReadFailure([Problem(label, None, None, None, f"{grid.shape[1]:,} columns, above the limit of "
+                                       f"{MAX_COLUMNS:,} columns per file")])
         # read_excel drops leading blank rows of a sheet only if asked; with header=None row 0 is row 1.
         sheets.append(_from_grid(label, grid, first_row_number=1,
                                  table_hint=_normal(sheet_name) if named else None, header_row=header_row))
     return sheets
 
 
-def _check_workbook(name: str, raw: bytes) -> None:
-    """Merged cells and formulas read as empty cells through pandas: name them instead."""
-    if len(raw) > 20_000_000:  # openpyxl's full load of a large workbook costs memory; big files are exports
-        return
+#: a merged range in a worksheet's XML (<mergeCell ref="C2:C4"/>), found without parsing the XML
+_MERGE_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=\"([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)\"")
+#: problems listed per workbook (the rest of the file is not scanned once this many are found)
+_MAX_WORKBOOK_PROBLEMS = 50
+
+
+def _merged_ranges(archive: zipfile.ZipFile, member: str, limit: int) -> list[str]:
+    """Up to ``limit`` merged ranges of one worksheet, read as a stream (a sheet's XML may be far
+    larger than the memory it deserves)."""
+    found: list[str] = []
+    try:
+        handle = archive.open(member)
+    except KeyError:
+        return found
+    with handle:
+        tail = b""
+        while len(found) < limit:
+            chunk = handle.read(1 << 20)
+            if not chunk:
+                break
+            block = tail + chunk
+            last_end = 0
+            for match in _MERGE_CELL.finditer(block):
+                found.append(match[1].decode("ascii"))
+                last_end = match.end()
+            tail = block[max(last_end, len(block) - 256):]  # a tag cut in two is completed by the next chunk
+    return found[:limit]
+
+
+def _check_workbook(name: str, raw: bytes, table_names: tuple[str, ...]) -> list[str]:
+    """Merged cells and formulas read as empty cells through pandas: name them instead.
+
+    Every workbook is checked, whatever its size, in a streaming way: openpyxl's read-only mode
+    iterates the cells of the sheets that will be read, and the merged ranges are found in each sheet's
+    XML. Returns the sheet titles in workbook order.
+    """
     import openpyxl
+    from openpyxl.utils.cell import range_boundaries
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), data_only=False)
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False, keep_links=False)
     except Exception as exc:  # broken workbooks raise many types
         raise ReadFailure([Problem(name, None, None, None, f"not a readable XLSX workbook: {exc}")]) from None
-    problems = []
-    for sheet in book.worksheets:
-        for merged in list(sheet.merged_cells.ranges)[:20]:
-            problems.append(Problem(f"{name} [sheet {sheet.title}]", merged.min_row, str(merged), None,
-                                    "merged cells: unmerge them and repeat the value in every row"))
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.data_type == "f" and len(problems) < 50:
-                    problems.append(Problem(f"{name} [sheet {sheet.title}]", cell.row, cell.coordinate,
-                                            str(cell.value), "a formula: paste values instead (the file holds no "
-                                            "computed value this tool can trust)"))
+    problems: list[Problem] = []
+    try:
+        titles = list(book.sheetnames)
+        named = [title for title in titles if _normal(title) in table_names]
+        read = named or titles[:1]
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            for title in read:
+                sheet = book[title]
+                label = f"{name} [sheet {title}]"
+                member = getattr(sheet, "_worksheet_path", None)
+                for ref in _merged_ranges(archive, member, 20) if member else []:
+                    problems.append(Problem(label, range_boundaries(ref)[1], ref, None,
+                                            "merged cells: unmerge them and repeat the value in every row"))
+                for row in sheet.iter_rows():
+                    for cell in row:
+                        if cell.data_type == "f":
+                            problems.append(Problem(label, cell.row, cell.coordinate, str(cell.value),
+                                                    "a formula: paste values instead (the file holds no "
+                                                    "computed value this tool can trust)"))
+                    if len(problems) >= _MAX_WORKBOOK_PROBLEMS:
+                        break
+                if len(problems) >= _MAX_WORKBOOK_PROBLEMS:
+                    break
+    except ReadFailure:
+        raise
+    except Exception as exc:  # a broken sheet inside a readable workbook
+        raise ReadFailure([Problem(name, None, None, None, f"not a readable XLSX workbook: {exc}")]) from None
+    finally:
+        book.close()
     if problems:
-        raise ReadFailure(problems)
+        raise ReadFailure(problems[:_MAX_WORKBOOK_PROBLEMS])
+    return titles
+
+
+#: digits of a JSON integer read as a number; a longer one is kept as its text (Python refuses to
+#: convert more than 4,300 digits, and the importer reports such a number as too large)
+_JSON_INT_DIGITS = 100
+
+
+def _json_int(text: str) -> int | str:
+    return int(text) if len(text) <= _JSON_INT_DIGITS else text
 
 
 def _read_json(name: str, text: str, table_names: tuple[str, ...]) -> list[Sheet]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_json_int)
     except json.JSONDecodeError as exc:
         raise ReadFailure([Problem(name, exc.lineno, None, None, f"not valid JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise ReadFailure([Problem(name, None, None, None, "not valid JSON here: nested too deeply "
+                                   "(records are objects of field: value)")]) from None
     if isinstance(data, dict) and data and all(_normal(key) in table_names for key in data):
         parts = [(f"{name} [{key}]", records, _normal(key)) for key, records in data.items()]
     elif isinstance(data, list):
@@ -351,8 +488,14 @@ def _read_json(name: str, text: str, table_names: tuple[str, ...]) -> list[Sheet
         columns: dict[str, None] = {}
         for record in records:
             columns.update(dict.fromkeys(record))
+            if len(columns) > MAX_COLUMNS:
+                raise ReadFailure([Problem(label, None, None, None, f"more than {MAX_COLUMNS:,} distinct fields, "
+                                           f"above the limit of {MAX_COLUMNS:,} columns per file")])
         header = list(columns)
-        rows = [[_json_cell(record.get(column)) for column in header] for record in records]
+        try:
+            rows = [[_json_cell(record.get(column)) for column in header] for record in records]
+        except RecursionError:
+            raise ReadFailure([Problem(label, None, None, None, "a value is nested too deeply")]) from None
         grid = pd.DataFrame([header] + rows, dtype=str)
         # Record i (1-based) is reported as row i + 1, as if the keys were a header row.
         sheets.append(_from_grid(label, grid, first_row_number=1, table_hint=hint))

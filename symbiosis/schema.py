@@ -5,11 +5,14 @@ validates every row against these specs before anything is written.
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .units import KINDS
 
-__all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX", "ROLES", "NON_FIRM_ROLES"]
+__all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX", "ROLES", "NON_FIRM_ROLES",
+           "MAX_MAGNITUDE", "escape_key_part", "natural_key"]
 
 FLOW_STATUSES = ("existing", "planned", "potential")
 #: what a node of the enterprises table is: a firm (the default), or part of the park's boundary: a
@@ -19,6 +22,50 @@ ROLES = ("firm", "utility", "environment", "external")
 NON_FIRM_ROLES = ROLES[1:]
 #: graph node ids of the park boundary start with this; no enterprise id may
 BOUNDARY_PREFIX = "boundary:"
+#: the largest magnitude a number may have once converted to its canonical unit (t, MWh, m3, tCO2e per
+#: year; CNY; km; people). A thousand times the world's yearly material use (about 1e11 t), so no real
+#: figure comes near it, while a million rows of it still sum to a finite number (1e21): larger values
+#: are refused at import, so that park totals never overflow to infinity
+MAX_MAGNITUDE = 1e15
+
+#: characters that join the parts of a generated key ('power>refinery:steam:2002'): inside a part
+#: they are percent-escaped, so that two different rows never share a key ('a>b' -> 'c' and 'a' ->
+#: 'b>c' stay apart), while the keys of ordinary ids are what they always were
+_KEY_ESCAPES = (("%", "%25"), (">", "%3E"), (":", "%3A"))
+_KEY_SPECIAL = re.compile(r"[%>:]")
+
+
+def escape_key_part(text: str) -> str:
+    """One part of a generated key, with ``%``, ``>`` and ``:`` percent-escaped.
+
+    Examples
+    --------
+    >>> escape_key_part("power"), escape_key_part("a>b"), escape_key_part("50%:x")
+    ('power', 'a%3Eb', '50%25%3Ax')
+    """
+    if not _KEY_SPECIAL.search(text):
+        return text
+    for char, escaped in _KEY_ESCAPES:
+        text = text.replace(char, escaped)
+    return text
+
+
+def natural_key(table: str, parts: Sequence[str]) -> str:
+    """The stored key of a row identified by its natural key (``TableSpec.natural_key``), each part
+    as text (``""`` for none; a year as digits). Flows read ``source>target:resource:year``; other
+    tables join their parts with ``:``.
+
+    Examples
+    --------
+    >>> natural_key("flows", ["power", "refinery", "steam", "2002"])
+    'power>refinery:steam:2002'
+    >>> natural_key("flows", ["a>b", "c", "steam", ""]) != natural_key("flows", ["a", "b>c", "steam", ""])
+    True
+    """
+    escaped = [escape_key_part(part) for part in parts]
+    if table == "flows":
+        return escaped[0] + ">" + escaped[1] + ":" + ":".join(escaped[2:])
+    return ":".join(escaped)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ Conversions use `pint <https://pint.readthedocs.io>`_ with a few additions that 
 as per year; a rate (``t/h``, ``kWh/d``, ``MW``) is extended to a year of 365.25 days (pint's year).
 A fuel given by mass or volume becomes MWh through the resource's energy content; water given by mass
 becomes m3 at 1 t/m3. Anything else of the wrong dimension raises :class:`UnitError`.
+
+Unit text is untrusted: before pint evaluates it, it is held to :data:`MAX_UNIT_CHARS` characters,
+every power to a small plain number (``m**3``, ``10^6 t``; never ``10**10**10``, which would run for
+hours), and a scale (``1e4 t``, ``万吨``) to :data:`MIN_SCALE` .. :data:`MAX_SCALE`.
 """
 from __future__ import annotations
 
@@ -36,7 +40,18 @@ __all__ = [
     "conversion_factor",
     "convert",
     "parse_unit",
+    "MAX_UNIT_CHARS",
+    "MAX_EXPONENT",
+    "MIN_SCALE",
+    "MAX_SCALE",
 ]
+
+#: the longest unit text read ('thousand tonnes CO2-e per annum' has 31 characters)
+MAX_UNIT_CHARS = 64
+#: the largest power a unit may raise to (m**3 needs 3; 10**12 t needs 12)
+MAX_EXPONENT = 24
+#: the range of a number written in a unit ('1e4 t', 'million m3', '万吨'): beyond it, a typo
+MIN_SCALE, MAX_SCALE = 1e-15, 1e15
 
 KINDS = ("material", "waste", "energy", "water", "co2")
 CANONICAL_UNIT = {
@@ -97,6 +112,23 @@ _CUBIC = re.compile(r"(?<![A-Za-z])(N|n|k|c|d)?m(?:3|³|\^3|\*\*3)(?![0-9A-Za-z]
 _AMBIGUOUS_CUBIC = re.compile(r"(?<![A-Za-z])(M|MM|Mio\.?\s*)m(?:3|³)(?![0-9A-Za-z])")
 
 
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
+_SUPERSCRIPT_RUN = re.compile("[⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺]+")
+_POWER = re.compile(r"\*\*|\^")
+#: what may follow a power: a small plain number, not itself raised to a power ('10**10**10')
+_SMALL_EXPONENT = re.compile(r"\s*\(?\s*[-+]?\d{1,2}(?:\.\d{1,3})?\s*\)?(?![\d.]|[eE][-+]?\d|\s*(?:\*\*|\^))")
+
+
+def _check_powers(original: str, text: str) -> None:
+    """Refuse a power pint would spend unbounded time on, before pint sees it."""
+    for match in _POWER.finditer(text):
+        small = _SMALL_EXPONENT.match(text, match.end())
+        exponent = small[0].strip(" ()") if small else ""
+        if not small or abs(float(exponent)) > MAX_EXPONENT:
+            raise UnitError(f"unit {original!r}: a power must be a plain number up to {MAX_EXPONENT} "
+                            "(like m**3 or 10^6 t), never a power of a power")
+
+
 def _normalise(text: str) -> str:
     if _AMBIGUOUS_CUBIC.search(text):
         raise UnitError(
@@ -115,7 +147,9 @@ def _normalise(text: str) -> str:
         # Nm3 (normal cubic metre) is a volume at reference conditions: a cubic metre of gas.
         return {"": "m**3", "N": "m**3", "n": "m**3", "k": "km**3", "c": "cm**3", "d": "dm**3"}[prefix]
 
-    return _CUBIC.sub(cubic, text).strip()
+    text = _CUBIC.sub(cubic, text)
+    # km², 10⁶ t: written out as powers, so that the guard on powers sees them
+    return _SUPERSCRIPT_RUN.sub(lambda match: "**" + match[0].translate(_SUPERSCRIPTS), text).strip()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -139,6 +173,9 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
         If the text is not a unit pint can read.
     """
     original = text
+    if len(text) > MAX_UNIT_CHARS:
+        raise UnitError(f"unit {text[:MAX_UNIT_CHARS]!r}... is longer than {MAX_UNIT_CHARS} characters: "
+                        "not a unit")
     if _CO2_TAG.search(text):
         if kind not in (None, "co2"):
             raise UnitError(f"unit {original!r} is a CO2 unit, but the flow's kind is {kind!r}")
@@ -146,6 +183,7 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
     text = _normalise(text)
     if not text:
         raise UnitError(f"unit {original!r} names no unit")
+    _check_powers(original, text)
     try:
         parsed = _ureg.parse_expression(text)
     except Exception as exc:  # pint raises several types (UndefinedUnitError, tokenize errors, ...)
@@ -157,6 +195,8 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
         scale = float(parsed.magnitude)
         if not math.isfinite(scale) or scale <= 0:
             raise UnitError(f"unit {original!r} has a scale that is not a positive number")
+        if not MIN_SCALE <= scale <= MAX_SCALE:
+            raise UnitError(f"unit {original!r} has a scale of {scale:g}, outside {MIN_SCALE:g} to {MAX_SCALE:g}")
         name = f"_scaled_{abs(hash((text, scale)))}"
         try:
             _ureg.define(f"{name} = {scale!r} * {parsed.units}")

@@ -687,7 +687,7 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     --------
     >>> from symbiosis.store import open_store
     >>> allocate_co2(open_store(":memory:")).summary["allocated_t"].tolist()
-    [0.0]
+    [None]
     """
     if max_km <= 0:
         raise InputError(f"max_km must be positive, not {max_km}")
@@ -730,16 +730,24 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     greedy = sum(tonnes for _, tonnes in greedy_allocation(located_e["tonnes"].to_numpy(),
                                                            located_a["tonnes"].to_numpy(), candidates))
     # no offer (or no demand) with a quantity while some exist without one: the allocation is unknown, not 0
-    offered = float(emitters["tonnes"].sum()) if len(emitters) or not offers_unknown else None
-    demand_open = float(absorbers["tonnes"].sum()) if len(absorbers) or not (demands_unknown or open_unknown) else None
+    # with no CO2 offer (or demand) in the store at all, nothing is known either: no data is not 0 t
+    offered = float(emitters["tonnes"].sum()) if len(emitters) else None
+    demand_open = float(absorbers["tonnes"].sum()) if len(absorbers) else None
     if offered is None:
-        notes.append("no CO2 offer has a quantity: nothing can be allocated, the allocation is unknown")
+        notes.append("no CO2 offer has a quantity: nothing can be allocated, the allocation is unknown"
+                     if offers_unknown else "no CO2 offers in the store for these firms (load offers of resource "
+                     "co2): the allocation is unknown")
     if demand_open is None:
-        notes.append("no CO2 demand has a known quantity: nothing can be allocated, the allocation is unknown")
+        notes.append("no CO2 demand has a known quantity: nothing can be allocated, the allocation is unknown"
+                     if demands_unknown or open_unknown else "no CO2 demands in the store for these firms (load "
+                     "demands of resource co2): the allocation is unknown")
     unknown_side = offered is None or demand_open is None
     totals = park_totals(balance).set_index("figure")
     emitted, absorbed = totals.at["emitted", "value_t"], totals.at["absorbed", "value_t"]
-    total_allocated = None if unknown_side else float(pairs["tonnes"].sum())
+    # nothing to give or nothing open to take is a known 0 whatever the other side; else unknown with a side
+    nothing_to_move = offered == 0.0 or demand_open == 0.0
+    total_allocated = 0.0 if nothing_to_move else None if unknown_side else float(pairs["tonnes"].sum())
+    unknown_side = unknown_side and not nothing_to_move
     absorbable = None if absorbed is None or total_allocated is None else absorbed + total_allocated
     summary = _frame([{
         "emitted_t": emitted, "absorbed_existing_t": absorbed, "offered_t": offered, "demand_open_t": demand_open,

@@ -3,7 +3,8 @@
 Every row of every data table records the import that last wrote it (``import_id``), and an import
 that replaced stored rows keeps their previous versions (``replaced_rows``). Undoing an import deletes
 the rows it inserted and puts back, in place, the versions it replaced, in one transaction; the import
-stays in the history, marked undone.
+stays in the history, marked undone. The import that seeded the shipped resource catalogue cannot be
+undone (every other import resolves resource names against it).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import sqlite_utils
 
 from .errors import InputError, UnknownIdError
 from .schema import TABLES
-from .store import DATA_TABLES, transaction
+from .store import DATA_TABLES, catalogue_import_ids, transaction
 
 __all__ = ["history", "undo_import"]
 
@@ -72,16 +73,28 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, dict[str
     UnknownIdError
         No such import.
     InputError
-        The import was undone already; rows of other imports still refer to rows this import added
-        (the message names them); or a later import has since replaced rows of this one: undo those
-        first. Nothing is changed.
+        The import was undone already; it seeded the shipped resource catalogue; rows of other imports
+        still refer to rows this import added (the message names them); or a later import has since
+        replaced rows of this one: undo those first. Nothing is changed.
     """
+    # The checks run under the write lock, with the changes: a concurrent import cannot slip in between.
+    with transaction(db):
+        return _undo(db, import_id)
+
+
+def _undo(db: sqlite_utils.Database, import_id: int) -> dict[str, dict[str, int]]:
+    if not -2**63 <= import_id < 2**63:  # SQLite integers are 64-bit: no import has such an id
+        raise UnknownIdError(f"no import {import_id}; see 'symbiosis history'")
     found = db.execute("SELECT file, table_name, undone_at FROM imports WHERE id = ?", (import_id,)).fetchone()
     if not found:
         raise UnknownIdError(f"no import {import_id}; see 'symbiosis history'")
     file, _, undone_at = found
     if undone_at:
         raise InputError(f"import {import_id} ({file}) was undone already, at {undone_at}")
+    if import_id in catalogue_import_ids(db):
+        # every other import resolves resource names against the catalogue; without it the store is broken
+        raise InputError(f"import {import_id} ({file}) is the shipped resource catalogue, seeded with the store; "
+                         "it cannot be undone. To change catalogue entries, import your own resources file")
     later = db.execute("SELECT count(*) FROM replaced_rows WHERE import_id > ? "
                        "AND json_extract(row_json, '$.import_id') = ?", (import_id, import_id)).fetchone()[0]
     if later:
@@ -101,20 +114,19 @@ def undo_import(db: sqlite_utils.Database, import_id: int) -> dict[str, dict[str
                          "added; undo or change those first (see 'symbiosis history'):\n  " + "\n  ".join(dependents))
     removed: dict[str, int] = {}
     restored: dict[str, int] = {}
-    with transaction(db):
-        for table in reversed(DATA_TABLES):  # children first, so that no foreign key points at a row that is gone
-            count = db.conn.execute(f"DELETE FROM {table} AS p WHERE {inserted[table]}").rowcount
-            if count:
-                removed[table] = count
-        for table in DATA_TABLES:  # parents first when putting values back
-            key = TABLES[table].key
-            for row in versions.get(table, []):
-                row.pop("rowid", None)
-                names = [name for name in row if name != key]
-                db.conn.execute(f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in names)} WHERE {key} = ?",
-                                [row[name] for name in names] + [row[key]])
-                restored[table] = restored.get(table, 0) + 1
-        db.conn.execute("DELETE FROM replaced_rows WHERE import_id = ?", (import_id,))
-        db.conn.execute("UPDATE imports SET undone_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                        (import_id,))
+    for table in reversed(DATA_TABLES):  # children first, so that no foreign key points at a row that is gone
+        count = db.conn.execute(f"DELETE FROM {table} AS p WHERE {inserted[table]}").rowcount
+        if count:
+            removed[table] = count
+    for table in DATA_TABLES:  # parents first when putting values back
+        key = TABLES[table].key
+        for row in versions.get(table, []):
+            row.pop("rowid", None)
+            names = [name for name in row if name != key]
+            db.conn.execute(f"UPDATE {table} SET {', '.join(f'{name} = ?' for name in names)} WHERE {key} = ?",
+                            [row[name] for name in names] + [row[key]])
+            restored[table] = restored.get(table, 0) + 1
+    db.conn.execute("DELETE FROM replaced_rows WHERE import_id = ?", (import_id,))
+    db.conn.execute("UPDATE imports SET undone_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                    (import_id,))
     return {"removed": removed, "restored": restored}

@@ -423,7 +423,10 @@ def import_files(
                                          f"{name} ({exc}); nothing was written") from None
             draft = _write_draft_map(resource_map_draft, context.unmatched)
             if problems:
-                ordered = sorted(problems.kept, key=lambda problem: (problem.file, problem.row or 0))
+                # parents' problems first (a firms file's own errors before the flows that cannot find them)
+                rank = {sheet.file: DATA_TABLES.index(name) for name, sheet in sheets}
+                ordered = sorted(problems.kept, key=lambda problem: (rank.get(problem.file, -1), problem.file,
+                                                                     problem.row or 0))
                 if draft:
                     ordered.append(Problem(draft, None, None, None, "a draft resource map was written here: "
                                            "check each guess, then pass it with --resource-map"))
@@ -1180,8 +1183,8 @@ def _new_code(name: str) -> str:
     return normalise_name(name).replace(" ", "_")
 
 
-#: decimals kept of a converted figure (canonical t, MWh, m3 per year: a millionth is a gram, a kWh-th...)
-_CONVERTED_DECIMALS = 6
+#: significant digits kept of a converted figure
+_CONVERTED_DIGITS = 12
 
 
 def _converted(values: pd.Series, factors: pd.Series) -> pd.Series:
@@ -1189,10 +1192,17 @@ def _converted(values: pd.Series, factors: pd.Series) -> pd.Series:
     3500.0000000000005); figures that needed no conversion stay exactly as written."""
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported as a problem by the caller
         product = values * factors
-    scaled = factors.ne(1.0) & product.notna() & np.isfinite(product.to_numpy(dtype=float, na_value=np.nan))
+    values_out = product.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    scaled = factors.ne(1.0).to_numpy() & np.isfinite(values_out) & (values_out != 0)
     if scaled.any():
-        with np.errstate(over="ignore", invalid="ignore"):  # rounding scales a huge figure past float range
-            product = product.where(~scaled, product.round(_CONVERTED_DECIMALS))
+        # 12 significant digits: the multiplication's noise (about 1e-16 relative) goes, nothing a source
+        # could give is lost (a kg/d figure keeps its digits, unlike rounding to fixed decimals)
+        chosen = values_out[scaled]
+        with np.errstate(over="ignore", invalid="ignore"):
+            power = 10.0 ** (_CONVERTED_DIGITS - 1 - np.floor(np.log10(np.abs(chosen))))
+            rounded = np.round(chosen * power) / power
+        values_out[scaled] = np.where(np.isfinite(rounded), rounded, chosen)
+        product = pd.Series(values_out, index=product.index)
     return product
 
 

@@ -41,7 +41,7 @@ def test_import_then_info_in_every_format(runner, db_path):
 
 def test_import_report_as_json_records(runner, db_path):
     result = _import_good(runner, db_path, "--format", "json", "--quiet")
-    records = json.loads(result.output)
+    records = json.loads(result.stdout)
     assert [record["table"] for record in records] == ["parks", "enterprises", "flows"]
     assert records[2]["inserted"] == 9
 
@@ -104,12 +104,12 @@ def test_demo_builds_store_from_shipped_data(runner, tmp_path):
     out = tmp_path / "demo"
     result = runner.invoke(cli, ["demo", "--out", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     rows = {record["table"]: record["rows"] for record in summary["tables"]}
     assert rows["enterprises"] >= 14 and rows["flows"] >= 30
     assert (out / "demo.db").exists()
     again = runner.invoke(cli, ["demo", "--out", str(out), "--format", "json"])
-    assert json.loads(again.output) == summary  # rebuilt, same result
+    assert json.loads(again.stdout) == summary  # rebuilt, same result
 
 
 def test_version(runner):

@@ -19,7 +19,7 @@ def demo_db(tmp_path_factory):
 def _json(*args):
     result = CliRunner().invoke(cli, list(args) + ["--format", "json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # notes go to stderr
 
 
 def test_carbon_on_the_demo_park(demo_db):
@@ -62,7 +62,7 @@ def test_colocate_on_the_demo(demo_db):
 def test_scorecard_on_the_demo(demo_db):
     result = CliRunner().invoke(cli, ["scorecard", "--db", demo_db, "--park", "zcp", "--format", "json"])
     assert result.exit_code == 0, result.output
-    rows = {row["indicator"]: row for row in json.loads(result.output)}
+    rows = {row["indicator"]: row for row in json.loads(result.stdout)}
     assert rows["renewable_share"]["value"] == pytest.approx(60.3, abs=0.5)  # the demo was designed near 60 %
     assert rows["renewable_share"]["passed"] is False
     assert rows["residual_emissions"]["value"] > 0

@@ -55,7 +55,7 @@ def _run(*args: str) -> str:
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     assert not re.search(r"\bnan\b", result.output, flags=re.I), result.output
-    return result.output
+    return result.stdout  # notes and warnings go to stderr
 
 
 def test_files_go_in_with_flags_only(foreign_db):

@@ -71,7 +71,7 @@ def test_cli_history_and_undo(db_path):
     again = runner.invoke(cli, ["undo", flows_import, "--db", str(db_path)])
     assert again.exit_code == 1 and "undone already" in again.output
     listing = runner.invoke(cli, ["history", "--db", str(db_path), "--format", "json"])
-    assert [row["undone_at"] is not None for row in json.loads(listing.output)] == [False, False, False, True]
+    assert [row["undone_at"] is not None for row in json.loads(listing.stdout)] == [False, False, False, True]
 
 
 def test_undo_of_an_update_only_import_restores_the_previous_values(filled, tmp_path):

@@ -114,14 +114,14 @@ def test_cli_loops_and_metrics(kalundborg, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["loops", "--db", db_file, "--park", "kalundborg", "--format", "json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["search"][0]["capped"] is False and data["components"][0]["size"] == 6
     assert any(loop["members"] == "asnaes_ps -> refinery" for loop in data["loops"])
     table = runner.invoke(cli, ["loops", "--db", db_file, "--park", "kalundborg", "--limit", "2", "--max-length", "3"])
     assert table.exit_code == 0 and "Asnæs Power Station (Ørsted) -> Kalundborg Refinery (Equinor)" in table.output
     assert "stopped at 2 loops" in table.output
     metrics = runner.invoke(cli, ["metrics", "--db", db_file, "--park", "kalundborg", "--format", "json"])
-    rows = {row["currency"]: row for row in json.loads(metrics.output)["metrics"]}
+    rows = {row["currency"]: row for row in json.loads(metrics.stdout)["metrics"]}
     assert rows["energy"]["cyclicity"] == pytest.approx(1.0) and rows["mass"]["nodes"] > 5
     assert rows["water"]["flows_without_quantity"] > 0 and rows["water"]["throughflow"] == "input"
     shown = runner.invoke(cli, ["metrics", "--db", db_file, "--park", "kalundborg"])

@@ -173,7 +173,8 @@ def _park_section(db, park: str, include_map: bool) -> dict:
         "absorbers": _table(nodes, {"rank": "#", "name": "firm", "absorbed_t": "absorbed (tCO2e/yr)",
                                     "avoided_t": "avoided (tCO2e/yr)", "share_of_park_emissions": "share of park emissions",
                                     "carbon_pagerank": "carbon PageRank"}, 10,
-                            empty="No firm takes in CO2 in the existing flows.", figures=("absorbed_t", "avoided_t")),
+                            empty="No firm takes in CO2 in the existing flows.",
+                            figures=("absorbed_t", "avoided_t", "share_of_park_emissions", "carbon_pagerank")),
         "allocation": _table(allocation.pairs, {"emitter": "emitter", "absorber": "absorber", "tonnes": "tCO2/yr",
                                                 "distance_km": "km"}, 10,
                                  empty="; ".join(getattr(allocation, "notes", [])) or

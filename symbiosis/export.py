@@ -326,7 +326,17 @@ def neutral_cell(value):
 
 def neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every cell of ``frame`` through :func:`neutral_cell` (headers too: they can come from data)."""
-    out = frame.map(neutral_cell)
+    out = frame.copy()
+    for position in range(out.shape[1]):
+        column = out.iloc[:, position]
+        if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
+            continue  # numbers, booleans, dates: never text a spreadsheet runs
+        try:  # vectorised: a national list has millions of cells, few formula-like; non-text gives NaN
+            risky = column.str.startswith(_FORMULA_START).eq(True)
+        except AttributeError:  # no text in the column at all
+            continue
+        if risky.any():
+            out.iloc[:, position] = column.where(~risky, "'" + column.where(risky, "").astype(str))
     out.columns = [neutral_cell(column) for column in frame.columns]
     out.attrs = dict(frame.attrs)
     return out

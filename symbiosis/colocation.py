@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from .coverage import none_for_nan
+from .coverage import none_for_nan, with_note
 from .errors import InputError
 from .factors import load_factors, load_resource_sectors
 from .geo import centroid, haversine_km, nearest, nearest_within
@@ -40,13 +40,6 @@ def _immovable(G: nx.MultiDiGraph) -> set[str]:
 
 def _in_park(park: str | None) -> str:
     return f" for park {park}" if park is not None else ""
-
-
-def _with_note(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """``frame.attrs["note"]``: why the frame is empty or partial, in one line (set only when it is)."""
-    if notes:
-        frame.attrs["note"] = "; ".join(notes)
-    return frame
 
 
 def park_centres(db: sqlite_utils.Database) -> pd.DataFrame:
@@ -173,7 +166,7 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
     if no_host:
         notes.append(f"saving unknown for {no_host:,} long-haul exchanges whose supplier has no host park with a "
                      "location")
-    return _with_note(none_for_nan(frame), notes)
+    return with_note(none_for_nan(frame), notes)
 
 
 def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: float, weight: str,
@@ -337,7 +330,7 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
     columns = ["cluster", "size", "members", "names", "weight", "spread_km", "centroid_lat", "centroid_lon",
                "host_park", "tkm_now", "tkm_colocated", "saved_tkm", "saved_tco2e", "freight_coverage"]
     if potential.empty:
-        return _with_note(pd.DataFrame(columns=columns), notes)
+        return with_note(pd.DataFrame(columns=columns), notes)
     firms, labels = _communities(potential, seed)
     label_of = dict(zip(firms, labels.tolist()))
     # weighted degree of each firm, and each community's internal weight, in two group-bys
@@ -420,7 +413,7 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
         notes.append(f"freight of {partial_freight:,} group{'' if partial_freight == 1 else 's'} stands on part of "
                      "its mass and CO2 exchanges (see freight_coverage)")
     notes.sort(key=lambda note: not note.startswith("unknown"))  # what cannot be told first, the rest in order
-    return _with_note(none_for_nan(frame), notes)
+    return with_note(none_for_nan(frame), notes)
 
 
 def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -489,7 +482,7 @@ def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFra
                          "sectors": typical.get((row.resource_code, role))})
     frame = pd.DataFrame(rows, columns=["park_id", "side", "enterprise_id", "enterprise", "resource_code",
                                         "resource", "quantity", "unit", "sectors"])
-    return _with_note(none_for_nan(frame), _gap_notes(frame, park, len(sides["offers"]), len(sides["demands"])))
+    return with_note(none_for_nan(frame), _gap_notes(frame, park, len(sides["offers"]), len(sides["demands"])))
 
 
 def _gap_notes(frame: pd.DataFrame, park: str | None, offers: int, demands: int) -> list[str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "none_for_nan"]
+__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "none_for_nan", "with_note"]
 
 #: default minimum share of inputs known before a flow-weighted figure or a verdict is given
 MIN_COVERAGE = 0.5
@@ -101,4 +101,15 @@ def none_for_nan(frame: pd.DataFrame) -> pd.DataFrame:
         if missing.any():
             frame[column] = pd.Series(np.where(missing, None, frame[column].to_numpy(dtype=object)),
                                       index=frame.index, dtype=object)
+    return frame
+
+
+def with_note(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Set ``frame.attrs["note"]``: why the frame is empty or partial, in one line (only when it is).
+
+    The CLI prints it in place of "(none)" or after the table, JSON output carries it, the report
+    shows it under the table.
+    """
+    if notes:
+        frame.attrs["note"] = "; ".join(notes)
     return frame

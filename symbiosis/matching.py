@@ -50,7 +50,7 @@ import scipy.sparse
 import sqlite_utils
 
 from .datasets import datasets_dir
-from .coverage import none_for_nan
+from .coverage import none_for_nan, with_note
 from .errors import InputError, UnknownIdError
 from .factors import load_factors
 from .geo import nearest_within
@@ -286,7 +286,7 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
     """
     frame, notes = _candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
                                prices=prices, max_offers=max_offers)
-    return _with_note(frame, notes)
+    return with_note(frame, notes)
 
 
 def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, factors: dict[str, float] | None,
@@ -424,13 +424,6 @@ def _unknown_when_overflowed(frame: pd.DataFrame) -> int:
 
 def _in_park(park: str | None) -> str:
     return f" for park {park}" if park is not None else ""
-
-
-def _with_note(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """``frame.attrs["note"]``: why the frame is empty or partial, in one line (set only when it is)."""
-    if notes:
-        frame.attrs["note"] = "; ".join(notes)
-    return frame
 
 
 def _count(number: int, noun: str) -> str:
@@ -709,7 +702,7 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
                      "avoided, value and quantity match, and left out of the plan (unknown tonnes cannot be "
                      "promised)")
     summary = none_for_nan(summary)
-    scored = _with_note(scored, notes)
+    scored = with_note(scored, notes)
     return Matches(scored, summary, weights, method, notes)
 
 

@@ -16,6 +16,18 @@ GOOD = DATA / "good"
 BAD = DATA / "bad"
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, one per test module (see tests/browser.py)."""
+    from .browser import CHROMIUM, CHROMIUM_ARGS, browser_or_skip
+
+    sync_playwright = browser_or_skip()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "store.db"

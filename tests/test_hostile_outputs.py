@@ -453,24 +453,18 @@ def test_loop_with_arrow_ids_highlights_the_real_firms(tmp_path):
     assert len(loop["edges"]) == 3 and set(loop["edges"]) <= edge_ids
 
 
-def test_loop_with_arrow_ids_in_chromium(tmp_path):
-    from .test_viz import CHROMIUM, _browser_or_skip, _open, _wait_drawn
+def test_loop_with_arrow_ids_in_chromium(browser, tmp_path):
+    from .browser import open_page, wait_drawn
 
     db_path = _arrow_store(tmp_path)
     path = tmp_path / "m.html"
     _run(["map", "--park", "pa", "--db", db_path, "-o", path], "accepted")
-    sync_playwright = _browser_or_skip()
     record(AREA, "tried")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        try:
-            page, seen = _open(browser, path)
-            _wait_drawn(page)
-            page.locator("#loop-select").select_option(index=1)
-            selected = page.evaluate("() => window.symbiosisMap.network.getSelectedNodes()")
-        finally:
-            browser.close()
+    page, seen = open_page(browser, path)
+    wait_drawn(page)
+    page.locator("#loop-select").select_option(index=1)
+    selected = page.evaluate("() => window.symbiosisMap.network.getSelectedNodes()")
+    page.close()
     assert sorted(selected) == ["a -> b", "c", "d -> e -> f"] and seen["errors"] == []
     record(AREA, "accepted")
 

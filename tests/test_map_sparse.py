@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import time
 from pathlib import Path
 
 import networkx as nx
@@ -23,11 +21,11 @@ from symbiosis.sectors import load_sectors, parse_sector, sector_division, secto
 from symbiosis.store import open_store
 from viz.map import KNOWN_WIDTH, UNKNOWN_WIDTH, aggregate, build_map, store_map
 
+from .browser import open_page, wait_drawn
 from .conftest import GOOD
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 HREF = '<a href="javascript:alert(3)">see the site</a>'  # pyvis's own template would write this as HTML
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _data(html: str) -> dict:
@@ -338,46 +336,9 @@ def test_hostile_text_stays_inert_json():
 
 # ---------------------------------------------------------------------------------- in the browser
 
-def _browser_or_skip():
-    required = os.environ.get("CI") == "true" or os.environ.get("SYMBIOSIS_BROWSER_TESTS") == "1"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if required:
-            raise
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
-    if not Path(CHROMIUM).exists():
-        if required:
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_playwright = _browser_or_skip()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield chromium
-        chromium.close()
-
-
 def _open(browser, path: Path):
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    seen = {"requests": [], "errors": [], "dialogs": []}
-    page.on("request", lambda request: seen["requests"].append(request.url))
-    page.on("console", lambda message: seen["errors"].append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
-    page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
-    page.goto(path.as_uri())
-    deadline = time.monotonic() + 60
-    check = "() => !!(window.symbiosisMap && window.symbiosisMap.drawn && window.symbiosisMap.stabilised)"
-    while not page.evaluate(check):  # the page's CSP forbids eval: poll instead of wait_for_function
-        assert time.monotonic() < deadline, "the map did not finish drawing"
-        time.sleep(0.05)
+    page, seen = open_page(browser, path)
+    wait_drawn(page)
     return page, seen
 
 

@@ -4,10 +4,7 @@ The browser tests need /usr/bin/chromium (Debian's package) and playwright (poin
 downloaded browser). Where either is missing they are skipped with the reason, except under CI or with
 SYMBIOSIS_BROWSER_TESTS=1, where a missing browser fails the run.
 """
-import os
 import re
-import time
-from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -18,10 +15,11 @@ from symbiosis.store import open_store
 from viz.map import build_map, store_map
 from viz.report import build_report
 
+from .browser import open_page as _open
+from .browser import wait_drawn as _wait_drawn
 from .conftest import DATA
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -70,54 +68,6 @@ def test_geo_layout_switches_physics_off():
 
 
 # ---------------------------------------------------------------------------------- in the browser
-
-def _browser_or_skip():
-    required = os.environ.get("CI") == "true" or os.environ.get("SYMBIOSIS_BROWSER_TESTS") == "1"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if required:
-            raise
-        pytest.skip("playwright is not installed (pip install -e '.[test]')")
-    if not Path(CHROMIUM).exists():
-        if required:
-            pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium to run the browser tests")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_playwright = _browser_or_skip()
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield chromium
-        chromium.close()
-
-
-def _open(browser, path: Path):
-    """Open a page; record every request, console error, page error and dialog."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    seen = {"requests": [], "errors": [], "dialogs": []}
-    page.on("request", lambda request: seen["requests"].append(request.url))
-    page.on("console", lambda message: seen["errors"].append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: seen["errors"].append(str(error)))
-    page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
-    page.goto(path.as_uri())
-    return page, seen
-
-
-def _wait_drawn(frame, seconds: float = 60) -> None:
-    # The page's CSP forbids eval, so poll with evaluate (a DevTools call) instead of wait_for_function.
-    deadline = time.monotonic() + seconds
-    check = "() => !!(window.symbiosisMap && window.symbiosisMap.drawn && window.symbiosisMap.stabilised)"
-    while not frame.evaluate(check):
-        assert time.monotonic() < deadline, "the map did not finish drawing"
-        time.sleep(0.05)
-
 
 def _outside(requests: list[str], page_url: str) -> list[str]:
     return [url for url in requests if url not in (page_url, "about:srcdoc")]

@@ -36,6 +36,7 @@ from symbiosis.export import (EXPORT_FORMATS, LIST_FORMATS, STDOUT, check_output
 from symbiosis.graph import load_graph
 from symbiosis.ingest import import_files, parse_column_map, parse_set_values
 from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, carbon_resources, exchange_credits
+from symbiosis.inventory import load_offsets, park_inventory, park_views
 from symbiosis.colocation import clusters, gaps, long_haul
 from symbiosis.factors import load_factors, load_resource_sectors, load_targets
 from symbiosis.loops import DEFAULT_LIMIT, find_loops
@@ -489,25 +490,31 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
 @_format_option
 @_errors_to_click
 def carbon(park, year, max_km, top, factors_file, db_path, fmt):
-    """CO2 per firm (emitted, absorbed, avoided, net), absorption nodes, and emitter-absorber allocation."""
+    """CO2 of the park as one entity (park view, each tonne once), per firm (firm view), absorption nodes
+    (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
     db = open_store(db_path, create=False)
     factors = load_factors(factors_file)
     G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
     credits = exchange_credits(db, G, factors)  # read once, shared with the balance
     balance = carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=credits)
+    view = (park_inventory(balance, load_offsets(db, park, year), factors) if park is not None
+            else park_views(balance))
     nodes = absorption_nodes(balance, G, db)
     allocation = allocate_co2(db, park=park, year=year, max_km=max_km, factors=factors, balance=balance)
     shown = balance if fmt != "table" else balance.head(top)[
-        ["id", "name", "emitted_t", "absorbed_t", "avoided_t", "net_t", "emitted_source", "avoided_status"]]
+        ["id", "name", "emitted_t", "scope2_outside_t", "stored_t", "utilised_t", "avoided_t", "net_t",
+         "emitted_source", "avoided_status"]]
+    shown.attrs["note"] = balance.attrs.get("note")
     if fmt == "table":  # the largest savings first, unknown ones after; every row with --format csv/json
         listed = len(credits)
         order = pd.to_numeric(credits["avoided_t"], errors="coerce").fillna(-1.0)
         credits = credits.loc[order.sort_values(ascending=False, kind="stable").index[:top],
-                              ["supplier", "taker", "resource", "quantity", "unit", "co2_factor", "avoided_t",
-                               "saving_status", "note"]]
+                              ["supplier", "taker", "resource", "quantity", "unit", "co2_factor", "credited_share",
+                               "avoided_t", "saving_status", "note"]]
         if listed > top:
             credits.attrs["note"] = f"{top} of {listed} exchanges shown (--top); --format csv or json lists all"
-    _echo_frames({"balance (tCO2e/yr)": shown, "by-product exchanges": credits, "absorption nodes": nodes,
+    _echo_frames({"park view (tCO2e/yr)": view, "balance, firm view (tCO2e/yr)": shown,
+                  "by-product exchanges": credits, "absorption nodes": nodes,
                   "allocation (min-cost flow)": allocation.pairs, "park CO2 (tCO2e/yr)": allocation.summary}, fmt)
     for note in allocation.notes:
         click.echo(f"note: {note}", err=True)

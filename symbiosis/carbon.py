@@ -37,7 +37,9 @@ from .errors import InputError
 from .factors import load_factors
 from .geo import haversine_km, nearest_within
 from .graph import is_boundary, load_graph
-from .units import CURRENCY
+from .inventory import park_views
+from .co2uses import CO2Use, co2_use
+from .units import CURRENCY, SCOPE2_CARRIERS, chain_group
 
 __all__ = ["carbon_resources", "carbon_balance", "exchange_credits", "exchange_coverage", "park_totals",
            "is_exchange_partner", "absorption_nodes", "allocate_co2", "greedy_allocation", "Allocation",
@@ -57,14 +59,15 @@ BYPRODUCT_KINDS = ("waste",)
 _PARTNER_ROLES = ("firm", "external")
 
 _BALANCE_COLUMNS = [
-    "id", "name", "park_id", "sector_name", "year", "scope1_t", "scope2_t", "co2_to_air_t", "emitted_t",
-    "emitted_source", "co2_received_t", "co2_sent_t", "captured_t", "absorbed_t", "avoided_gross_t",
-    "transport_t", "avoided_t", "net_t", "emitted_status", "absorbed_status", "absorbed_coverage",
-    "avoided_status", "avoided_coverage", "net_status",
+    "id", "name", "park_id", "sector_name", "year", "scope1_t", "scope2_t", "scope2_outside_t", "scope2_basis",
+    "electricity_outside_mwh", "co2_to_air_t", "emitted_t", "emitted_source", "co2_received_t", "co2_sent_t",
+    "co2_to_storage_t", "co2_sold_t", "captured_t", "co2_use", "co2_fate", "stored_t", "utilised_t", "vented_t",
+    "absorbed_t", "avoided_gross_t", "transport_t", "avoided_t", "net_t", "emitted_status", "absorbed_status",
+    "absorbed_coverage", "avoided_status", "avoided_coverage", "net_status",
 ]
 _CREDIT_COLUMNS = ["flow_id", "supplier_id", "supplier", "taker_id", "taker", "resource", "quantity", "unit",
-                   "co2_factor", "factor_basis", "distance_km", "avoided_gross_t", "transport_t", "avoided_t",
-                   "saving_status", "note"]
+                   "co2_factor", "factor_basis", "distance_km", "substitution_t", "credited_share", "avoided_gross_t",
+                   "transport_t", "avoided_t", "saving_status", "chain", "note"]
 _NO_QUANTITY, _NO_FACTOR = "no quantity", "no CO2 factor for this resource"
 _NO_DISTANCE = "no distance: transport not subtracted"
 
@@ -148,19 +151,19 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
     attributes = G._node  # read the adjacency directly: a national graph has 10^5 edges and 10^5 firms
     firms = [node for node, data in attributes.items() if not data.get("boundary", False)]
     firm_set = set(firms)
-    # per firm with CO2 flows: [count, with a quantity, sum] of those received, sent to firms, sent to air
+    # per firm with CO2 flows: [count, with a quantity, sum] of those received, sent to firms, sent to air,
+    # sent to a geological store, sold outside the park (see _co2_destination)
     co2: dict[str, list] = {}
     for u, neighbours in G._succ.items():
         for v, keyed in neighbours.items():
-            # to air: a boundary outflow, or a flow to the environment declared as a node (the air, the sea)
-            to_air = attributes[v].get("direction") == "out" or attributes[v].get("role") == "environment"
+            destination = _co2_destination(attributes[v])
             for data in keyed.values():
                 if data["currency"] != "co2":
                     continue
                 quantity = data["quantity"]
-                for end, offset in ((u, 6 if to_air else 3), (v, 0)):
+                for end, offset in ((u, destination), (v, 0)):
                     if end in firm_set:
-                        tally = co2.setdefault(end, [0, 0, 0.0, 0, 0, 0.0, 0, 0, 0.0])
+                        tally = co2.setdefault(end, [0, 0, 0.0] * 5)
                         tally[offset] += 1
                         if quantity is not None:
                             tally[offset + 1] += 1
@@ -191,23 +194,124 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
                 tally[position] += value
                 tally[position + 1] += 1
     reported = _emissions(db, firms, year)
+    purchases = _scope2_purchases(db, G, firm_set, year)
+    country = dict(db.execute("SELECT id, country FROM parks"))
+    uses = _co2_use_lookup(country)
     rows = [_balance_row(attributes[firm], firm, co2.get(firm, _NO_CO2), received.get(firm, _NO_BYPRODUCTS),
-                         reported.get(firm, _NOT_REPORTED)) for firm in firms]
+                         reported.get(firm, _NOT_REPORTED), purchases.get(firm), uses, factors) for firm in firms]
     emitted = _BALANCE_COLUMNS.index("emitted_t")
     rows.sort(key=lambda row: (row[emitted] is None, -(row[emitted] or 0.0)))  # stable: ties keep their order
-    return pd.DataFrame(rows, columns=_BALANCE_COLUMNS, dtype=object)
+    frame = pd.DataFrame(rows, columns=_BALANCE_COLUMNS, dtype=object)
+    frame.attrs["note"] = FIRM_VIEW_NOTE
+    return frame
 
 
-_NO_CO2 = (0, 0, 0.0) * 3
+#: what the firm view is, said wherever its figures are summed
+FIRM_VIEW_NOTE = ("firm view: each firm's scope 1 and 2 as reported; summing emitted_t over firms double counts "
+                  "energy bought from park firms and captured CO2 vented again (use the park view, park_inventory)")
+_NO_CO2 = (0, 0, 0.0) * 5
 _NO_BYPRODUCTS = (0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0)
 _NOT_REPORTED = (None, None, None, None)
+#: offsets of the CO2 tally (see carbon_balance): received, sent to firms, to air, to storage, sold outside
+_RECEIVED, _TO_FIRMS, _TO_AIR, _TO_STORAGE, _SOLD = 0, 3, 6, 9, 12
+#: boundary labels of CO2 sent out of the park that is not emitted there: a geological store, or a sale
+_STORAGE_WORDS = ("storage", "store", "injection", "sequestration", "aquifer", "ccs")
+_SALE_WORDS = ("export", "sale", "sold", "customer", "market", "product")
 
 
-def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tuple) -> tuple:
+def _co2_destination(node: dict) -> int:
+    """Where CO2 sent to this node goes, as a tally offset: a firm (of the park or not), the air (the
+    environment, or a boundary labelled air, stack, vent or nothing else known), a geological store, or
+    a sale outside the park (a boundary labelled export, sale, customers)."""
+    if node.get("direction") != "out":
+        return _TO_AIR if node.get("role") == "environment" else _TO_FIRMS
+    label = (node.get("boundary_label") or "").lower()
+    if any(word in label for word in _STORAGE_WORDS):
+        return _TO_STORAGE
+    if any(word in label for word in _SALE_WORDS):
+        return _SOLD
+    return _TO_AIR
+
+
+def _co2_use_lookup(country: dict[str, str | None]):
+    """A cached ``(sector_code, park_id) -> CO2Use`` for the firms of a balance."""
+    cache: dict[tuple, CO2Use] = {}
+
+    def lookup(sector: str | None, park: str | None) -> CO2Use:
+        key = (sector, park)
+        if key not in cache:
+            cache[key] = co2_use(sector, country=country.get(park))
+        return cache[key]
+    return lookup
+
+
+def _scope2_purchases(db: sqlite_utils.Database, G: nx.MultiDiGraph, firms: set[str],
+                      year: int | None) -> dict[str, dict[tuple[bool, bool], tuple[int, int, float]]]:
+    """Existing flows of the energy that scope 2 covers (:data:`symbiosis.units.SCOPE2_CARRIERS`) into
+    each firm: ``firm -> {(electricity?, from a park firm?): (flows, with a quantity, MWh)}``.
+
+    From a park firm means from a firm (role ``firm``) of the taker's own park; the grid, utilities,
+    imports and firms of other parks are outside. One grouped query (the carbon graph holds only the
+    flows that carry carbon, not electricity)."""
+    where = ["f.status = 'existing'", f"f.resource_code IN ({', '.join('?' for _ in SCOPE2_CARRIERS)})"]
+    params: list = list(SCOPE2_CARRIERS)
+    park = G.graph.get("park")
+    if park is not None:
+        where.append("t.park_id = ?")
+        params.append(park)
+    if year is not None:
+        where.append("(f.year = ? OR f.year IS NULL)")
+        params.append(int(year))
+    found: dict[str, dict] = {}
+    for firm, electricity, inside, count, known, total in db.execute(
+            "SELECT f.target_id, f.resource_code = 'electricity', s.id IS NOT NULL AND s.park_id IS t.park_id "
+            "AND coalesce(s.role, 'firm') = 'firm', count(*), count(f.quantity), total(f.quantity) FROM flows f "
+            "JOIN enterprises t ON t.id = f.target_id LEFT JOIN enterprises s ON s.id = f.source_id "
+            f"WHERE {' AND '.join(where)} GROUP BY 1, 2, 3", params):
+        if firm in firms:
+            found.setdefault(firm, {})[bool(electricity), bool(inside)] = (count, known, total)
+    return found
+
+
+def _scope2_outside(scope2: float | None, purchases: dict | None,
+                    factors: dict[str, float]) -> tuple[float | None, str, float | None]:
+    """The part of a firm's scope 2 bought from outside the park, how it was found, and the MWh of
+    electricity bought from outside (None when such flows exist without a quantity).
+
+    Energy bought from a park firm is in that firm's scope 1 already, so the park view leaves it out.
+    All from outside (or no purchase flow in the data, so nothing shows an in-park supplier): the
+    reported scope 2. All from park firms: 0. Both: estimated as MWh bought from outside x the grid
+    factor (electricity) or the heat factor (steam, heat), never more than the reported scope 2.
+    """
+    purchases = purchases or {}
+    outside = [purchases.get((electricity, False), (0, 0, 0.0)) for electricity in (True, False)]
+    inside_flows = sum(purchases.get((electricity, True), (0, 0, 0.0))[0] for electricity in (True, False))
+    electricity_count, electricity_known, electricity_mwh = outside[0]
+    electricity = None if electricity_count and not electricity_known else electricity_mwh
+    if scope2 is None:
+        return None, "scope 2 not reported", electricity
+    if scope2 == 0:
+        return 0.0, "no scope 2", electricity
+    outside_flows = outside[0][0] + outside[1][0]
+    if not outside_flows and not inside_flows:
+        return scope2, "no purchase flow in the data: counted as bought from outside", electricity
+    if not inside_flows:
+        return scope2, "all bought from outside the park", electricity
+    if not outside_flows:
+        return 0.0, "all bought from park firms (in their scope 1)", electricity
+    estimate = (outside[0][2] * factors["grid_electricity_tco2e_per_mwh"]
+                + outside[1][2] * factors.get("natural_gas_heat_tco2e_per_mwh", 0.2243))
+    return (min(scope2, estimate), "estimated: MWh bought from outside x grid or heat factor (suppliers inside "
+            "and outside the park)", electricity)
+
+
+def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tuple, purchases: dict | None,
+                 uses, factors: dict[str, float]) -> tuple:
     """One firm's balance (a row of ``_BALANCE_COLUMNS``) from its CO2 flow tallies, its by-product
-    tallies and its emissions row."""
+    tallies, its emissions row and its purchases of energy."""
     row_year, scope1, scope2, captured = reported
-    in_n, in_known, in_sum, sent_n, sent_known, sent_sum, air_n, air_known, air_sum = co2
+    (in_n, in_known, in_sum, sent_n, sent_known, sent_sum, air_n, air_known, air_sum, store_n, store_known,
+     store_sum, sold_n, sold_known, sold_sum) = co2
     if scope1 is not None or scope2 is not None:
         emitted, source = (scope1 or 0.0) + (scope2 or 0.0), "emissions"
         emitted_status = KNOWN if scope1 is not None and scope2 is not None else PARTIAL
@@ -215,26 +319,46 @@ def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tup
         emitted, source, emitted_status = air_sum, "co2 flows to air", _status(air_known, air_n)
     else:
         emitted, source, emitted_status = None, None, UNKNOWN
+    scope2_outside, scope2_basis, electricity_outside = _scope2_outside(scope2, purchases, factors)
 
-    # absorbed: what a firm that receives CO2 keeps; its in and out flows decide it (a firm that
-    # receives none keeps none, whatever it sends)
-    outflows = sent_n + air_n
+    # what the firm keeps of the CO2 it receives, and what becomes of it (symbiosis.co2uses)
+    outflows = sent_n + air_n + store_n + sold_n
     stored_on_site = (captured or 0.0) if outflows == 0 else 0.0
+    use = uses(node.get("sector_code"), node.get("park_id")) if in_n else None
     absorbed_coverage = None
     if in_n == 0:
         kept, kept_status = 0.0, KNOWN
     else:
-        known, total = in_known + sent_known + air_known, in_n + outflows
+        known, total = in_known + sent_known + air_known + store_known + sold_known, in_n + outflows
         absorbed_coverage = Coverage(known, total, "CO2 flows with a quantity").text
         if in_known == 0:
             kept, kept_status = None, UNKNOWN
         else:
-            kept = max(0.0, clean_zero(in_sum - sent_sum - air_sum, in_sum))
+            kept = max(0.0, clean_zero(in_sum - sent_sum - air_sum - store_sum - sold_sum, in_sum))
             kept_status = _status(known, total)
-    if kept is None:
-        absorbed, absorbed_status = (stored_on_site, PARTIAL) if stored_on_site else (None, UNKNOWN)
+    vented_kept = use is not None and use.fate == "vented"
+    share = use.stored_share if use is not None and not vented_kept else 0.0
+    kept_used = None if kept is None else (0.0 if vented_kept else kept)
+    store_part = store_sum if store_known else None
+    sold_part = sold_sum if sold_known else None
+    if kept is None and store_part is None and sold_part is None and not stored_on_site:
+        absorbed_status = UNKNOWN
+    elif kept is None:
+        absorbed_status = PARTIAL
     else:
-        absorbed, absorbed_status = kept + stored_on_site, kept_status
+        absorbed_status = _combined(kept_status, _status(store_known + sold_known, store_n + sold_n)
+                                    if store_n + sold_n else KNOWN)
+    # a use that stores nothing (share 0) stores 0 of an unknown amount too: that part is known
+    kept_stored = (0.0 if share == 0 else None) if kept_used is None else kept_used * share
+    stored = _known_sum(store_part, stored_on_site or None, kept_stored)
+    utilised = _known_sum(sold_part, None if kept_used is None else kept_used * (1 - share))
+    if absorbed_status != UNKNOWN:  # a firm that keeps nothing known has 0 known of what it lacks
+        stored = 0.0 if stored is None else stored
+        utilised = 0.0 if utilised is None else utilised
+    absorbed = None if stored is None or utilised is None or absorbed_status == UNKNOWN else stored + utilised
+    # received CO2 released again: the receiver's flows to air, and what a gas handler keeps (its losses)
+    vented = 0.0 if not in_n else _known_sum(air_sum if air_known else (0.0 if not air_n else None),
+                                              kept if vented_kept else 0.0)
 
     (exchanges, with_inputs, fully_known, no_distance, gross, gross_n, transport, transport_n, avoided_sum,
      avoided_n) = received
@@ -250,16 +374,26 @@ def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tup
             avoided_coverage += f" ({no_distance} without a distance: transport not subtracted)"
         gross, transport = (gross if gross_n else None), (transport if transport_n else None)
 
+    # net: only CO2 stored for good comes off (utilised CO2 returns to the air); avoided as before
     net = None
-    if emitted is not None and absorbed is not None and avoided is not None:
-        net = emitted - absorbed - avoided
-        if net and abs(net) <= NOISE * max(abs(emitted), absorbed, abs(avoided), 1.0):
+    if emitted is not None and stored is not None and avoided is not None:
+        net = emitted - stored - avoided
+        if net and abs(net) <= NOISE * max(abs(emitted), stored, abs(avoided), 1.0):
             net = 0.0  # floating-point noise (coverage.clean_zero, inlined: one call per firm adds up nationally)
     return (firm, node.get("name"), node.get("park_id"), node.get("sector_name"), row_year, scope1, scope2,
-            _flow_sum(air_n, air_known, air_sum), emitted, source, _flow_sum(in_n, in_known, in_sum),
-            _flow_sum(sent_n, sent_known, sent_sum), captured, absorbed, gross, transport, avoided, net,
+            scope2_outside, scope2_basis, electricity_outside, _flow_sum(air_n, air_known, air_sum), emitted, source,
+            _flow_sum(in_n, in_known, in_sum), _flow_sum(sent_n, sent_known, sent_sum),
+            _flow_sum(store_n, store_known, store_sum), _flow_sum(sold_n, sold_known, sold_sum), captured,
+            None if use is None else use.use, None if use is None else ("vented" if vented_kept else use.fate),
+            stored, utilised, vented, absorbed, gross, transport, avoided, net,
             emitted_status, absorbed_status, absorbed_coverage, avoided_status, avoided_coverage,
             _combined(emitted_status, absorbed_status, avoided_status))
+
+
+def _known_sum(*parts: float | None) -> float | None:
+    """The sum of the known parts; None when none is known."""
+    known = [part for part in parts if part is not None]
+    return float(sum(known)) if known else None
 
 
 def _flow_sum(count: int, known: int, total: float) -> float | None:
@@ -277,9 +411,12 @@ def is_exchange_partner(G: nx.MultiDiGraph, node: str) -> bool:
     return _partner(G.nodes[node])
 
 
-def _credit_frame(records: list[tuple], resources: dict, road: float) -> pd.DataFrame:
+def _credit_frame(records: list[tuple], resources: dict, road: float,
+                  chains: dict[str, tuple[float, str | None, bool]] | None = None) -> pd.DataFrame:
     """By-product exchanges (flow_id, supplier_id, supplier, taker_id, taker, resource, currency, quantity,
-    unit, distance_km) with their saving where quantity and factor are known, and why not where not."""
+    unit, distance_km) with their saving where quantity and factor are known, and why not where not;
+    ``chains`` (flow id -> credited share, chain text, share on known quantities only) from
+    :func:`_chain_shares`."""
     if not records:
         return pd.DataFrame(columns=_CREDIT_COLUMNS, dtype=object)
     (flow_id, supplier_id, supplier, taker_id, taker, resource, currency, quantity, unit,
@@ -287,10 +424,17 @@ def _credit_frame(records: list[tuple], resources: dict, road: float) -> pd.Data
     quantity, distance = quantity.astype(float), distance.astype(float)  # None becomes NaN here, None again below
     factor = np.array([resources[code][0] for code in resource], dtype=float)
     basis = np.array([resources[code][1] for code in resource], dtype=object)
+    chains = chains or {}
+    linked = [chains.get(key, _END_OF_CHAIN) for key in flow_id.tolist()]
+    share = np.array([link[0] for link in linked], dtype=float)
+    chain = np.array([link[1] for link in linked], dtype=object)
+    share_on_known = np.array([link[2] for link in linked], dtype=bool)
     with np.errstate(over="ignore", invalid="ignore"):  # a saving too large to hold is unknown, never inf
-        gross = quantity * factor
+        substitution = quantity * factor
+        gross = substitution * share
         transport = np.where(currency == "mass", quantity * distance * road, quantity * 0.0)  # pipes: 0 if known
         difference = gross - transport
+    substitution[~np.isfinite(substitution)] = np.nan
     gross[~np.isfinite(gross)] = np.nan
     difference[~np.isfinite(difference)] = np.nan
     # values within floating-point noise of zero are 0 (coverage.clean_zero, vectorised)
@@ -298,10 +442,12 @@ def _credit_frame(records: list[tuple], resources: dict, road: float) -> pd.Data
     no_quantity, no_factor, no_distance = np.isnan(quantity), np.isnan(factor), np.isnan(transport)
     unknown = np.isnan(gross)
     avoided = np.where(unknown, np.nan, np.where(no_distance, gross, difference))
-    status = np.where(unknown, UNKNOWN, np.where(no_distance, PARTIAL, KNOWN)).astype(object)
+    status = np.where(unknown, UNKNOWN, np.where(no_distance | share_on_known, PARTIAL, KNOWN)).astype(object)
     note = np.select([no_quantity & no_factor, no_quantity, no_factor, no_distance],
                      [f"{_NO_QUANTITY}; {_NO_FACTOR}", _NO_QUANTITY, _NO_FACTOR, _NO_DISTANCE],
                      default="").astype(object)
+    note = np.where(share_on_known & ~unknown, np.where(note == "", _SHARE_ON_KNOWN, note + "; " + _SHARE_ON_KNOWN),
+                    note).astype(object)
     note[note == ""] = None
     flow_id = flow_id.astype(str)
     # saving first, unknown last; flow id breaks ties, so the order does not depend on how the graph was built
@@ -314,9 +460,86 @@ def _credit_frame(records: list[tuple], resources: dict, road: float) -> pd.Data
 
     columns = [flow_id.astype(object)[order], supplier_id[order], supplier[order], taker_id[order], taker[order],
                resource[order], nullable(quantity), unit[order], nullable(factor), basis[order], nullable(distance),
-               nullable(gross), nullable(transport), nullable(avoided), status[order], note[order]]
+               nullable(substitution), nullable(share), nullable(gross), nullable(transport), nullable(avoided),
+               status[order], chain[order], note[order]]
     # object columns throughout: pandas' string dtype would turn a None name or note into NaN
     return pd.DataFrame(dict(zip(_CREDIT_COLUMNS, columns)), columns=_CREDIT_COLUMNS, dtype=object)
+
+
+#: an exchange to a firm that passes nothing of it on: the whole credit, no chain
+_END_OF_CHAIN = (1.0, None, False)
+_SHARE_ON_KNOWN = "chain share on the known quantities only"
+#: most names a chain's text lists on either side of an exchange
+_CHAIN_NAMES = 3
+
+
+def _chain_shares(G: nx.MultiDiGraph, byproduct: set[str]) -> dict[str, tuple[float, str | None, bool]]:
+    """The credit each by-product exchange keeps along a chain, so that one physical flow is credited once.
+
+    A firm that passes a by-product on (the scrap yard, a district-heating plant: heat carriers count as
+    one by-product, :func:`symbiosis.units.chain_group`) is an intermediary: the substitution happens
+    where the by-product is finally used, so **the last link takes the credit**. An exchange into an
+    intermediary keeps the share of the intermediary's receipts it does not pass on to other firms:
+    ``1 - min(1, passed on to firms / received from everywhere)`` (what it passes on is assumed drawn
+    on all it receives, imports included, in proportion). Exchanges out of it keep their whole credit.
+
+    Returns
+    -------
+    dict
+        flow id -> (credited share, chain text such as "Scrap yard -> Steel works", whether the share
+        stands on the known quantities only), for the exchanges that are links of a chain.
+    """
+    attributes = G._node
+    received: dict[tuple[str, str], list] = {}  # (node, group) -> [flows, known, sum]
+    passed: dict[tuple[str, str], list] = {}
+    suppliers: dict[tuple[str, str], list[str]] = {}
+    takers: dict[tuple[str, str], list[str]] = {}
+    exchanges = []
+    for u, neighbours in G._succ.items():
+        u_partner = _partner(attributes[u])
+        for v, keyed in neighbours.items():
+            v_partner = _partner(attributes[v])
+            for key, data in keyed.items():
+                if data["resource"] not in byproduct:
+                    continue
+                group = chain_group(data["resource"])
+                quantity = data["quantity"]
+                tally = received.setdefault((v, group), [0, 0, 0.0])
+                tally[0] += 1
+                if quantity is not None:
+                    tally[1] += 1
+                    tally[2] += quantity
+                if u_partner and v_partner:
+                    out = passed.setdefault((u, group), [0, 0, 0.0])
+                    out[0] += 1
+                    if quantity is not None:
+                        out[1] += 1
+                        out[2] += quantity
+                    suppliers.setdefault((v, group), []).append(u)
+                    takers.setdefault((u, group), []).append(v)
+                    exchanges.append((key, u, v, group))
+    chains: dict[str, tuple[float, str | None, bool]] = {}
+    for key, u, v, group in exchanges:
+        upstream, downstream = suppliers.get((u, group)), takers.get((v, group))
+        if not upstream and not downstream:
+            continue
+        share, on_known = 1.0, False
+        if downstream:
+            inflow, outflow = received[(v, group)], passed[(v, group)]
+            on_known = inflow[1] < inflow[0] or outflow[1] < outflow[0]
+            share = 1.0 - min(1.0, outflow[2] / inflow[2]) if inflow[2] > 0 else 1.0
+        chains[key] = (share, " -> ".join(part for part in (_names(attributes, upstream), attributes[u].get("name") or u,
+                                                               attributes[v].get("name") or v,
+                                                               _names(attributes, downstream)) if part), on_known)
+    return chains
+
+
+def _names(attributes: dict, nodes: list[str] | None) -> str | None:
+    if not nodes:
+        return None
+    unique = list(dict.fromkeys(nodes))
+    shown = ", ".join(str(attributes[node].get("name") or node) for node in unique[:_CHAIN_NAMES])
+    return shown + (f" and {len(unique) - _CHAIN_NAMES} more" if len(unique) > _CHAIN_NAMES else "")
 
 
 def exchange_credits(db: sqlite_utils.Database, G: nx.MultiDiGraph,
@@ -344,7 +567,7 @@ def exchange_credits(db: sqlite_utils.Database, G: nx.MultiDiGraph,
     resources, byproduct = _byproduct_resources(db)
     query = _outside_graph_query(G, resources, byproduct)
     records = _graph_records(G, byproduct) + (_records_outside_graph(db, G, *query) if query else [])
-    return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"])
+    return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"], _chain_shares(G, byproduct))
 
 
 def _credits_for_balance(db: sqlite_utils.Database, G: nx.MultiDiGraph,
@@ -359,7 +582,8 @@ def _credits_for_balance(db: sqlite_utils.Database, G: nx.MultiDiGraph,
         records += _records_outside_graph(db, G, *query)
     elif query:
         outside = _takers_outside_graph(db, G, *query)
-    return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"]), outside
+    return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"],
+                         _chain_shares(G, byproduct)), outside
 
 
 def _takers_outside_graph(db: sqlite_utils.Database, G: nx.MultiDiGraph, missing: list[str], where: str,
@@ -506,7 +730,9 @@ def _total_status(has_value: bool, statuses: list[str]) -> str:
 
 
 def park_totals(balance: pd.DataFrame) -> pd.DataFrame:
-    """The park's emitted, absorbed, avoided and net over its firms, with how many firms they stand on.
+    """Sums of the firm view: emitted, absorbed, avoided and net over the firms, with how many firms they
+    stand on. These sums double count (``attrs["note"]``); the park's own inventory, each tonne once, is
+    :func:`symbiosis.inventory.park_inventory`.
 
     ``emitted`` counts firms with an emitted figure (reported, or CO2 flows to air); ``absorbed`` and
     ``avoided`` count the firms that have something to absorb or avoid (CO2 received, by-products
@@ -550,48 +776,58 @@ def park_totals(balance: pd.DataFrame) -> pd.DataFrame:
                  "status": _combined(*(parts[figure]["status"] for figure in ("emitted", "absorbed", "avoided"))),
                  "known": None, "total": None,
                  "coverage": "; ".join(parts[figure]["coverage"] for figure in ("emitted", "absorbed", "avoided"))})
-    return _frame(rows, ["figure", "value_t", "status", "known", "total", "coverage"])
+    frame = _frame(rows, ["figure", "value_t", "status", "known", "total", "coverage"])
+    frame.attrs["note"] = FIRM_VIEW_NOTE
+    return frame
 
 
 def absorption_nodes(balance: pd.DataFrame, G: nx.MultiDiGraph, db: sqlite_utils.Database) -> pd.DataFrame:
-    """Firms ranked by CO2 absorbed plus avoided: the nodes that carry the park's carbon.
+    """Firms that keep CO2 from the air, ranked on CO2 stored for good, then on CO2 utilised.
+
+    Stored and utilised are ranked apart (:mod:`symbiosis.co2uses`): a carbonation plant that binds
+    8,000 t for centuries ranks above a methanol plant whose 72,000 t return to the air when the fuel
+    burns. Firms that keep no CO2 but avoid emissions with the by-products they take follow, by avoided.
 
     Returns
     -------
     DataFrame
-        ``rank, id, name, absorbed_t, avoided_t, carried_t`` (absorbed + avoided: their known parts),
-        ``carried_status`` (known | partial), ``share_of_park_emissions`` (carried over the park's
-        emitted total, None when no emissions are known) and ``carbon_pagerank``: PageRank on the
-        firm-to-firm network weighted by the carbon each exchange carries (tonnes of CO2 for CO2 flows,
-        tCO2e avoided for by-product flows; exchanges without a quantity or a factor carry no weight),
-        so a hub that passes CO2 on ranks high too. Firms that carry nothing known are not listed; an
-        empty list whose firms' figures are unknown says so in ``attrs["note"]``.
+        ``rank`` (stored, then utilised, then avoided), ``utilised_rank`` (among firms that utilise
+        CO2), ``id, name, co2_use, stored_t, utilised_t, avoided_t, absorbed_status`` (known | partial |
+        unknown), ``stored_share_of_park_emissions`` (stored over the park view's emissions of the firms'
+        parks, None when those are unknown) and ``carbon_pagerank``: PageRank on the firm-to-firm network
+        weighted by the carbon each exchange carries (tonnes of CO2 for CO2 flows, tCO2e avoided for
+        by-product flows; exchanges without a quantity or a factor carry no weight), so a hub that passes
+        CO2 on ranks high too. Firms with nothing known to keep or avoid are not listed; an empty list
+        whose firms' figures are unknown says so in ``attrs["note"]``.
     """
-    emitted = [value for value in balance["emitted_t"].tolist() if value is not None]
-    emitted_total = sum(emitted) if emitted else None
+    emitted_total = _known_total(park_views(balance)["park_emissions"]) if len(balance) else None
     rows = []
-    for firm, name, absorbed, avoided, absorbed_status, avoided_status in zip(
-            balance["id"].tolist(), balance["name"].tolist(), balance["absorbed_t"].tolist(),
-            balance["avoided_t"].tolist(), balance["absorbed_status"].tolist(), balance["avoided_status"].tolist()):
-        carried = (absorbed or 0.0) + (avoided or 0.0)
-        if carried > 0:
-            rows.append({"id": firm, "name": name, "absorbed_t": absorbed, "avoided_t": avoided, "carried_t": carried,
-                         "carried_status": _combined(absorbed_status, avoided_status) if absorbed is not None
-                         and avoided is not None else PARTIAL,
-                         "share_of_park_emissions": carried / emitted_total if emitted_total and emitted_total > 0
-                         else None})
+    for firm, name, use, stored, utilised, avoided, status in zip(
+            balance["id"].tolist(), balance["name"].tolist(), balance["co2_use"].tolist(),
+            balance["stored_t"].tolist(), balance["utilised_t"].tolist(), balance["avoided_t"].tolist(),
+            balance["absorbed_status"].tolist()):
+        if (stored or 0.0) + (utilised or 0.0) + (avoided or 0.0) > 0:
+            rows.append({"id": firm, "name": name, "co2_use": use, "stored_t": stored, "utilised_t": utilised,
+                         "avoided_t": avoided, "absorbed_status": status,
+                         "stored_share_of_park_emissions": (stored or 0.0) / emitted_total
+                         if emitted_total and emitted_total > 0 else None})
     rank = _carbon_pagerank(G, db) if rows else {}
     for row in rows:
         row["carbon_pagerank"] = rank.get(row["id"])
-    rows.sort(key=lambda row: -row["carried_t"])  # stable: ties keep the balance's order
+        row["utilised_rank"] = None
+    # stable sorts: ties keep the balance's order
+    rows.sort(key=lambda row: (-(row["stored_t"] or 0.0), -(row["utilised_t"] or 0.0), -(row["avoided_t"] or 0.0)))
     for number, row in enumerate(rows, start=1):
         row["rank"] = number
-    frame = _frame(rows, ["rank", "id", "name", "absorbed_t", "avoided_t", "carried_t", "carried_status",
-                          "share_of_park_emissions", "carbon_pagerank"])
+    utilising = sorted((row for row in rows if (row["utilised_t"] or 0.0) > 0), key=lambda row: -row["utilised_t"])
+    for number, row in enumerate(utilising, start=1):
+        row["utilised_rank"] = number
+    frame = _frame(rows, ["rank", "utilised_rank", "id", "name", "co2_use", "stored_t", "utilised_t", "avoided_t",
+                          "absorbed_status", "stored_share_of_park_emissions", "carbon_pagerank"])
     unknown = sum(1 for absorbed, avoided in zip(balance["absorbed_t"].tolist(), balance["avoided_t"].tolist())
                   if absorbed is None or avoided is None)
     if not rows and unknown:  # an empty list must not read as "no firm carries carbon"
-        frame.attrs["note"] = (f"no firm carries a known amount of CO2: absorbed or avoided unknown for "
+        frame.attrs["note"] = (f"no firm keeps or avoids a known amount of CO2: absorbed or avoided unknown for "
                                f"{unknown} of {len(balance)} firms")
     return frame
 
@@ -627,13 +863,17 @@ class Allocation:
     Attributes
     ----------
     pairs : DataFrame
-        ``emitter_id, emitter, absorber_id, absorber, tonnes, distance_km, tkm, transport_tco2e``.
+        ``emitter_id, emitter, absorber_id, absorber, tonnes, distance_km, tkm, transport_tco2e,
+        absorber_fate`` (stored | utilised | vented: what becomes of the CO2 there, :mod:`symbiosis.co2uses`).
     summary : DataFrame
-        One row of park totals: ``emitted_t, absorbed_existing_t, offered_t, demand_open_t,
-        allocated_t, allocated_greedy_t, absorbable_t, absorbable_share, unabsorbed_t, max_km``, then
-        ``emitted_status, emitted_coverage, absorbed_status, absorbed_coverage`` (see :func:`park_totals`).
-        A figure with nothing known is None: no CO2 offer or demand with a quantity gives no allocation
-        (None), not an allocation of 0; the notes say why.
+        One row of park-view totals (:mod:`symbiosis.inventory`; over every park when no park is given):
+        ``emitted_t`` (park emissions, each tonne once), ``stored_existing_t, utilised_existing_t``
+        (captured CO2 kept by existing flows, by fate), ``offered_t, demand_open_t, allocated_t,
+        allocated_stored_t`` (the part of the allocation its absorbers store for good),
+        ``allocated_greedy_t, absorbable_t`` (stored existing + allocated stored: what could leave the air
+        for good), ``absorbable_share`` (of ``emitted_t``), ``unabsorbed_t, max_km, emitted_status,
+        emitted_coverage``. A figure with nothing known is None: no CO2 offer or demand with a quantity
+        gives no allocation (None), not an allocation of 0; the notes say why.
     notes : list of str
     """
 
@@ -654,14 +894,15 @@ def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None,
         where.append("(t.year = ? OR t.year IS NULL)")
         params.append(year)
     rows = db.execute(
-        f"SELECT e.id, e.name, e.lat, e.lon, sum(CASE WHEN t.quantity > 0 THEN t.quantity END), count(t.quantity), "
-        f"count(*) FROM {table} t "
+        f"SELECT e.id, e.name, e.lat, e.lon, sum(CASE WHEN t.quantity > 0 THEN t.quantity END), e.sector_code, "
+        f"e.park_id, count(t.quantity), count(*) FROM {table} t "
         f"JOIN enterprises e ON e.id = t.enterprise_id WHERE {' AND '.join(where)} GROUP BY e.id ORDER BY e.id",
         params).fetchall()
-    known = [row[:5] for row in rows if row[4] is not None]
-    unknown_rows = sum(row[6] - row[5] for row in rows)
-    unknown_firms = sum(1 for row in rows if not row[5])
-    return pd.DataFrame(known, columns=["id", "name", "lat", "lon", "tonnes"]), unknown_firms, unknown_rows
+    known = [row[:7] for row in rows if row[4] is not None]
+    unknown_rows = sum(row[8] - row[7] for row in rows)
+    unknown_firms = sum(1 for row in rows if not row[7])
+    return (pd.DataFrame(known, columns=["id", "name", "lat", "lon", "tonnes", "sector_code", "park_id"]),
+            unknown_firms, unknown_rows)
 
 
 def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int | None = None,
@@ -680,8 +921,8 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     Returns
     -------
     Allocation
-        Tonnes per pair, and the absorbable share of the park's emissions:
-        ``(absorbed by existing flows + allocated) / emitted``.
+        Tonnes per pair, and the share of the park's emissions (park view) that could be stored for
+        good: ``(stored by existing flows + allocated to absorbers that store it) / emitted``.
 
     Examples
     --------
@@ -720,13 +961,19 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     candidates = list(zip(i[~same], j[~same], distance[~same]))
     allocated = _min_cost_flow(located_e["tonnes"].to_numpy(), located_a["tonnes"].to_numpy(), candidates)
     truck = factors["co2_truck_tco2e_per_tkm"]
-    rows = [{
-        "emitter_id": located_e.at[e, "id"], "emitter": located_e.at[e, "name"],
-        "absorber_id": located_a.at[a, "id"], "absorber": located_a.at[a, "name"],
-        "tonnes": tonnes, "distance_km": km, "tkm": tonnes * km, "transport_tco2e": tonnes * km * truck,
-    } for (e, a, km), tonnes in allocated]
+    country = dict(db.execute("SELECT id, country FROM parks"))
+    rows = []
+    for (e, a, km), tonnes in allocated:
+        use = co2_use(located_a.at[a, "sector_code"], country=country.get(located_a.at[a, "park_id"]))
+        rows.append({
+            "emitter_id": located_e.at[e, "id"], "emitter": located_e.at[e, "name"],
+            "absorber_id": located_a.at[a, "id"], "absorber": located_a.at[a, "name"],
+            "tonnes": tonnes, "distance_km": km, "tkm": tonnes * km, "transport_tco2e": tonnes * km * truck,
+            "absorber_fate": "vented" if use.fate == "vented" else use.fate, "absorber_stored_share":
+            0.0 if use.fate == "vented" else use.stored_share})
     pairs = pd.DataFrame(rows, columns=["emitter_id", "emitter", "absorber_id", "absorber", "tonnes",
-                                        "distance_km", "tkm", "transport_tco2e"])
+                                        "distance_km", "tkm", "transport_tco2e", "absorber_fate",
+                                        "absorber_stored_share"])
     greedy = sum(tonnes for _, tonnes in greedy_allocation(located_e["tonnes"].to_numpy(),
                                                            located_a["tonnes"].to_numpy(), candidates))
     # no offer (or no demand) with a quantity while some exist without one: the allocation is unknown, not 0
@@ -742,31 +989,46 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
                      if demands_unknown or open_unknown else "no CO2 demands in the store for these firms (load "
                      "demands of resource co2): the allocation is unknown")
     unknown_side = offered is None or demand_open is None
-    totals = park_totals(balance).set_index("figure")
-    emitted, absorbed = totals.at["emitted", "value_t"], totals.at["absorbed", "value_t"]
+    view = park_views(balance)
+    emitted = _known_total(view["park_emissions"])
+    stored_existing, utilised_existing = _known_total(view["stored"]), _known_total(view["utilised"])
+    statuses = set(view["status"])
+    emitted_status = UNKNOWN if emitted is None else (KNOWN if statuses == {KNOWN} else PARTIAL)
+    parks_known = int((view["status"] == KNOWN).sum())
     # nothing to give or nothing open to take is a known 0 whatever the other side; else unknown with a side
     nothing_to_move = offered == 0.0 or demand_open == 0.0
     total_allocated = 0.0 if nothing_to_move else None if unknown_side else float(pairs["tonnes"].sum())
+    allocated_stored = None if total_allocated is None else (
+        float((pairs["tonnes"] * pairs["absorber_stored_share"]).sum()) if len(pairs) else 0.0)
     unknown_side = unknown_side and not nothing_to_move
-    absorbable = None if absorbed is None or total_allocated is None else absorbed + total_allocated
+    absorbable = None if stored_existing is None or allocated_stored is None else stored_existing + allocated_stored
     summary = _frame([{
-        "emitted_t": emitted, "absorbed_existing_t": absorbed, "offered_t": offered, "demand_open_t": demand_open,
-        "allocated_t": total_allocated, "allocated_greedy_t": None if unknown_side else float(greedy),
+        "emitted_t": emitted, "stored_existing_t": stored_existing, "utilised_existing_t": utilised_existing,
+        "offered_t": offered, "demand_open_t": demand_open, "allocated_t": total_allocated,
+        "allocated_stored_t": allocated_stored, "allocated_greedy_t": None if unknown_side else float(greedy),
         "absorbable_t": absorbable,
         "absorbable_share": absorbable / emitted if absorbable is not None and emitted else None,
         "unabsorbed_t": None if emitted is None or absorbable is None else clean_zero(emitted - absorbable, emitted),
-        "max_km": max_km, "emitted_status": totals.at["emitted", "status"],
-        "emitted_coverage": totals.at["emitted", "coverage"], "absorbed_status": totals.at["absorbed", "status"],
-        "absorbed_coverage": totals.at["absorbed", "coverage"],
-    }], ["emitted_t", "absorbed_existing_t", "offered_t", "demand_open_t", "allocated_t", "allocated_greedy_t",
-         "absorbable_t", "absorbable_share", "unabsorbed_t", "max_km", "emitted_status", "emitted_coverage",
-         "absorbed_status", "absorbed_coverage"])
+        "max_km": max_km, "emitted_status": emitted_status,
+        "emitted_coverage": f"{parks_known} of {len(view)} parks with every firm's park-view figures known",
+    }], _SUMMARY_COLUMNS)
+    pairs = pairs.drop(columns="absorber_stored_share")
     return Allocation(pairs.sort_values("tonnes", ascending=False, kind="stable").reset_index(drop=True), summary, notes)
 
 
 #: above this many candidate pairs the allocation is solved as a linear programme (HiGHS) instead of
 #: networkx's network simplex, which is pure Python; both give a max-flow, min-cost allocation
 NETWORKX_LIMIT = 20_000
+
+
+def _known_total(values: pd.Series) -> float | None:
+    known = [value for value in values.tolist() if value is not None]
+    return float(sum(known)) if known else None
+
+
+_SUMMARY_COLUMNS = ["emitted_t", "stored_existing_t", "utilised_existing_t", "offered_t", "demand_open_t",
+                    "allocated_t", "allocated_stored_t", "allocated_greedy_t", "absorbable_t", "absorbable_share",
+                    "unabsorbed_t", "max_km", "emitted_status", "emitted_coverage"]
 
 
 def _min_cost_flow(supply: np.ndarray, demand: np.ndarray, candidates: list[tuple[int, int, float]]) -> list:

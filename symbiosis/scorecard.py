@@ -25,10 +25,12 @@ import pandas as pd
 import sqlite_utils
 
 from .carbon import carbon_balance, exchange_coverage, exchange_credits, is_exchange_partner
+from .energy import MWH_PER_TCE, primary_energy, water_reuse
 from .coverage import INSUFFICIENT, MIN_COVERAGE, Coverage, clean_zero
 from .errors import InputError, UnknownIdError
 from .factors import load_factors, load_targets
 from .graph import is_boundary, load_graph
+from .inventory import HEADLINE, load_offsets, park_inventory
 from .metrics import flow_model, known_cycling_index
 from .schema import NON_FIRM_ROLES
 
@@ -36,7 +38,6 @@ __all__ = ["scorecard", "PILLARS"]
 
 PILLARS = ("industry aggregation", "GHG emission control", "sustainable energy", "ecological recycling",
            "carbon neutrality")
-_MWH_PER_TCE = 29.3076 / 3.6  # tonne of standard coal equivalent (GB/T 2589-2020)
 _COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
 _COLUMNS = ["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage", "scheme",
             "target_status", "note", "reason"]
@@ -175,6 +176,8 @@ class _Park:
     G: nx.MultiDiGraph
     firms: list[str]
     balance: pd.DataFrame
+    inventory: pd.DataFrame  # park_inventory, indexed by figure
+    country: str | None
 
 
 def _aggregation(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
@@ -205,9 +208,9 @@ def _aggregation(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
 def _energy_use(p: _Park) -> pd.DataFrame:
     """Energy use rows with MWh of the park's firms (not its utilities): the given year, else each firm's latest."""
     energy = pd.DataFrame(p.db.execute(
-        "SELECT u.enterprise_id, u.year, u.mwh, u.renewable FROM energy_use u JOIN enterprises e "
+        "SELECT u.enterprise_id, u.year, u.carrier, u.mwh, u.renewable FROM energy_use u JOIN enterprises e "
         "ON e.id = u.enterprise_id WHERE e.park_id = ? AND u.mwh IS NOT NULL" + (" AND u.year = ?" if p.year else ""),
-        [p.park] + ([p.year] if p.year else [])).fetchall(), columns=["firm", "year", "mwh", "renewable"])
+        [p.park] + ([p.year] if p.year else [])).fetchall(), columns=["firm", "year", "carrier", "mwh", "renewable"])
     energy = energy[energy["firm"].isin(p.firms)]
     if len(energy) and p.year is None:  # each firm's latest year
         latest = energy.groupby("firm")["year"].transform("max")
@@ -215,8 +218,8 @@ def _energy_use(p: _Park) -> pd.DataFrame:
     return energy
 
 
-def _emission_control(p: _Park, energy: pd.DataFrame, reduction: float | None, emitted: float | None,
-                      reported: pd.DataFrame, byproducts: Coverage, co2: Coverage,
+def _emission_control(p: _Park, primary: pd.DataFrame, energy_firms: set[str], reduction: float | None,
+                      emitted: float | None, reported: pd.DataFrame, byproducts: Coverage, co2: Coverage,
                       no_reduction: str | None) -> list[_Indicator]:
     n = len(p.firms)
     firms_reporting = Coverage(len(reported), n, _FIRMS)
@@ -225,45 +228,66 @@ def _emission_control(p: _Park, energy: pd.DataFrame, reduction: float | None, e
                                "output_value_mcny > 0", (p.park,)).fetchall())
     both = reported[reported["id"].isin(output)]
     intensity = float(both["emitted_t"].sum()) / sum(output[firm] for firm in both["id"]) if len(both) else None
-    with_energy = reported[reported["id"].isin(set(energy["firm"]))]
-    tce = energy[energy["firm"].isin(with_energy["id"])]["mwh"].sum() / _MWH_PER_TCE
+    tce = float(primary["mwh"].sum()) / MWH_PER_TCE
+    national = p.inventory.at["park_emissions_national_accounting", "value_t"]
+    market = p.inventory.at["park_emissions_market_based", "value_t"]
+    all_capture = p.inventory.at["park_emissions_all_capture_removed", "value_t"]
     return [
-        _Indicator(2, "total_emissions", emitted, "tCO2e/yr", firms_reporting, "scope 1 + scope 2"
-                   + (f"; {partial} of these firms partial (a scope not reported, or CO2 to air without a "
+        _Indicator(2, "total_emissions", emitted, "tCO2e/yr", firms_reporting,
+                   "park view, each tonne once: scope 1 of every firm (vented captured CO2 once) - CO2 stored for good "
+                   "+ scope 2 bought from outside the park (location-based)"
+                   + (f"; market-based {market:,.0f}" if market is not None else "")
+                   + (f"; {all_capture:,.0f} if all captured CO2 counted as removed" if all_capture is not None else "")
+                   + f"; the firm-view sum of scope 1 + 2 is {float(reported['emitted_t'].sum()):,.0f} (double counts)"
+                   + (f"; {partial} of the reporting firms partial (a scope not reported, or CO2 to air without a "
                       "quantity)" if partial else "")),
         _Indicator(2, "emission_intensity", intensity, "tCO2e per million CNY", Coverage(len(both), n, _FIRMS),
-                   "firms reporting both emissions and output value"),
-        _Indicator(2, "co2_per_energy", float(with_energy["emitted_t"].sum()) / tce if tce > 0 else None, "t CO2/tce",
-                   Coverage(len(with_energy), n, _FIRMS),
-                   "scope 1 + 2 over comprehensive energy use (1 tce = 8.141 MWh)"),
+                   "firm view: scope 1 + 2 of firms reporting both emissions and output value"),
+        _Indicator(2, "co2_per_energy", national / tce if national is not None and tce > 0 else None, "t CO2/tce",
+                   Coverage(len(energy_firms), n, _FIRMS),
+                   "park emissions in the national accounting (grid power bought from outside at the fossil grid factor) "
+                   f"over primary energy at the park boundary ({tce:,.0f} tce; 1 tce = 8.141 MWh; conversions inside the "
+                   "park counted once)"),
         _Indicator(2, "reduction_from_exchanges", reduction, "tCO2e/yr", (byproducts, co2),
-                   "CO2 absorbed by CO2 exchanges plus emissions avoided by by-product exchanges (known part)",
+                   "CO2 stored for good by CO2 exchanges plus emissions avoided by by-product exchanges, credited once "
+                   "along chains (known part); utilised CO2 returns to the air and is not counted",
                    no_reduction),
         _Indicator(2, "reduction_share", _share(reduction, emitted) if emitted else None, "% of emissions",
                    (firms_reporting, byproducts, co2), reason=no_reduction),
     ]
 
 
-def _sustainable_energy(p: _Park, energy: pd.DataFrame) -> list[_Indicator]:
+def _sustainable_energy(p: _Park, energy: pd.DataFrame, primary: pd.DataFrame) -> list[_Indicator]:
     flagged = energy[energy["renewable"].notna()]
-    return [_Indicator(3, "renewable_share", _share(float(flagged[flagged["renewable"] == 1]["mwh"].sum()),
-                                                    float(flagged["mwh"].sum())),
-                       "%", Coverage(flagged["firm"].nunique(), len(p.firms), _FIRMS),
-                       "renewable MWh over all reported MWh (rows with a renewable flag)")]
+    primary_flagged = primary[primary["renewable"].notna()]
+    unsplit = primary.attrs.get("unsplit", 0)
+    return [
+        _Indicator(3, "renewable_share", _share(float(primary_flagged[primary_flagged["renewable"] == 1]["mwh"].sum()),
+                                                float(primary_flagged["mwh"].sum())),
+                   "%", Coverage(flagged["firm"].nunique(), len(p.firms), _FIRMS),
+                   "primary basis at the park boundary: renewable over all energy entering the park or generated from "
+                   "a primary source in it, conversions inside the park counted once"
+                   + (f"; {unsplit} firms' rows left out (in-park supply without a quantity)" if unsplit else "")),
+        _Indicator(3, "renewable_share_sum_of_rows", _share(float(flagged[flagged["renewable"] == 1]["mwh"].sum()),
+                                                            float(flagged["mwh"].sum())),
+                   "%", Coverage(flagged["firm"].nunique(), len(p.firms), _FIRMS),
+                   "sum of the reported rows (counts conversion chains twice: for comparison only)"),
+    ]
 
 
 def _recycling(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
-    water = _flow_sums(p.G, "water")
+    water = water_reuse(p.G, p.country)
     leaving = [waste["to_park"], waste["to_outside_firm"], waste["to_boundary"]]
     used = _total(waste["to_park"].quantity, waste["to_outside_firm"].quantity)
+    missing = [side for side, value in (("reused between park firms", water.reused),
+                                        ("drawn from outside", water.intake)) if value is None]
     return [
-        _Indicator(4, "water_reuse", _share(water["to_park"].quantity,
-                                            _total(water["to_park"].quantity, water["from_boundary"].quantity)), "%",
-                   _flow_coverage([water["to_park"], water["from_boundary"]], "water flows with a quantity"),
-                   "water passed between park firms over that plus water drawn from outside",
-                   _unknown_sides(water, {"to_park": "between park firms", "from_boundary": "drawn from outside"}),
-                   _unrecorded_side(water["from_boundary"], "intake (water drawn from outside, a utility or the "
-                                    "environment)", "reuse")),
+        _Indicator(4, "water_reuse", water.rate, "%", water.coverage,
+                   "GB/T 7119-2018 repeated-use rate: water passed between park firms to be used again over that plus "
+                   "fresh water drawn from outside; wastewater sent to treatment is a discharge, not a reuse",
+                   f"no quantity on any flow {', '.join(missing)}" if missing else None,
+                   None if water.intake_flows else "no intake flow in the data (water drawn from outside, a utility "
+                   "or the environment): reuse is an upper bound"),
         _Indicator(4, "solid_waste_utilisation", _share(used, _total(*(category.quantity for category in leaving))),
                    "%", _flow_coverage(leaving, "waste flows with a quantity"),
                    "waste taken by any firm over all waste leaving park firms",
@@ -273,17 +297,15 @@ def _recycling(p: _Park, waste: dict[str, _Category]) -> list[_Indicator]:
     ]
 
 
-def _neutrality(p: _Park, emitted: float | None, reduction: float | None,
-                coverage: tuple[Coverage, ...], no_reduction: str | None) -> list[_Indicator]:
-    offsets = p.db.execute("SELECT sum(t_co2e), count(*) FROM offsets WHERE park_id = ?"
-                           + (" AND year = ?" if p.year else ""), [p.park] + ([p.year] if p.year else [])).fetchone()
-    offset_t = offsets[0] or 0.0
-    # the known part of the reduction: an unknown saving counts as none, and the coverage says so
-    residual = None if emitted is None else clean_zero(emitted - (reduction or 0.0) - offset_t, emitted)
+def _neutrality(p: _Park, coverage: Coverage) -> list[_Indicator]:
+    residual = p.inventory.at["residual_after_offsets", "value_t"]
+    certificates = p.inventory.at["green_certificates", "value_t"]
+    offset_t = p.inventory.at["offsets", "value_t"]
     return [
         _Indicator(5, "residual_emissions", residual, "tCO2e/yr", coverage,
-                   f"emitted - absorbed - avoided - offsets ({offset_t:,.0f} t from {offsets[1]} offset rows)"
-                   + ("; no exchange in the data: no reduction from exchanges counted" if no_reduction else "")),
+                   f"park emissions - green-electricity certificates ({certificates or 0:,.0f} t, once) - offsets "
+                   f"({offset_t:,.0f} t); avoided emissions are reported beside the inventory, never subtracted "
+                   "(WBCSD 2023)"),
         _Indicator(5, "gap_to_net_zero", max(0.0, residual) if residual is not None else None, "tCO2e/yr", coverage),
     ]
 
@@ -346,13 +368,16 @@ def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
     factors = factors or load_factors()
     G = load_graph(db, park=park, year=year, status="existing")
     credits = exchange_credits(db, G, factors)
-    p = _Park(db, park, year, G, [node for node in G if not is_boundary(G, node)],
-              carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=credits))
+    balance = carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=credits)
+    country = db.execute("SELECT country FROM parks WHERE id = ?", (park,)).fetchone()[0]
+    inventory = park_inventory(balance, load_offsets(db, park, year), factors).set_index("figure")
+    p = _Park(db, park, year, G, [node for node in G if not is_boundary(G, node)], balance, inventory, country)
 
     reported = p.balance[p.balance["emitted_t"].notna()]
-    emitted = float(reported["emitted_t"].sum()) if len(reported) else None
+    emitted = inventory.at[HEADLINE, "value_t"]
     byproducts, co2 = exchange_coverage(G, credits)
-    known_parts = [value for column in ("absorbed_t", "avoided_t") for value in p.balance[column].tolist()
+    # what comes off the inventory or is avoided elsewhere: CO2 stored for good, and avoided emissions
+    known_parts = [value for column in ("stored_t", "avoided_t") for value in p.balance[column].tolist()
                    if value is not None]
     reduction = float(sum(known_parts))
     no_reduction = None
@@ -365,10 +390,12 @@ def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
 
     waste = _flow_sums(G, "waste")
     energy = _energy_use(p)
+    primary = primary_energy(G, energy)
+    firms_reporting = Coverage(len(reported), len(p.firms), _FIRMS)
     items = (_aggregation(p, waste)
-             + _emission_control(p, energy, reduction, emitted, reported, byproducts, co2, no_reduction)
-             + _sustainable_energy(p, energy)
+             + _emission_control(p, primary, set(energy["firm"]), reduction, emitted, reported, byproducts, co2,
+                                 no_reduction)
+             + _sustainable_energy(p, energy, primary)
              + _recycling(p, waste)
-             + _neutrality(p, emitted, reduction, (Coverage(len(reported), len(p.firms), _FIRMS), byproducts, co2),
-                           no_reduction))
+             + _neutrality(p, firms_reporting))
     return pd.DataFrame([_row(park, item, targets, min_coverage) for item in items], columns=_COLUMNS, dtype=object)

@@ -37,6 +37,9 @@ __all__ = [
     "KINDS",
     "CANONICAL_UNIT",
     "CURRENCY",
+    "HEAT",
+    "SCOPE2_CARRIERS",
+    "chain_group",
     "conversion_factor",
     "convert",
     "parse_unit",
@@ -63,6 +66,24 @@ CANONICAL_UNIT = {
 }
 #: what is summed with what: mass, energy, water and CO2 are never added together
 CURRENCY = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
+#: heat carriers (catalogue codes): they go by pipe, within a heat network's reach, and are one by-product
+#: along a chain (steam in, hot water out of a district-heating plant)
+HEAT = frozenset({"steam", "district_heat", "waste_heat"})
+#: energy bought that scope 2 covers (GHG Protocol Scope 2 Guidance: electricity, steam, heat, cooling);
+#: fuels bought are burned on site, in scope 1
+SCOPE2_CARRIERS = ("electricity", "steam", "district_heat", "waste_heat")
+
+
+def chain_group(resource: str) -> str:
+    """The by-product a resource is along a chain of exchanges: heat carriers are one, else itself.
+
+    Examples
+    --------
+    >>> chain_group("steam") == chain_group("district_heat"), chain_group("scrap_steel")
+    (True, 'scrap_steel')
+    """
+    return "heat" if resource in HEAT else resource
+
 
 _ureg = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
 # Industrial usage first: 'kt' is a kilotonne here, never a knot.

@@ -17,10 +17,15 @@ def test_balance_by_hand(hand):
     assert balance.loc["gh", "absorbed_t"] == 200
     assert balance.loc["gh", "emitted_t"] is None or balance.isna().loc["gh", "emitted_t"]
     assert balance.isna().loc["gh", "net_t"]
-    # methanol keeps 80 of CO2; emits 50 + 10
-    assert balance.loc["meoh", ["emitted_t", "absorbed_t", "net_t"]].tolist() == [60, 80, -20]
-    # capture and storage on site: 100 captured and no CO2 leaves: absorbed
-    assert balance.loc["stor", "absorbed_t"] == 100
+    # methanol keeps 80 of CO2; emits 50 + 10. The fixture gives no sector, so its use is unclassified:
+    # utilised (back in the air soon), never stored, and its net takes nothing off for it
+    assert balance.loc["meoh", ["emitted_t", "absorbed_t", "stored_t", "utilised_t", "net_t"]].tolist() == \
+        [60, 80, 0, 80, 60]
+    assert balance.loc["meoh", "co2_use"] == "unclassified"
+    # capture and storage on site: 100 captured and no CO2 leaves: stored for good
+    assert balance.loc["stor", ["absorbed_t", "stored_t", "utilised_t"]].tolist() == [100, 100, 0]
+    # the capture unit vents 20 of the CO2 it received: released again, not kept
+    assert balance.loc["cap", "vented_t"] == 20
     # cement receives 1000 t fly ash: 1000 x 0.5 = 500 avoided, minus 1000 t x 100 km x 0.0001 = 10
     assert balance.loc["cem", ["avoided_gross_t", "transport_t", "avoided_t"]].tolist() == pytest.approx([500, 10, 490])
     assert balance.loc["cem", "net_t"] == pytest.approx(800 - 490)
@@ -31,8 +36,12 @@ def test_absorption_nodes_rank_and_share(hand):
     db, factors = hand
     balance = carbon_balance(db, park="hp", factors=factors)
     nodes = absorption_nodes(balance, load_graph(db, park="hp", status="existing"), db)
-    assert nodes["id"].tolist()[:3] == ["cem", "gh", "stor"]  # 490, 200, 100 carried
-    assert nodes.iloc[0]["share_of_park_emissions"] == pytest.approx(490 / 1980)
+    # stored first (stor 100), then utilised (gh 200, meoh 80), then by-product savings (cem 490)
+    assert nodes["id"].tolist() == ["stor", "gh", "meoh", "cem"]
+    assert nodes["utilised_rank"].tolist() == [None, 1, 2, None]
+    # the park view: scope 1 once 1000 + 50 + 800 + 100 (the capture unit's 20 t are the power station's
+    # CO2 vented again) - 100 stored + 10 scope 2 of methanol = 1,860 t
+    assert nodes.iloc[0]["stored_share_of_park_emissions"] == pytest.approx(100 / 1860)
     assert nodes["carbon_pagerank"].notna().sum() >= 3
 
 
@@ -58,9 +67,11 @@ def test_allocation_counts_existing_absorption_and_open_demand(hand):
     summary = allocate_co2(db, park="hp", factors=factors).summary.iloc[0]
     # the greenhouse demands 200 and already receives 200: nothing open, nothing offered in this park
     assert summary["demand_open_t"] == 0 and summary["allocated_t"] == 0
-    assert summary["absorbed_existing_t"] == 380
-    assert summary["absorbable_share"] == pytest.approx(380 / 1980)
-    assert summary["unabsorbed_t"] == pytest.approx(1600)
+    # park view: 1,860 t (see test_absorption_nodes_rank_and_share); 100 t stored on site, 280 t utilised
+    assert summary["emitted_t"] == 1860
+    assert summary["stored_existing_t"] == 100 and summary["utilised_existing_t"] == 280
+    assert summary["absorbable_share"] == pytest.approx(100 / 1860)
+    assert summary["unabsorbed_t"] == pytest.approx(1760)
 
 
 def test_large_allocations_take_the_lp_path_with_the_same_answer(monkeypatch):

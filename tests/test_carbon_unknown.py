@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
+from symbiosis.inventory import park_inventory
 from symbiosis.carbon import (absorption_nodes, allocate_co2, carbon_balance, carbon_resources, exchange_credits,
                               park_totals)
 from symbiosis.factors import load_factors
@@ -135,7 +136,10 @@ def test_allocation_without_known_supply_or_demand_is_unknown_and_says_why(spars
     summary = allocation.summary.iloc[0]
     assert_no_nan(allocation.summary)
     assert allocation.pairs.empty
-    for column in ("offered_t", "demand_open_t", "allocated_t", "absorbed_existing_t", "absorbable_share"):
+    # unk-d receives CO2 of unknown quantity: what it utilises is unknown; its use (no sector: unclassified)
+    # stores none, so the park's stored CO2 is a known 0
+    assert summary["stored_existing_t"] == 0
+    for column in ("offered_t", "demand_open_t", "allocated_t", "utilised_existing_t", "absorbable_share"):
         assert summary[column] is None, column
     assert summary["emitted_t"] == 1500 and summary["emitted_status"] == "partial"
     assert any("CO2 offers without a quantity" in note for note in allocation.notes)
@@ -149,9 +153,12 @@ def test_absorption_nodes_carry_the_known_part(sparse):
     nodes = absorption_nodes(balance, load_graph(db, park="part", status="existing"), db)
     assert_no_nan(nodes)
     rows = by_id(nodes)
-    assert list(nodes["id"]) == ["p2", "p4"]  # 506 and 108.79 carried
-    assert rows["p4"]["carried_t"] == pytest.approx(108.79) and rows["p4"]["carried_status"] == "partial"
-    assert rows["p2"]["share_of_park_emissions"] == pytest.approx(506 / 2000)
+    # nothing stored; p4 utilises the known 100 t of its CO2 (what it sends to the air has no quantity), then
+    # p2 avoids 506 t
+    assert list(nodes["id"]) == ["p4", "p2"]
+    assert rows["p4"]["utilised_t"] == 100 and rows["p4"]["absorbed_status"] == "partial"
+    assert rows["p4"]["avoided_t"] == pytest.approx(8.79) and rows["p2"]["avoided_t"] == pytest.approx(506)
+    assert rows["p2"]["stored_share_of_park_emissions"] == 0
     unknown = absorption_nodes(carbon_balance(db, park="unk", factors=factors),
                                load_graph(db, park="unk", status="existing"), db)
     assert unknown.empty and "unknown for 3 of 4 firms" in unknown.attrs["note"]  # b, c and d
@@ -159,9 +166,13 @@ def test_absorption_nodes_carry_the_known_part(sparse):
 
 def test_floating_point_noise_is_zero(sparse):
     db, factors, _ = sparse
-    rows = by_id(carbon_balance(db, park="tiny", factors=factors))
-    # 0.3 emitted, 0.1 + 0.2 kept: 0.3 - 0.30000000000000004 is noise, not -5.6e-17
-    assert rows["t1"]["net_t"] == 0.0 and rows["t1"]["absorbed_t"] == pytest.approx(0.3)
+    balance = carbon_balance(db, park="tiny", factors=factors)
+    rows = by_id(balance)
+    assert rows["t1"]["absorbed_t"] == pytest.approx(0.3) and rows["t1"]["net_t"] == 0.3
+    # 0.3 emitted, 0.1 + 0.2 utilised: with every captured tonne removed, 0.3 - 0.30000000000000004 is
+    # noise, not -5.6e-17
+    view = park_inventory(balance[balance["id"] == "t1"], factors=factors).set_index("figure")
+    assert view.at["park_emissions_all_capture_removed", "value_t"] == 0.0
 
 
 def test_a_complete_park_keeps_its_figures_and_is_known(hand):
@@ -190,5 +201,5 @@ def test_the_carbon_command_lists_unknown_exchanges(sparse):
     exchanges = data["by-product exchanges"]
     assert sorted(row["flow_id"] for row in exchanges) == ["u1", "u10", "u2", "u3"]
     assert all(row["avoided_t"] is None and row["saving_status"] == "unknown" for row in exchanges)
-    balance = {row["id"]: row for row in data["balance (tCO2e/yr)"]}
+    balance = {row["id"]: row for row in data["balance, firm view (tCO2e/yr)"]}
     assert balance["unk-b"]["avoided_t"] is None and balance["unk-d"]["absorbed_t"] is None

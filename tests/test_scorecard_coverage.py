@@ -55,11 +55,12 @@ def test_nothing_known_is_null_with_a_reason(sparse):
 def test_a_figure_on_too_little_is_insufficient_data_not_pass_or_fail(sparse):
     db, factors = sparse
     table = card(db, "unk", factors)
-    # 1,500 t reported by 2 of 4 firms, and nothing known of what the 4 exchanges save: the residual is
-    # at most 1,500 t, but whether the park meets net zero cannot be said
+    # 1,500 t reported by 2 of 4 firms: the residual is at least that (the others can only add), on half
+    # of the firms; with a minimum above half there is no verdict
     residual = table.loc["residual_emissions"]
-    assert residual["value"] == 1500 and residual["passed"] == INSUFFICIENT
-    assert "0 of 4 by-product exchanges" in residual["coverage"] and residual["reason"]
+    assert residual["value"] == 1500 and residual["coverage"] == "2 of 4 firms"
+    strict = card(db, "unk", factors, min_coverage=0.7).loc["residual_emissions"]
+    assert strict["value"] == 1500 and strict["passed"] == INSUFFICIENT and strict["reason"]
     assert table.loc["total_emissions", "coverage"] == "2 of 4 firms"
     # the lake (environment) and the grid (utility) are the park's boundary, not its firms
     assert table.loc["firms_in_exchange", "coverage"] == "4 of 4 firms"
@@ -75,7 +76,8 @@ def test_partial_park_counts_what_each_indicator_used(sparse):
     assert water["value"] == pytest.approx(100 * 400 / 1400) and water["passed"] is False
     assert water["coverage"] == "2 of 3 water flows with a quantity" and water["reason"] is None
     reduction = table.loc["reduction_from_exchanges"]
-    assert reduction["value"] == pytest.approx(100 + 506 + 8.79)
+    # nothing stored (p4's use is unclassified: utilised), 506 + 8.79 avoided
+    assert reduction["value"] == pytest.approx(506 + 8.79)
     assert reduction["coverage"] == ("2 of 5 by-product exchanges with a quantity and a CO2 factor; "
                                      "1 of 2 CO2 flows with a quantity")
     assert reduction["reason"].startswith("coverage 40% below the minimum 50%")
@@ -84,7 +86,7 @@ def test_partial_park_counts_what_each_indicator_used(sparse):
     assert emissions["coverage"] == "1 of 4 firms" and emissions["value"] == 2000
     assert emissions["passed"] == INSUFFICIENT and "scope not reported" in emissions["note"]
     assert table.loc["residual_emissions", "passed"] == INSUFFICIENT
-    assert table.loc["residual_emissions", "value"] == pytest.approx(2000 - 614.79)
+    assert table.loc["residual_emissions", "value"] == pytest.approx(2000)  # no offsets; avoided never subtracted
 
 
 def test_min_coverage_decides_the_verdict(sparse):
@@ -93,9 +95,9 @@ def test_min_coverage_decides_the_verdict(sparse):
     assert strict.loc["water_reuse", "passed"] == INSUFFICIENT  # 2 of 3 is below 70 %
     assert strict.loc["water_reuse", "value"] == pytest.approx(100 * 400 / 1400)  # the value stays
     lenient = card(db, "part", factors, min_coverage=0.0)
-    assert lenient.loc["residual_emissions", "passed"] is False  # 1,385 t > 0 once any coverage will do
+    assert lenient.loc["residual_emissions", "passed"] is False  # 2,000 t > 0 once any coverage will do
     # with nothing known there is still no verdict, whatever the minimum
-    assert card(db, "unk", factors, min_coverage=0.0).loc["residual_emissions", "passed"] == INSUFFICIENT
+    assert card(db, "unk", factors, min_coverage=0.0).loc["reduction_from_exchanges", "passed"] == INSUFFICIENT
     for bad in (-0.1, 1.5):
         with pytest.raises(InputError):
             scorecard(db, "part", factors=factors, min_coverage=bad)
@@ -104,7 +106,7 @@ def test_min_coverage_decides_the_verdict(sparse):
 def test_complete_park_keeps_its_verdicts_and_full_coverage(hand):
     db, factors = hand
     table = card(db, "hp", factors)
-    assert table.loc["reduction_from_exchanges", "value"] == pytest.approx(380 + 490)
+    assert table.loc["reduction_from_exchanges", "value"] == pytest.approx(100 + 490)
     assert table.loc["reduction_from_exchanges", "coverage"] == (
         "1 of 1 by-product exchanges with a quantity and a CO2 factor; 4 of 4 CO2 flows with a quantity")
     assert table.loc["water_reuse", "coverage"] == "2 of 2 water flows with a quantity"

@@ -91,6 +91,7 @@ def _amount(value, unit: str = "t") -> str:
 
 def _park_section(db, park: str, include_map: bool) -> dict:
     from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance
+    from symbiosis.inventory import load_offsets, park_inventory
     from symbiosis.colocation import gaps, long_haul
     from symbiosis.factors import load_factors
     from symbiosis.graph import load_graph
@@ -119,6 +120,8 @@ def _park_section(db, park: str, include_map: bool) -> dict:
     card = scorecard(db, park, factors=factors)
     loops = find_loops(existing, limit=200)
     balance = carbon_balance(db, park=park, factors=factors, G=existing)
+    inventory = park_inventory(balance, load_offsets(db, park), factors)
+    figures = dict(zip(inventory["figure"], inventory["value_t"]))
     nodes = absorption_nodes(balance, existing, db)
     allocation = allocate_co2(db, park=park, factors=factors, balance=balance)
     haul = long_haul(db, park=park, factors=factors)
@@ -133,8 +136,6 @@ def _park_section(db, park: str, include_map: bool) -> dict:
     if not math.isfinite(sum(quantity for quantity, *_ in mass_flows)):
         mass_flows = []  # a Sankey of flows whose sum overflows cannot be scaled: not drawn
     label = lambda node: str(existing.nodes[node].get("name") or node)  # noqa: E731
-    emitted = balance["emitted_t"].sum(min_count=1)
-    offsets = db.execute("SELECT sum(t_co2e) FROM offsets WHERE park_id = ?", (park,)).fetchone()[0]
     exchange_sides = db.execute(
         "SELECT (SELECT count(*) FROM offers o JOIN enterprises e ON e.id = o.enterprise_id WHERE e.park_id = ?), "
         "(SELECT count(*) FROM demands d JOIN enterprises e ON e.id = d.enterprise_id WHERE e.park_id = ?)",
@@ -147,16 +148,17 @@ def _park_section(db, park: str, include_map: bool) -> dict:
         sankey([(label(u), label(v), quantity, KIND_COLOURS.get(kind, "#999")) for quantity, u, v, kind in mass_flows],
                "Main material and waste flows", "t/yr"),
     ]
-    if _finite(emitted) and emitted > 0:
-        # only known parts are drawn; an unknown part is named in the title, never drawn as 0
-        parts = {"absorbed": pd.to_numeric(balance["absorbed_t"], errors="coerce").sum(min_count=1),
-                 "avoided": pd.to_numeric(balance["avoided_t"], errors="coerce").sum(min_count=1),
-                 "offsets": offsets}
-        unknown = [label if pd.isna(value) else f"{label} too large to add up" for label, value in parts.items()
-                   if not _finite(value)]
-        plots.append(waterfall([("emitted", float(emitted))]
+    gross = (figures["scope1_once"] + figures["scope2_outside_location"]
+             if _finite(figures["scope1_once"]) and _finite(figures["scope2_outside_location"]) else None)
+    if gross is not None and gross > 0:
+        # the park view, each tonne once; only known parts are drawn, an unknown part is named in the title
+        parts = {"stored for good": figures["stored"], "green certificates": figures["green_certificates"],
+                 "offsets": figures["offsets"]}
+        unknown = [label if value is None or pd.isna(value) else f"{label} too large to add up"
+                   for label, value in parts.items() if not _finite(value)]
+        plots.append(waterfall([("scope 1 once + scope 2 from outside", float(gross))]
                                + [(label, float(value)) for label, value in parts.items() if _finite(value)],
-                               "Emissions before and after synergies"
+                               "Park emissions (park view) to the residual"
                                + (f" ({', '.join(unknown)}: unknown)" if unknown else ""), "tCO2e/yr"))
     return {
         "id": park, "name": name, "firms": len(firms), "flows": existing.number_of_edges(),
@@ -170,11 +172,17 @@ def _park_section(db, park: str, include_map: bool) -> dict:
                         empty="No recycling loop among the park's firms in the existing flows.",
                         figures=("bottleneck",)),
         "loops_capped": loops.capped,
-        "absorbers": _table(nodes, {"rank": "#", "name": "firm", "absorbed_t": "absorbed (tCO2e/yr)",
-                                    "avoided_t": "avoided (tCO2e/yr)", "share_of_park_emissions": "share of park emissions",
+        "park_view": _table(inventory, {"figure": "figure", "value_t": "tCO2e/yr", "status": "status",
+                                        "rule": "rule"}, empty="No emissions in the store for this park.",
+                            figures=("value_t",)),
+        "absorbers": _table(nodes, {"rank": "#", "name": "firm", "co2_use": "CO2 use",
+                                    "stored_t": "stored for good (tCO2e/yr)", "utilised_t": "utilised (tCO2e/yr)",
+                                    "avoided_t": "avoided (tCO2e/yr)",
+                                    "stored_share_of_park_emissions": "stored, share of park emissions",
                                     "carbon_pagerank": "carbon PageRank"}, 10,
                             empty="No firm takes in CO2 in the existing flows.",
-                            figures=("absorbed_t", "avoided_t", "share_of_park_emissions", "carbon_pagerank")),
+                            figures=("stored_t", "utilised_t", "avoided_t", "stored_share_of_park_emissions",
+                                     "carbon_pagerank")),
         "allocation": _table(allocation.pairs, {"emitter": "emitter", "absorber": "absorber", "tonnes": "tCO2/yr",
                                                 "distance_km": "km"}, 10,
                                  empty="; ".join(getattr(allocation, "notes", [])) or
@@ -208,10 +216,11 @@ def _park_section(db, park: str, include_map: bool) -> dict:
 
 def _allocation_sentence(summary: dict) -> str:
     """The CO2 allocation in one sentence, each figure known or said to be unknown."""
-    return (f"Emitted: {_amount(summary.get('emitted_t'))}; absorbed by existing flows: "
-            f"{_amount(summary.get('absorbed_existing_t'))}; newly allocated: {_amount(summary.get('allocated_t'))} "
-            f"(nearest-first would allocate {_amount(summary.get('allocated_greedy_t'))}); still unabsorbed: "
-            f"{_amount(summary.get('unabsorbed_t'))}.")
+    return (f"Park emissions (park view): {_amount(summary.get('emitted_t'))}; stored for good by existing flows: "
+            f"{_amount(summary.get('stored_existing_t'))} (utilised, back in the air within months: "
+            f"{_amount(summary.get('utilised_existing_t'))}); newly allocated: {_amount(summary.get('allocated_t'))}, "
+            f"of which stored for good: {_amount(summary.get('allocated_stored_t'))} (nearest-first would allocate "
+            f"{_amount(summary.get('allocated_greedy_t'))}); not stored: {_amount(summary.get('unabsorbed_t'))}.")
 
 
 def build_report(db, park: str | None = None, include_map: bool = True, max_parks: int = 20) -> str:

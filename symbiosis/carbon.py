@@ -1,19 +1,29 @@
-"""CO2 in the park's network: who emits, who absorbs, what exchanges avoid, and what could be absorbed.
+"""CO2 in the park's network, firm by firm: who emits, who keeps CO2 and for how long, what exchanges avoid.
 
-Accounting rules (all in tCO2e/yr):
+This is the **firm view**: each firm as it reports. Summed over firms it counts some tonnes twice
+(energy bought from a park neighbour is in the neighbour's scope 1 too; captured CO2 vented again is in
+two firms' scope 1); the park's own inventory, each tonne once, is :mod:`symbiosis.inventory` (the
+park view), built from this table. Accounting rules (all in tCO2e/yr):
 
 - **emitted**: scope 1 + scope 2 from ``emissions`` (the firm's latest year, or ``year``). For a firm
   that reports no emissions, its CO2 flows sent to air (boundary flows, or flows to a node whose role is
   ``environment``) stand in; with neither, the figure is missing (None), never zero.
-- **absorbed**: CO2 kept at the node: CO2 flows received minus CO2 flows sent on (to other firms or to
-  air). A capture unit that passes its CO2 on therefore absorbs nothing itself; the greenhouse,
-  methanol, urea or carbonation plant that keeps it does. Capture declared in ``emissions`` counts as
-  absorbed only where no CO2 flows leave the capturing firm (stored on site), so nothing is counted twice.
+  ``scope2_outside_t`` is the part of scope 2 bought from outside the park (see :func:`_scope2_outside`).
+- **CO2 destinations**: a CO2 flow goes to a firm, to the air (the environment, or a boundary labelled
+  air, stack, vent or nothing known), to a geological store (a boundary labelled storage, injection,
+  sequestration, aquifer, CCS) or is sold outside (labelled export, sale, customers).
+- **kept, stored, utilised, vented**: CO2 a firm receives and does not send on is kept there; its use
+  (:mod:`symbiosis.co2uses`, by sector) says whether it is *stored* for good (mineralisation),
+  *utilised* (urea, fuels, drinks, greenhouses, algae: back in the air within months) or, for capture
+  and dry-ice plants, *vented* (their losses). CO2 sent to a store is stored; CO2 sold outside is
+  utilised. Capture declared in ``emissions`` is stored on site only where no CO2 flow leaves the firm,
+  so nothing is counted twice. ``absorbed_t`` = stored + utilised; ``vented_t`` is received CO2
+  released again (flows to air of a receiver, and what a gas handler keeps).
 - **avoided**: by-products received from other firms (see :func:`exchange_credits`) that replace virgin
   supply: quantity x the resource's ``co2_factor`` (the shipped catalogue's cited factors, or the user's
-  own), minus transport: tonne-km x road-freight factor for mass and CO2 flows; energy and water go by
-  pipe (no transport term).
-- **net** = emitted - absorbed - avoided.
+  own) x the share the link keeps along a chain (the last link takes the credit), minus transport:
+  tonne-km x road-freight factor for mass and CO2 flows; energy and water go by pipe (no transport term).
+- **net** = emitted - stored - avoided (utilised CO2 returns to the air, so it takes nothing off).
 
 Unknown is not zero: a flow without a quantity, or a by-product without a ``co2_factor``, makes the
 figures that need it unknown. Every per-firm figure has a status: ``known`` (all its inputs have a

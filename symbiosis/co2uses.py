@@ -17,8 +17,9 @@ SOURCES.md, [C1]-[C6]) gives, per use, the fate of what a firm of that sector ke
 A firm is given the use of the longest sector prefix that matches its code (NACE Rev. 2 or GB/T 4754,
 read by :func:`symbiosis.sectors.parse_sector` with the park's country). A firm whose sector has no use
 in the table is ``unclassified``: what it keeps is counted as utilised (released), never as stored, and
-the output says so. A user's own table of the same columns (``--co2-uses FILE``) replaces the rows of
-the uses it names and may add new ones.
+the output says so. :func:`load_co2_uses` reads a user's own table of the same columns on top of the
+shipped one (it replaces the rows of the uses it names), for :func:`co2_use`'s ``uses``; the analyses
+use the shipped table.
 """
 from __future__ import annotations
 

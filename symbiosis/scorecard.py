@@ -30,7 +30,7 @@ from .coverage import INSUFFICIENT, MIN_COVERAGE, Coverage, clean_zero
 from .errors import InputError, UnknownIdError
 from .factors import load_factors, load_targets
 from .graph import is_boundary, load_graph
-from .inventory import HEADLINE, load_offsets, park_inventory
+from .inventory import HEADLINE, firm_terms, load_offsets, park_inventory
 from .metrics import flow_model, known_cycling_index
 from .schema import NON_FIRM_ROLES
 
@@ -226,8 +226,13 @@ def _emission_control(p: _Park, primary: pd.DataFrame, energy_firms: set[str], r
     partial = int((reported["emitted_status"] == "partial").sum())
     output = dict(p.db.execute("SELECT id, output_value_mcny FROM enterprises WHERE park_id = ? AND "
                                "output_value_mcny > 0", (p.park,)).fetchall())
-    both = reported[reported["id"].isin(output)]
-    intensity = float(both["emitted_t"].sum()) / sum(output[firm] for firm in both["id"]) if len(both) else None
+    # each firm's part of the park view (its scope 1 once - stored + scope 2 bought outside): the sum over
+    # firms is the park's emissions, so the intensity counts no tonne twice
+    terms = firm_terms(p.balance)
+    own = (terms["scope1_once"] - terms["stored"].fillna(0.0) + terms["scope2_outside"].fillna(0.0)).tolist()
+    share = {firm: value for firm, value in zip(p.balance["id"].tolist(), own) if value == value}
+    both = [firm for firm in share if firm in output]
+    intensity = sum(share[firm] for firm in both) / sum(output[firm] for firm in both) if both else None
     tce = float(primary["mwh"].sum()) / MWH_PER_TCE
     national = p.inventory.at["park_emissions_national_accounting", "value_t"]
     market = p.inventory.at["park_emissions_market_based", "value_t"]
@@ -242,7 +247,7 @@ def _emission_control(p: _Park, primary: pd.DataFrame, energy_firms: set[str], r
                    + (f"; {partial} of the reporting firms partial (a scope not reported, or CO2 to air without a "
                       "quantity)" if partial else "")),
         _Indicator(2, "emission_intensity", intensity, "tCO2e per million CNY", Coverage(len(both), n, _FIRMS),
-                   "firm view: scope 1 + 2 of firms reporting both emissions and output value"),
+                   "park view over output value, of the firms reporting both emissions and output value"),
         _Indicator(2, "co2_per_energy", national / tce if national is not None and tce > 0 else None, "t CO2/tce",
                    Coverage(len(energy_firms), n, _FIRMS),
                    "park emissions in the national accounting (grid power bought from outside at the fossil grid factor) "

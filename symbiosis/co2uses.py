@@ -147,7 +147,7 @@ def co2_use(sector_code: str | None, country: str | None = None, uses: pd.DataFr
     if parsed is None or parsed.division is None:
         return UNCLASSIFIED
     digits = re.sub(r"\D", "", parsed.code)
-    table = _prefixes(_key(uses if uses is not None else _shipped()))
+    table = _shipped_prefixes() if uses is None else _prefixes(_key(uses))
     for prefix, use in table.get(parsed.scheme, []):
         if digits.startswith(prefix):
             return use
@@ -161,5 +161,6 @@ def boundary_co2_use(label: str | None) -> CO2Use:
 
 
 @functools.lru_cache(maxsize=1)
-def _shipped() -> pd.DataFrame:
-    return load_co2_uses()
+def _shipped_prefixes() -> dict[str, list[tuple[str, CO2Use]]]:
+    """The shipped table's prefixes, read once (a national balance asks for thousands of firms)."""
+    return _prefixes(_key(load_co2_uses()))

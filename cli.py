@@ -578,7 +578,7 @@ def scorecard_command(park, year, targets_file, min_coverage, factors_file, db_p
 @click.option("--park", default=None, help="Candidates with a side in this park (inside it or across to neighbours).")
 @click.option("--all", "all_parks", is_flag=True, help="Every park.")
 @click.option("--radius-km", type=FiniteFloat(0, min_open=True), default=50.0, show_default=True,
-              help="Longest exchange distance (heat, water within their pipe reach).")
+              help="Longest exchange distance (heat, water and CO2 within their pipe reach).")
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Candidates shown on screen.")
 @click.option("--weights", "weights_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="TOML or JSON: method = weighted_sum|topsis and [weights] co2_avoided, value, distance, quantity_match.")

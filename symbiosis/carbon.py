@@ -920,8 +920,9 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
                  balance: pd.DataFrame | None = None) -> Allocation:
     """Match the park's capturable CO2 to its absorbers with a min-cost flow.
 
-    Emitters offer CO2 (``offers`` of kind co2); absorbers declare a CO2 demand or capacity (``demands``),
-    less what they already receive through existing CO2 flows. A pair can exchange only within ``max_km``
+    Emitters offer CO2 (``offers`` of kind co2), less what their existing CO2 flows already send to firms
+    (offers are gross, as matchmaking reads them); absorbers declare a CO2 demand or capacity
+    (``demands``), less what they already receive through existing CO2 flows. A pair can exchange only within ``max_km``
     (great-circle). ``networkx.max_flow_min_cost`` then allocates the most tonnes possible at the least
     total tonne-km: unlike taking the nearest pairs first, it never blocks a supplier whose only reachable
     absorber a nearer one has already filled. Offers and demands without a quantity cannot be allocated:
@@ -960,9 +961,20 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
         absorbers = absorbers[~absorbers["id"].isin(open_unknown)].reset_index(drop=True)
     absorbers["tonnes"] = [max(0.0, need - (received.get(firm) or 0.0))
                            for firm, need in zip(absorbers["id"], absorbers["tonnes"])]
-    located_e = emitters.dropna(subset=["lat", "lon"]).reset_index(drop=True)
+    # offers are gross (everything the firm has to give, as matchmaking reads them): CO2 its existing flows
+    # already send to firms is not on offer again
+    sent = dict(zip(balance["id"].tolist(), balance["co2_sent_t"].tolist()))
+    given_unknown = [firm for firm in emitters["id"] if firm in sent and sent[firm] is None]
+    if given_unknown:
+        notes.append(f"{len(given_unknown)} emitters left out: the CO2 they already send to firms has no quantity, "
+                     "so their open offer is unknown")
+        emitters = emitters[~emitters["id"].isin(given_unknown)].reset_index(drop=True)
+    emitters["tonnes"] = [max(0.0, offer - (sent.get(firm) or 0.0))
+                          for firm, offer in zip(emitters["id"], emitters["tonnes"])]
+    located_e = emitters[emitters["tonnes"] > 0].dropna(subset=["lat", "lon"]).reset_index(drop=True)
     located_a = absorbers[absorbers["tonnes"] > 0].dropna(subset=["lat", "lon"]).reset_index(drop=True)
-    for side, full, located in (("emitters", emitters, located_e), ("absorbers", absorbers[absorbers["tonnes"] > 0], located_a)):
+    for side, full, located in (("emitters", emitters[emitters["tonnes"] > 0], located_e),
+                                ("absorbers", absorbers[absorbers["tonnes"] > 0], located_a)):
         if len(full) > len(located):
             notes.append(f"{len(full) - len(located)} {side} without coordinates left out")
     # each absorber's 25 nearest emitters within reach: bounded at national scale, exact for a park

@@ -1,16 +1,45 @@
 """Synergy matchmaking: who could exchange with whom, what it is worth, and a plan that promises no
 tonne twice.
 
-1. **Candidates**: every offer x demand pair of the same resource, or of a substitute from the shipped,
-   cited substitution table (with its replacement ratio), between different firms within a radius
-   (heat, water and CO2 within their pipe reach), found through a KD-tree, never all pairs.
+**What is still open.** An offer's quantity is everything the firm has to give in the year,
+including what its existing flows already give; a demand's quantity is everything the firm needs,
+including what existing flows already bring. Matching proposes only what is still open:
+
+- open offer = offer quantity - the ``existing`` flows of the same resource from that firm to
+  exchange partners (firms of any park, or nodes of role ``external``). Flows across the boundary
+  (landfill, air, export) and to nodes of role ``utility`` or ``environment`` are what is still
+  thrown away: they stay on offer.
+- open demand = demand quantity - every ``existing`` flow of the same resource into that firm, from
+  any source (boundary imports included).
+
+Both are clamped at 0 (below 1e-9 of the quantity counts as 0: unit-conversion noise). Flows count
+for an offer (demand) of the same year, or when either has no year; an offer without a year is set
+against the flows of the latest year the firm states for that resource. Several offers (demands) of
+one firm, resource and year share its existing flows, deducted in the order of their ids (known
+quantities first), so no flow is deducted twice. An existing flow without a quantity makes the open
+quantity unknown (None), unless the known flows already use the whole quantity (then 0). An offer or
+demand with nothing open gives no candidate (``attrs["note"]`` says how many). ``offered_quantity``
+and ``demanded_quantity`` are the open quantities; ``offer_existing`` and ``demand_existing`` what
+was deducted (None when unknown). Planned and potential flows are not deducted: they are not
+exchanged yet (a planned one does set the candidate's ``exists``).
+
+1. **Candidates**: every open offer x open demand pair of the same resource, or of a substitute from
+   the shipped, cited substitution table (with its replacement ratio), between different firms within
+   a radius, found through a KD-tree, never all pairs. Heat, water and CO2 go by pipe and must also lie
+   within its reach (``datasets/factors/factors.csv``): ``pipe_max_km_energy`` (10 km) for the heat
+   carriers steam, district_heat and waste_heat, ``pipe_max_km_water`` (15 km) for water,
+   ``pipe_max_km_co2`` (20 km) for CO2.
 2. **Figures** per candidate (demanded resource's canonical unit unless said otherwise):
    ``quantity`` = min(offer x ratio, demand); ``offered_used`` = quantity / ratio (offered unit);
    ``distance_km`` (great-circle); for mass and CO2: ``tkm`` = offered tonnes x km, ``transport_tco2e``
    and ``transport_cost_cny`` (road freight); heat and water go by pipe and carry no freight term.
-   ``co2_avoided_t`` = offered_used x the offered resource's ``co2_factor`` (CO2 itself: 1 t per t kept
-   from the air) + avoided disposal
+   ``co2_avoided_t`` = offered_used x the offered resource's ``co2_factor`` + avoided disposal
    (offered waste tonnes x landfill factor; the inert-landfill factor for mineral residues) - transport.
+   CO2 itself is credited by its permanence at the taker (:mod:`symbiosis.co2uses`): the taking firm's
+   ``stored_share`` by its sector (1 t per t for mineralisation, e.g. NACE 23.69; 0 for urea, methanol
+   and other fuels, drinks and food, greenhouses, algae, gas handling, and for a sector the CO2-use
+   table does not know), since utilised CO2 is back in the air within months. ``co2_fate`` says which
+   (stored, utilised, vented; None for other resources).
    ``value_cny`` = quantity x the virgin price of the demanded resource + offered_used x the disposal
    cost of the offered one - transport cost (shipped, cited ``prices.csv``, or the user's).
 3. **Score**: named criteria (co2_avoided, value, distance, quantity_match) normalised to 0..1 over the
@@ -19,7 +48,9 @@ tonne twice.
    so a user sees why one ranks above another.
 4. **Plan**: a linear programme (scipy HiGHS) chooses for every candidate the share of its quantity to
    exchange, maximising the summed score x share, so that no offer gives and no demand takes more than
-   it has. Beside it, the greedy rule (best score first, each taking all it can) for comparison.
+   it has open. Beside it, the greedy rule (best score first, each taking all it can) for comparison.
+   :attr:`Matches.plan` numbers the planned exchanges 1..n (``plan_row``) in rank order and keeps each
+   one's rank among all candidates (``candidate_rank``).
 
 **Unknown quantities.** An offer or a demand without a quantity is still matched: the pair is two firms
 who should talk. Its ``quantity``, ``offered_used``, ``quantity_match``, ``co2_avoided_t``,
@@ -30,7 +61,8 @@ and is neither pushed to the top nor to the bottom for what is not; its ``n_<cri
 ``unknown_criteria`` names them. The plan cannot promise unknown tonnes: it is made of the candidates
 with a known quantity, and its totals say how many candidates that is (``with_quantity``,
 ``coverage``). Why a list is empty or partial (no offers or demands, firms without coordinates, unknown
-quantities) is said in ``attrs["note"]`` of :func:`find_candidates`' frame and in ``Matches.notes``.
+quantities, offers and demands already met by existing flows) is said in ``attrs["note"]`` of
+:func:`find_candidates`' frame and in ``Matches.notes``.
 """
 from __future__ import annotations
 
@@ -50,7 +82,8 @@ import scipy.sparse
 import sqlite_utils
 
 from .datasets import datasets_dir
-from .coverage import none_for_nan, with_note
+from .co2uses import UNCLASSIFIED, co2_use
+from .coverage import NOISE, none_for_nan, with_note
 from .errors import InputError, UnknownIdError
 from .factors import load_factors
 from .geo import nearest_within
@@ -185,21 +218,125 @@ def load_prices(override: str | os.PathLike | None = None) -> pd.DataFrame:
 _OFFERED = "(t.quantity > 0 OR t.quantity IS NULL)"
 
 
-def _sides(db: sqlite_utils.Database, table: str, box: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
-    """Offers or demands with their firm's place; only firms inside ``box`` (lat/lon min/max) if given.
+def _sides(db: sqlite_utils.Database, table: str, box: tuple[float, float, float, float] | None = None
+           ) -> tuple[pd.DataFrame, set[tuple[str, str, str]]]:
+    """Offers or demands with their firm's place, sector and country; only firms inside ``box`` (lat/lon
+    min/max) if given; with the existing flows deducted (see the module docstring).
 
-    ``quantity``, ``lat`` and ``lon`` are floats, NaN where unknown (for the arithmetic; results hold None)."""
+    ``quantity`` is the open quantity, ``gross`` the stated one and ``existing`` what existing flows
+    already give (bring); ``quantity``, ``gross``, ``existing``, ``lat`` and ``lon`` are floats, NaN where
+    unknown (for the arithmetic; results hold None). Also returns ``(source, target, resource)`` of the
+    existing and planned flows of these firms and resources (what sets a candidate's ``exists``)."""
     where, params = "", []
     if box is not None:
         where, params = " AND e.lat BETWEEN ? AND ? AND e.lon BETWEEN ? AND ?", list(box)
     frame = pd.DataFrame(db.execute(
-        f"SELECT t.id, t.enterprise_id, e.name, e.park_id, e.lat, e.lon, t.resource_code, t.kind, t.quantity, t.unit "
-        f"FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id WHERE {_OFFERED}{where} ORDER BY t.id",
+        f"SELECT t.rowid, t.id, t.enterprise_id, e.name, e.park_id, e.lat, e.lon, t.resource_code, t.kind, "
+        f"t.quantity, t.unit, t.year, e.sector_code FROM {table} t JOIN enterprises e ON e.id = t.enterprise_id "
+        f"WHERE {_OFFERED}{where} ORDER BY t.id",
         params).fetchall(),
-        columns=["id", "firm", "name", "park_id", "lat", "lon", "resource", "kind", "quantity", "unit"])
-    for column in ("lat", "lon", "quantity"):  # a column of None only would stay object
+        columns=["rowid", "id", "firm", "name", "park_id", "lat", "lon", "resource", "kind", "quantity", "unit",
+                 "year", "sector"])
+    for column in ("lat", "lon", "quantity", "year"):  # a column of None only would stay object
         frame[column] = frame[column].astype(float)
+    # the park's country tells how to read its firms' sector codes (few parks: a lookup, not a join per row)
+    frame["country"] = frame["park_id"].map(dict(db.execute("SELECT id, country FROM parks").fetchall()))
+    flows = _flows_of(db, table, where, params)
+    flows["row"] = pd.Index(frame["rowid"]).get_indexer(flows["rowid"])
+    flows = flows[flows["row"].to_numpy() >= 0]
+    linked = flows[flows["partner"].notna().to_numpy()]
+    at = linked["row"].to_numpy()
+    firms, resources = frame["firm"].to_numpy()[at].tolist(), frame["resource"].to_numpy()[at].tolist()
+    partners = linked["partner"].tolist()
+    links = set(zip(firms, partners, resources) if table == "offers" else zip(partners, firms, resources))
+    return _open_quantities(frame.drop(columns="rowid"), flows[flows["deducted"].to_numpy()]), links
+
+
+def _flows_of(db: sqlite_utils.Database, table: str, where: str, params: list) -> pd.DataFrame:
+    """Per offer (demand) read with ``where``, the existing and planned flows of its resource from its firm
+    (into its firm): ``rowid`` (the offer's), ``partner`` (the other end, None at the boundary), ``year,
+    quantity`` (NaN where unknown) and ``deducted`` (an existing flow that counts against it: for an offer,
+    to an exchange partner, not to the boundary, a utility or the environment; for a demand, every one).
+
+    One query: each offer's flows looked up through the flows index on (source or target, resource), so a
+    park reads only its neighbourhood's flows and a national run only its offers' own, never the whole
+    flows table."""
+    if table == "offers":  # to exchange partners only: what goes to the boundary is still thrown away
+        end, other, deducted = "source_id", "target_id", (
+            "f.status = 'existing' AND f.target_id IS NOT NULL AND f.target_id NOT IN "
+            "(SELECT id FROM enterprises WHERE role IN ('utility', 'environment'))")
+    else:  # from any source, the boundary included
+        end, other, deducted = "target_id", "source_id", "f.status = 'existing'"
+    firms = " JOIN enterprises e ON e.id = t.enterprise_id" if where else ""  # the box is on the firms
+    # CROSS JOIN keeps the offers outside, so that SQLite looks flows up by index rather than scanning them
+    rows = db.execute(
+        f"SELECT t.rowid, f.{other}, f.year, f.quantity, {deducted} FROM {table} t{firms} "
+        f"CROSS JOIN flows f ON f.{end} = t.enterprise_id AND f.resource_code = t.resource_code "
+        f"WHERE {_OFFERED}{where} AND f.status IN ('existing', 'planned')", params).fetchall()
+    flows = pd.DataFrame(rows, columns=["rowid", "partner", "year", "quantity", "deducted"])
+    for column in ("year", "quantity"):  # a column of None only would stay object
+        flows[column] = flows[column].astype(float)
+    flows["deducted"] = flows["deducted"].astype(bool)
+    return flows
+
+
+def _open_quantities(frame: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (offers or demands) with ``gross`` (stated), ``existing`` (deducted) and ``quantity`` (open);
+    ``flows`` are the existing flows that count against them, ``row`` the position of their offer."""
+    gross = frame["quantity"].to_numpy(dtype=float)
+    year = frame["year"].to_numpy(dtype=float)
+    known = np.zeros(len(frame))
+    unknown = np.zeros(len(frame), dtype=np.int64)
+    if len(flows):
+        row = flows["row"].to_numpy()
+        pairs = pd.DataFrame({"row": row, "year": year[row], "flow_year": flows["year"].to_numpy(),
+                              "quantity": flows["quantity"].to_numpy()})
+        no_year = pairs["year"].isna().to_numpy()
+        if no_year.any():  # an offer without a year stands against the latest year of its firm's flows
+            latest = pairs["flow_year"].groupby(pairs["row"]).transform("max").to_numpy()
+            pairs.loc[no_year, "year"] = latest[no_year]
+            stated = pairs.drop_duplicates("row")
+            year = year.copy()
+            year[stated["row"].to_numpy()] = stated["year"].to_numpy()
+        # a flow of another year is another year's exchange; a flow or an offer without a year counts
+        flow_year, own_year = pairs["flow_year"], pairs["year"]
+        pairs = pairs[(flow_year.isna() | own_year.isna() | (flow_year == own_year)).to_numpy()]
+        sums = pairs.assign(no_quantity=pairs["quantity"].isna()).groupby("row")[["quantity", "no_quantity"]].sum()
+        known[sums.index.to_numpy()] = sums["quantity"].to_numpy()
+        unknown[sums.index.to_numpy()] = sums["no_quantity"].to_numpy()
+    before = _taken_before(frame, year, gross)
+    left = known - before  # what the known flows leave to this offer; NaN when unknown
+    with np.errstate(invalid="ignore"):
+        deducted = np.clip(left, 0.0, None)
+        deducted = np.where(np.isnan(gross), deducted, np.minimum(deducted, gross))
+        open_quantity = gross - deducted
+        open_quantity[open_quantity <= NOISE * gross] = 0.0  # unit-conversion noise is nothing left
+    # a flow without a quantity leaves the open quantity unknown, unless the known ones already used it all
+    uncertain = unknown > 0
+    frame["gross"] = gross
+    frame["quantity"] = np.where(uncertain & (open_quantity != 0), np.nan, open_quantity)
+    frame["existing"] = np.where(uncertain, np.nan, deducted)
     return frame
+
+
+def _taken_before(frame: pd.DataFrame, year: np.ndarray, gross: np.ndarray) -> np.ndarray:
+    """Per offer (demand), how much of its firm's existing flows of the same resource and year the offers
+    before it take: offers of one firm, resource and year share those flows, in id order with known
+    quantities first. 0 for an offer alone (nearly all); NaN after one of unknown size (it may take any)."""
+    before = np.zeros(len(frame))
+    shared = frame.duplicated(["firm", "resource"], keep=False).to_numpy()  # cheap, and nearly always none
+    if not shared.any():
+        return before
+    rows = np.flatnonzero(shared)
+    group = pd.DataFrame({"firm": frame["firm"].to_numpy()[rows], "resource": frame["resource"].to_numpy()[rows],
+                          "year": year[rows], "no_quantity": np.isnan(gross[rows]).astype(np.int64),
+                          "id": frame["id"].to_numpy()[rows], "gross": np.nan_to_num(gross[rows]), "row": rows})
+    group = group.sort_values(["firm", "resource", "year", "no_quantity", "id"], kind="stable")
+    grouped = group.groupby(["firm", "resource", "year"], sort=False, dropna=False)
+    taken = (grouped["gross"].cumsum() - group["gross"]).to_numpy()
+    unknown_before = (grouped["no_quantity"].cumsum() - group["no_quantity"]).to_numpy()
+    before[group["row"].to_numpy()] = np.where(unknown_before > 0, np.nan, taken)
+    return before
 
 
 def _side_counts(db: sqlite_utils.Database, table: str, park: str | None) -> tuple[int, int, int]:
@@ -236,19 +373,6 @@ def _park_box(db: sqlite_utils.Database, park: str, radius_km: float) -> tuple[f
     return lat_min, lat_max, lon_min - margin_lon, lon_max + margin_lon
 
 
-def _existing_links(db: sqlite_utils.Database, sources: list[str]) -> set[tuple[str, str, str]]:
-    """``(source, target, resource)`` of existing or planned flows from these firms."""
-    sql = ("SELECT source_id, target_id, resource_code FROM flows WHERE source_id IS NOT NULL "
-           "AND target_id IS NOT NULL AND status IN ('existing', 'planned')")
-    if len(sources) > 20_000:  # most of the store: one scan beats many index lookups
-        return set(db.execute(sql).fetchall())
-    links: set[tuple[str, str, str]] = set()
-    for start in range(0, len(sources), 900):
-        chunk = sources[start:start + 900]
-        links.update(db.execute(sql + f" AND source_id IN ({', '.join('?' for _ in chunk)})", chunk).fetchall())
-    return links
-
-
 # --------------------------------------------------------------------------------------------------
 # candidates
 
@@ -259,8 +383,9 @@ MAX_OFFERS_PER_DEMAND = 25
 
 def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
                     factors: dict[str, float] | None = None, substitutes: pd.DataFrame | None = None,
-                    prices: pd.DataFrame | None = None, max_offers: int = MAX_OFFERS_PER_DEMAND) -> pd.DataFrame:
-    """Every offer x demand pair that could exchange, with its quantity, distance, CO2 and value.
+                    prices: pd.DataFrame | None = None, max_offers: int = MAX_OFFERS_PER_DEMAND,
+                    co2_uses: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every open offer x open demand pair that could exchange, with its quantity, distance, CO2 and value.
 
     Parameters
     ----------
@@ -272,26 +397,34 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
     max_offers : int
         Each demand keeps its ``max_offers`` nearest offers per resource route (a KD-tree query), so a
         dense region cannot blow the candidate list up; nearer offers are the likelier partners.
+    co2_uses : DataFrame, optional
+        The CO2-use table (:func:`symbiosis.co2uses.load_co2_uses`) that says how much of the CO2 a firm
+        takes is stored for good; default the shipped one.
 
     Returns
     -------
     DataFrame
         One row per candidate: ``offer_id, offer_firm, offer_name, offer_park, demand_id, demand_firm,
-        demand_name, demand_park, offered, demanded, ratio, offered_quantity, demanded_quantity, quantity,
-        unit, offered_used, offered_unit, distance_km, tkm, transport_tco2e, transport_cost_cny,
-        co2_avoided_t, value_cny, quantity_match, exists, quantity_known`` (see the module docstring).
-        Unknown cells are None. ``attrs["note"]`` says, when it applies, why the list is empty or
-        partial: no offers or demands in the store, firms without coordinates (they cannot be matched:
-        no distance), candidates with an unknown quantity.
+        demand_name, demand_park, offered, demanded, ratio, offered_quantity, demanded_quantity,
+        offer_existing, demand_existing, quantity, unit, offered_used, offered_unit, distance_km, tkm,
+        transport_tco2e, transport_cost_cny, co2_avoided_t, co2_fate, value_cny, quantity_match, exists,
+        quantity_known`` (see the module docstring: ``offered_quantity`` and ``demanded_quantity`` are
+        what is still open after existing flows, ``offer_existing`` and ``demand_existing`` what those
+        flows already give and bring). Unknown cells are None. ``attrs["note"]`` says, when it applies,
+        why the list is empty or partial: no offers or demands in the store, firms without coordinates
+        (they cannot be matched: no distance), offers and demands already met by existing flows or left
+        unknown by an existing flow without a quantity, candidates with an unknown quantity, CO2 takers
+        whose sector has no CO2 use.
     """
     frame, notes = _candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
-                               prices=prices, max_offers=max_offers)
+                               prices=prices, max_offers=max_offers, co2_uses=co2_uses)
     return with_note(frame, notes)
 
 
 def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, factors: dict[str, float] | None,
                 substitutes: pd.DataFrame | None, prices: pd.DataFrame | None,
-                max_offers: int = MAX_OFFERS_PER_DEMAND) -> tuple[pd.DataFrame, list[str]]:
+                max_offers: int = MAX_OFFERS_PER_DEMAND,
+                co2_uses: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
     """:func:`find_candidates` and the sentences of its note."""
     if not radius_km > 0 or not math.isfinite(radius_km):
         raise InputError(f"radius_km must be a positive finite number, not {radius_km}")
@@ -301,9 +434,10 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
     substitutes = substitutes if substitutes is not None else load_substitutes()
     prices = prices if prices is not None else load_prices()
     columns = ["offer_id", "offer_firm", "offer_name", "offer_park", "demand_id", "demand_firm", "demand_name",
-               "demand_park", "offered", "demanded", "ratio", "offered_quantity", "demanded_quantity", "quantity",
-               "unit", "offered_used", "offered_unit", "distance_km", "tkm", "transport_tco2e", "transport_cost_cny",
-               "co2_avoided_t", "value_cny", "quantity_match", "exists", "quantity_known"]
+               "demand_park", "offered", "demanded", "ratio", "offered_quantity", "demanded_quantity",
+               "offer_existing", "demand_existing", "quantity", "unit", "offered_used", "offered_unit", "distance_km",
+               "tkm", "transport_tco2e", "transport_cost_cny", "co2_avoided_t", "co2_fate", "value_cny",
+               "quantity_match", "exists", "quantity_known"]
     counts = {table: _side_counts(db, table, park) for table in ("offers", "demands")}
     notes = _input_notes(counts, park)
     if park is not None and not counts["offers"][1] and not counts["demands"][1]:
@@ -311,9 +445,12 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
         return pd.DataFrame(columns=columns), notes
     # A park's candidates lie within the radius of its firms: read only the offers and demands there.
     box = _park_box(db, park, radius_km) if park is not None else None
-    offers, demands = _sides(db, "offers", box), _sides(db, "demands", box)
+    (offers, offer_links), (demands, demand_links) = _sides(db, "offers", box), _sides(db, "demands", box)
     offers = offers[offers["lat"].notna() & offers["lon"].notna()]
     demands = demands[demands["lat"].notna() & demands["lon"].notna()]
+    notes += _existing_notes(offers, demands, park)
+    # nothing left to give or to take: no candidate (a known 0, not an unknown quantity)
+    offers, demands = offers[offers["quantity"].ne(0)], demands[demands["quantity"].ne(0)]
     # one grouping instead of a mask over every row per route
     offers_of = {code: group for code, group in offers.groupby("resource", sort=False)}
     demands_of = {code: group for code, group in demands.groupby("resource", sort=False)}
@@ -324,7 +461,7 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
         substitutes[["offered", "demanded", "ratio"]],
     ], ignore_index=True).drop_duplicates(["offered", "demanded"])
     reach = {"energy": factors["pipe_max_km_energy"], "water": factors["pipe_max_km_water"],
-             "co2": factors.get("pipe_max_km_co2", radius_km)}
+             "co2": factors["pipe_max_km_co2"]}
     pieces = []
     for route in routes.itertuples(index=False):
         giving, taking = offers_of.get(route.offered), demands_of.get(route.demanded)
@@ -332,7 +469,7 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
             continue
         currency = _CURRENCY[giving["kind"].iloc[0]]
         limit = radius_km
-        if currency == "water" or (currency == "energy" and route.offered in HEAT):
+        if currency in ("water", "co2") or (currency == "energy" and route.offered in HEAT):
             limit = min(radius_km, reach[currency])
         if park is not None:
             # pairs with a side in the park: the park's offers to every demand near, every offer near
@@ -358,6 +495,8 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
             "demand_name": demand_rows["name"], "demand_park": demand_rows["park_id"],
             "offered": route.offered, "demanded": route.demanded, "ratio": route.ratio,
             "offered_quantity": offer_rows["quantity"], "demanded_quantity": demand_rows["quantity"],
+            "offer_existing": offer_rows["existing"], "demand_existing": demand_rows["existing"],
+            "demand_sector": demand_rows["sector"], "demand_country": demand_rows["country"],
             "unit": demand_rows["unit"], "offered_unit": offer_rows["unit"], "offered_kind": offer_rows["kind"],
             "distance_km": distance, "currency": currency,
         })
@@ -382,27 +521,77 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
     waste = frame["offered_kind"] == "waste"
     disposal_factor = np.where(frame["offered"].isin(INERT_WASTES),
                                factors.get("landfill_inert_tco2e_per_t", 0.0), factors["landfill_tco2e_per_t"])
-    # CO2 taken by a user instead of vented counts 1 t per t (unless the catalogue gives a factor)
-    substitution = frame["offered"].map(co2_factor)
-    substitution = substitution.where(substitution.notna(), np.where(frame["currency"] == "co2", 1.0, 0.0))
+    # CO2 leaves the air only for as long as its taker keeps it: its stored share (0 when utilised)
+    stored_share, frame["co2_fate"], unclassified = _co2_permanence(frame, co2_uses)
+    substitution = frame["offered"].map(co2_factor).fillna(0.0)
+    substitution = substitution.where(frame["currency"] != "co2", stored_share)
     frame["co2_avoided_t"] = (frame["offered_used"] * substitution
                               + np.where(waste, frame["offered_used"] * disposal_factor, 0.0)
                               - frame["transport_tco2e"])
     virgin = frame["demanded"].map(prices["virgin_price_cny"]).fillna(0.0)
     disposal = frame["offered"].map(prices["disposal_cost_cny"]).fillna(0.0)
     frame["value_cny"] = frame["quantity"] * virgin + frame["offered_used"] * disposal - frame["transport_cost_cny"]
-    existing = _existing_links(db, frame["offer_firm"].unique().tolist())
+    # an existing or planned flow between the pair, of the offered resource (among the offering firms'
+    # flows of it) or of the demanded one (among the demanding firms' flows in)
+    existing = offer_links | demand_links
     frame["exists"] = [(o, d, r) in existing or (o, d, s) in existing for o, d, r, s in
                        zip(frame["offer_firm"], frame["demand_firm"], frame["offered"], frame["demanded"])]
     overflowed = _unknown_when_overflowed(frame)
     if overflowed:
         notes.append(f"{overflowed:,} of {len(frame):,} candidates have figures too large to compute (beyond "
                      f"{np.finfo(float).max:.1e}, the largest float): shown unknown, ranked as neutral on them")
+    if unclassified:
+        notes.append(f"{_count(unclassified, 'CO2 candidate')} {'goes' if unclassified == 1 else 'go'} to firms whose "
+                     "sector has no use in the CO2-use table: counted as released, 0 t avoided per t")
     unknown = int((~frame["quantity_known"]).sum())
     if unknown:
         notes.append(f"quantity unknown for {unknown:,} of {len(frame):,} candidates (an offer or a demand without "
-                     "one): pairs of firms who should talk, with quantity, CO2 avoided and value unknown")
+                     "one, or an existing flow without one to deduct): pairs of firms who should talk, with "
+                     "quantity, CO2 avoided and value unknown")
     return none_for_nan(frame[columns]), notes
+
+
+def _existing_notes(offers: pd.DataFrame, demands: pd.DataFrame, park: str | None) -> list[str]:
+    """Offers and demands (of the park, if given) that existing flows already meet in full, or whose open
+    quantity an existing flow without a quantity leaves unknown."""
+    met, unknown = {}, {}
+    for name, side in (("offers", offers), ("demands", demands)):
+        if park is not None:
+            side = side[side["park_id"].eq(park).to_numpy()]
+        met[name] = int(side["quantity"].eq(0).sum())
+        unknown[name] = int((side["quantity"].isna() & side["gross"].notna()).sum())
+    notes = []
+    done = ([f"{_count(met['demands'], 'demand')} already met in full by existing flows"] if met["demands"] else []) \
+        + ([f"{_count(met['offers'], 'offer')} already given in full"] if met["offers"] else [])
+    if done:
+        notes.append(f"{' and '.join(done)}{_in_park(park)}: not matched")
+    open_unknown = [_count(unknown[name], noun) for name, noun in (("offers", "offer"), ("demands", "demand"))
+                    if unknown[name]]
+    if open_unknown:
+        verb = "has" if open_unknown == ["1 offer"] or open_unknown == ["1 demand"] else "have"
+        notes.append(f"{' and '.join(open_unknown)}{_in_park(park)} {verb} an existing flow without a quantity: "
+                     "what is still open is unknown")
+    return notes
+
+
+def _co2_permanence(frame: pd.DataFrame, uses: pd.DataFrame | None) -> tuple[np.ndarray, list, int]:
+    """Per candidate, the share of the CO2 its taker keeps for good (NaN for other resources), the fate of
+    that CO2 (None for other resources), and how many CO2 candidates go to a sector with no known use.
+
+    The use is looked up once per (sector, country) of the CO2 takers, not per candidate."""
+    share = np.full(len(frame), np.nan)
+    fate = np.full(len(frame), None, dtype=object)
+    carbon = (frame["currency"] == "co2").to_numpy()
+    if not carbon.any():
+        return share, fate.tolist(), 0
+    takers = frame.loc[carbon, ["demand_sector", "demand_country"]].astype(object)
+    takers = takers.where(takers.notna(), None)
+    keys = list(zip(takers["demand_sector"], takers["demand_country"]))
+    found = {key: co2_use(key[0], country=key[1], uses=uses) for key in set(keys)}
+    share[carbon] = [found[key].stored_share for key in keys]
+    fate[carbon] = [found[key].fate for key in keys]
+    unclassified = sum(found[key].use == UNCLASSIFIED.use for key in keys)
+    return share, fate.tolist(), int(unclassified)
 
 
 #: figures of a candidate computed from its quantities (products and sums that can overflow)
@@ -619,7 +808,8 @@ class Matches:
     None when its quantity is unknown and it could not be planned); ``summary`` has, per unit, what the
     plan and the greedy rule exchange, the CO2 avoided and value, and on how many candidates with a
     known quantity the plan stands (``with_quantity``, ``coverage``). ``notes`` says in sentences why the
-    lists are empty or partial (no offers or demands, firms without coordinates, unknown quantities).
+    lists are empty or partial (no offers or demands, firms without coordinates, offers and demands that
+    existing flows already meet, unknown quantities).
     """
 
     candidates: pd.DataFrame
@@ -630,8 +820,14 @@ class Matches:
 
     @property
     def plan(self) -> pd.DataFrame:
+        """The planned exchanges, best ranked first: ``plan_row`` numbers them 1..n, ``candidate_rank`` is
+        each one's rank among all candidates (candidates left out of the plan leave gaps in it); the other
+        columns are the candidates'."""
         share = pd.to_numeric(self.candidates["plan_share"], errors="coerce")  # None: not planned
-        return self.candidates[(share > 0).to_numpy()].reset_index(drop=True)
+        plan = self.candidates[(share > 0).to_numpy()].sort_values("rank", kind="stable").reset_index(drop=True)
+        plan.insert(0, "candidate_rank", plan.pop("rank"))
+        plan.insert(0, "plan_row", np.arange(1, len(plan) + 1, dtype=np.int64))
+        return plan
 
 
 _SUMMARY_COLUMNS = ["unit", "candidates", "in_plan", "plan_quantity", "plan_co2_avoided_t", "plan_value_cny",
@@ -641,7 +837,7 @@ _SUMMARY_COLUMNS = ["unit", "candidates", "in_plan", "plan_quantity", "plan_co2_
 def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
           weights: dict[str, float] | None = None, method: str = "weighted_sum",
           factors: dict[str, float] | None = None, substitutes: pd.DataFrame | None = None,
-          prices: pd.DataFrame | None = None) -> Matches:
+          prices: pd.DataFrame | None = None, co2_uses: pd.DataFrame | None = None) -> Matches:
     """Candidates, scores and the global plan in one call (see the module docstring).
 
     The plan and its totals stand on the candidates with a known quantity; a unit whose candidates all
@@ -657,7 +853,7 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
     ['no offers or demands in the store: load offers.csv/demands.csv to find synergies']
     """
     candidates, notes = _candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
-                                    prices=prices)
+                                    prices=prices, co2_uses=co2_uses)
     # the candidates' own note on unknown quantities is said again, with what it means for the plan, below
     notes = [note for note in notes if not note.startswith("quantity unknown for")]
     weights = weights or dict(DEFAULT_WEIGHTS)
@@ -748,9 +944,9 @@ def save_plan(db: sqlite_utils.Database, matches: Matches):
         "quantity": (_numbers_of(plan, "plan_quantity") / _numbers_of(plan, "ratio")).round(6),
         "unit": plan["offered_unit"],
         "status": "potential", "distance_km": plan["distance_km"].round(3),
-        "note": [f"matchmaking plan: rank {rank}, score {score:.3f}, meets demand for {demanded} "
+        "note": [f"matchmaking plan: candidate rank {rank}, score {score:.3f}, meets demand for {demanded} "
                  f"({method})" for rank, score, demanded, method in
-                 zip(plan["rank"], plan["score"], plan["demanded"], [matches.method] * len(plan))],
+                 zip(plan["candidate_rank"], plan["score"], plan["demanded"], [matches.method] * len(plan))],
     })
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "matchmaking_plan_flows.csv"

@@ -156,8 +156,10 @@ def test_empty_lists_say_why(sparse, tmp_path):
 
 def test_complete_data_carries_no_note(tmp_path):
     db = open_store(tmp_path / "hand.db")
+    # the hand park's link o2 -> d1 as planned: existing, its missing quantity would leave o2's open offer unknown
+    planned_link = HAND.parent / "matching_existing" / "hand_planned_flows.csv"
     import_files(db, [HAND / name for name in ("parks.csv", "enterprises.csv", "resources.csv", "offers.csv",
-                                               "demands.csv", "flows.csv")])
+                                               "demands.csv")] + [planned_link])
     result = match(db, radius_km=8, factors=load_factors(HAND / "factors.csv"),
                    substitutes=load_substitutes(HAND / "substitutes.csv"), prices=load_prices(HAND / "prices.csv"))
     assert result.notes == [] and "note" not in result.candidates.attrs

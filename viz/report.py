@@ -127,7 +127,7 @@ def _park_section(db, park: str, include_map: bool) -> dict:
     haul = long_haul(db, park=park, factors=factors)
     missing = gaps(db, park=park)
     synergies = match(db, park=park, factors=factors)
-    plan = synergies.plan.sort_values("rank")
+    plan = synergies.plan  # numbered 1..n (plan_row), each with its rank among all candidates
     if synergies.notes and not plan.attrs.get("note"):
         plan.attrs["note"] = "; ".join(synergies.notes)
 
@@ -203,7 +203,7 @@ def _park_section(db, park: str, include_map: bool) -> dict:
                                  "unit": "unit", "sectors": "sectors to attract"}, 15,
                        empty=no_sides or "Every offer has a taker and every demand a supplier in the park.",
                        figures=("quantity",)),
-        "synergies": _table(plan, {"rank": "#", "score": "score", "offer_name": "gives", "demand_name": "takes",
+        "synergies": _table(plan, {"plan_row": "#", "candidate_rank": "candidate rank", "score": "score", "offer_name": "gives", "demand_name": "takes",
                                    "offered": "offered", "demanded": "demanded", "plan_quantity": "planned",
                                    "unit": "unit", "distance_km": "km", "co2_avoided_t": "CO2 avoided (t/yr)",
                                    "value_cny": "value (CNY/yr)"}, 15,

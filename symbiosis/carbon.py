@@ -500,27 +500,34 @@ def _chain_shares(G: nx.MultiDiGraph, byproduct: set[str]) -> dict[str, tuple[fl
         stands on the known quantities only), for the exchanges that are links of a chain.
     """
     attributes = G._node
-    received: dict[tuple[str, str], list] = {}  # (node, group) -> [flows, known, sum]
-    passed: dict[tuple[str, str], list] = {}
+    partner = {node: _partner(data) for node, data in attributes.items()}
+    groups = {code: chain_group(code) for code in byproduct}
+    received: dict[tuple[str, str], list] = {}  # (partner, group) -> [flows, known, sum] from anywhere
+    passed: dict[tuple[str, str], list] = {}  # (partner, group) -> [flows, known, sum] to partners
     suppliers: dict[tuple[str, str], list[str]] = {}
     takers: dict[tuple[str, str], list[str]] = {}
     exchanges = []
     for u, neighbours in G._succ.items():
-        u_partner = _partner(attributes[u])
+        u_partner = partner[u]
         for v, keyed in neighbours.items():
-            v_partner = _partner(attributes[v])
+            if not partner[v]:
+                continue  # into the boundary, a utility or the environment: no chain goes on from there
             for key, data in keyed.items():
-                if data["resource"] not in byproduct:
+                group = groups.get(data["resource"])
+                if group is None:
                     continue
-                group = chain_group(data["resource"])
                 quantity = data["quantity"]
-                tally = received.setdefault((v, group), [0, 0, 0.0])
+                tally = received.get((v, group))
+                if tally is None:
+                    tally = received[v, group] = [0, 0, 0.0]
                 tally[0] += 1
                 if quantity is not None:
                     tally[1] += 1
                     tally[2] += quantity
-                if u_partner and v_partner:
-                    out = passed.setdefault((u, group), [0, 0, 0.0])
+                if u_partner:
+                    out = passed.get((u, group))
+                    if out is None:
+                        out = passed[u, group] = [0, 0, 0.0]
                     out[0] += 1
                     if quantity is not None:
                         out[1] += 1

@@ -331,9 +331,16 @@ def neutral_frame(frame: pd.DataFrame) -> pd.DataFrame:
         column = out.iloc[:, position]
         if column.dtype != object and not pd.api.types.is_string_dtype(column.dtype):
             continue  # numbers, booleans, dates: never text a spreadsheet runs
-        try:  # vectorised: a national list has millions of cells, few formula-like; non-text gives NaN
-            risky = column.str.startswith(_FORMULA_START).eq(True)
-        except AttributeError:  # no text in the column at all
+        try:  # by distinct value: a national list has millions of cells, most of them repeated or numbers
+            distinct = pd.unique(column.to_numpy(dtype=object))
+            formula_like = [value for value in distinct if isinstance(value, str) and value.startswith(_FORMULA_START)]
+            risky = column.isin(formula_like) if formula_like else None
+        except TypeError:  # unhashable cells (lists): cell by cell, vectorised
+            try:
+                risky = column.str.startswith(_FORMULA_START).eq(True)
+            except AttributeError:  # no text in the column at all
+                continue
+        if risky is None:
             continue
         if risky.any():
             out.iloc[:, position] = column.where(~risky, "'" + column.where(risky, "").astype(str))

@@ -451,7 +451,8 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
         statuses = ("existing", "planned", "potential") if status == "all" else tuple(status.split(","))
         table = metrics_by_park(str(db_path or default_db_path()), parks=[park] if park else None,
                                 orientation=throughflow, imbalance_threshold=threshold, jobs=jobs, status=statuses,
-                                min_coverage=min_coverage)
+                                min_coverage=min_coverage, year=year,
+                                kinds=tuple(kinds.split(",")) if kinds else None)
         _echo_frame(table, fmt, title="metrics by park")
         return
     G = _load(db_path, park, year, kinds, status)

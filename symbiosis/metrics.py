@@ -833,7 +833,8 @@ def _metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...], orientation: s
 
 def _park_metrics(db_path: str, parks: list[str], currencies: tuple[str, ...], orientation: str,
                   imbalance_threshold: float, status: tuple[str, ...],
-                  min_coverage: float = MIN_COVERAGE) -> pd.DataFrame:
+                  min_coverage: float = MIN_COVERAGE, year: int | None = None,
+                  kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Worker: metrics of some parks, with its own connection (SQLite connections do not cross processes)."""
     from .graph import load_graph
     from .store import open_store
@@ -842,12 +843,23 @@ def _park_metrics(db_path: str, parks: list[str], currencies: tuple[str, ...], o
     db = open_store(db_path, create=False)
     rows = []
     for park in parks:
-        for row in _metric_rows(load_graph(db, park=park, status=list(status)), currencies, orientation,
-                                imbalance_threshold, min_coverage):
+        G = load_graph(db, park=park, year=year, kinds=list(kinds) if kinds else None, status=list(status))
+        for row in _metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage):
             rows.append({"park_id": park, **row})
     db.conn.close()
     # one table for all the parks: building a small DataFrame per park costs more than its metrics
     return _frame(rows, ("park_id", *_COLUMNS), _NULLABLE)
+
+
+def _check_filters(kinds: tuple[str, ...] | None, status: tuple[str, ...]) -> None:
+    """Unknown kinds or statuses fail here, once, not in each worker (or not at all for an empty park)."""
+    from .schema import FLOW_STATUSES
+    from .units import KINDS
+
+    for values, allowed, what in ((kinds or (), KINDS, "kind"), (status, FLOW_STATUSES, "status")):
+        bad = [value for value in values if value not in allowed]
+        if bad:
+            raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; expected {', '.join(allowed)}")
 
 
 def metrics_by_park(
@@ -859,6 +871,8 @@ def metrics_by_park(
     jobs: int | None = None,
     status: tuple[str, ...] = ("existing",),
     min_coverage: float = MIN_COVERAGE,
+    year: int | None = None,
+    kinds: tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
     """:func:`network_metrics` for every park (or the given ones), one row per park and currency.
 
@@ -872,11 +886,18 @@ def metrics_by_park(
     min_coverage : float
         Least share of a currency's flows with a quantity for a park's flow metrics to be given, per park
         and currency (see :func:`network_metrics`).
+    year, kinds, status
+        The flows of each park's graph, as :func:`symbiosis.graph.load_graph` reads them.
 
     Returns
     -------
     DataFrame
         ``park_id`` followed by the columns of :func:`network_metrics`, in park order; null cells are None.
+
+    Raises
+    ------
+    InputError
+        An unknown kind or status (checked before any worker starts).
     """
     import os
     from concurrent.futures import ProcessPoolExecutor
@@ -884,12 +905,14 @@ def metrics_by_park(
     from .store import open_store
 
     _check_options(orientation, min_coverage)
+    _check_filters(kinds, status)
     if parks is None:
         db = open_store(db_path, create=False)
         parks = [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
         db.conn.close()
     jobs = jobs or os.cpu_count() or 1
-    arguments = (currencies, orientation, imbalance_threshold, tuple(status), min_coverage)
+    arguments = (currencies, orientation, imbalance_threshold, tuple(status), min_coverage, year,
+                 tuple(kinds) if kinds else None)
     if jobs == 1 or len(parks) < 2:
         return _park_metrics(str(db_path), list(parks), *arguments)
     # Many small chunks keep both cores busy when park sizes differ a lot.

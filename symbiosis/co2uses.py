@@ -33,6 +33,7 @@ import pandas as pd
 
 from .datasets import datasets_dir
 from .errors import InputError
+from .factors import read_table
 from .sectors import parse_sector
 
 __all__ = ["CO2Use", "FATES", "GEOLOGICAL_STORAGE", "SOLD_OUTSIDE", "UNCLASSIFIED", "load_co2_uses", "co2_use",
@@ -83,14 +84,7 @@ def load_co2_uses(override: str | os.PathLike | None = None) -> pd.DataFrame:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a CO2-use table ({exc})") from None
-    frame.columns = [str(column).strip().lower() for column in frame.columns]
-    missing = [column for column in _COLUMNS if column not in frame.columns]
-    if missing:
-        raise InputError(f"{path}, row 1: missing column(s) {', '.join(missing)}; expected {', '.join(_COLUMNS)}")
+    frame = read_table(path, _COLUMNS)
     for number, row in enumerate(frame.to_dict("records"), start=2):
         _check(path, number, row)
     frame = frame.copy()

@@ -18,13 +18,12 @@ from .factors import load_factors, load_resource_sectors
 from .geo import centroid, haversine_km, nearest, nearest_within
 from .graph import load_graph
 from .schema import NON_FIRM_ROLES
+from .units import HEAT  # energy carriers that travel only by a heat pipe (fuels, power, hydrogen go further)
 
 __all__ = ["park_centres", "long_haul", "clusters", "gaps"]
 
 log = logging.getLogger(__name__)
 
-#: energy carriers that travel only by a heat pipe (fuels, electricity and hydrogen go further)
-HEAT = frozenset({"steam", "district_heat", "waste_heat"})
 #: distance assumed between two firms once they share a park
 DEFAULT_COLOCATED_KM = 5.0
 #: currencies moved by road, whose haul has a tonne-km figure

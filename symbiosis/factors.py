@@ -11,7 +11,8 @@ import pandas as pd
 from .datasets import datasets_dir
 from .errors import InputError
 
-__all__ = ["load_factors", "load_resource_sectors", "load_targets", "REQUIRED_FACTORS"]
+__all__ = ["load_factors", "load_resource_sectors", "load_targets", "read_table", "number_column", "shipped_or_own",
+           "REQUIRED_FACTORS"]
 
 #: keys the analyses read from factors.csv
 REQUIRED_FACTORS = (
@@ -27,7 +28,22 @@ REQUIRED_FACTORS = (
 )
 
 
-def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def shipped_or_own(folder: str, name: str, override: str | os.PathLike | None) -> Path:
+    """The user's file when given, else the shipped ``datasets/<folder>/<name>``."""
+    return Path(override) if override else datasets_dir() / folder / name
+
+
+def read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A shipped or user CSV table as text cells (headers trimmed, lower case), with its required columns.
+
+    The one reader of the shipped tables (factors, targets, sectors of resources, substitutes, prices,
+    CO2 uses): every one fails the same way, naming the file, the row and what is missing.
+
+    Raises
+    ------
+    InputError
+        A file that cannot be read or is empty, or a required column missing.
+    """
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -39,6 +55,23 @@ def _read(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if missing:
         raise InputError(f"{path}, row 1: missing column(s) {', '.join(missing)}; expected {', '.join(columns)}")
     return frame
+
+
+def number_column(frame: pd.DataFrame, column: str, path: str | os.PathLike) -> pd.Series:
+    """A column of :func:`read_table` as finite numbers (empty cells NaN: not given).
+
+    Raises
+    ------
+    InputError
+        A cell that is not a finite number, with file, row, column and value.
+    """
+    numbers = pd.to_numeric(frame[column].where(frame[column] != ""), errors="coerce")
+    bad = frame[column].ne("") & ~numbers.astype(float).apply(math.isfinite)  # text, nan and inf alike
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 2
+        raise InputError(f"{path}, row {row}, column {column!r}: {frame[column][bad].iloc[0]!r}: "
+                         "expected a finite number")
+    return numbers
 
 
 def load_factors(override: str | os.PathLike | None = None) -> dict[str, float]:
@@ -53,12 +86,12 @@ def load_factors(override: str | os.PathLike | None = None) -> dict[str, float]:
         A file that cannot be read (or is empty), a value that is not a finite number (with file, row,
         column and value: nan and inf are refused), or a required key missing from both files.
     """
-    frames = [(datasets_dir() / "factors" / "factors.csv")]
+    frames = [shipped_or_own("factors", "factors.csv", None)]
     if override is not None:
         frames.append(Path(override))
     factors: dict[str, float] = {}
     for path in frames:
-        frame = _read(path, ("key", "value"))
+        frame = read_table(path, ("key", "value"))
         for row_number, (key, value) in enumerate(zip(frame["key"], frame["value"]), start=2):
             try:
                 number = float(value)
@@ -81,8 +114,8 @@ def load_resource_sectors(override: str | os.PathLike | None = None) -> pd.DataF
     DataFrame
         ``resource_code, role, sector_code, sector_name, source``.
     """
-    path = Path(override) if override else datasets_dir() / "factors" / "resource_sectors.csv"
-    return _read(path, ("resource_code", "role", "sector_code", "sector_name", "source"))
+    path = shipped_or_own("factors", "resource_sectors.csv", override)
+    return read_table(path, ("resource_code", "role", "sector_code", "sector_name", "source"))
 
 
 def load_targets(override: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -91,8 +124,8 @@ def load_targets(override: str | os.PathLike | None = None) -> pd.DataFrame:
     ``operator`` is ``>=``, ``<=``, ``>`` or ``<``; ``status`` says how firmly the figure is known
     (V verified in the official text, S from secondary sources, U unverified).
     """
-    path = Path(override) if override else datasets_dir() / "factors" / "targets.csv"
-    frame = _read(path, ("indicator", "operator", "target", "unit", "scheme", "source", "status"))
+    path = shipped_or_own("factors", "targets.csv", override)
+    frame = read_table(path, ("indicator", "operator", "target", "unit", "scheme", "source", "status"))
     bad = ~frame["operator"].isin([">=", "<=", ">", "<"])
     if bad.any():
         row = int(bad.idxmax()) + 2

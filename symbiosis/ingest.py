@@ -24,7 +24,7 @@ import pandas as pd
 import sqlite_utils
 
 from .errors import InputError, Problem, UnitError, ValidationError
-from .readers import ReadFailure, Sheet, read_file
+from .readers import ReadFailure, Sheet, normal_name, read_file
 from .resolve import ResourceMap, ResourceResolver, load_resource_map, load_synonyms, normalise_name
 from .schema import BOUNDARY_PREFIX, MAX_MAGNITUDE, TABLES, Field, TableSpec, escape_key_part
 from .store import DATA_TABLES, transaction
@@ -225,7 +225,7 @@ def parse_set_values(pairs: Iterable[str]) -> dict[str, str]:
         column, sep, value = pair.partition("=")
         if not sep or not column.strip():
             raise InputError(f"--set {pair!r}: expected COLUMN=VALUE, e.g. park_id=p1")
-        values[_normal(column)] = value.strip()
+        values[normal_name(column)] = value.strip()
     return values
 
 
@@ -243,8 +243,8 @@ def split_file_argument(argument: str | Path) -> tuple[Path, str | None]:
     """
     text = str(argument)
     path, sep, table = text.rpartition(":")
-    if sep and path and not Path(text).exists() and _normal(table) in TABLES:
-        return Path(path), _normal(table)
+    if sep and path and not Path(text).exists() and normal_name(table) in TABLES:
+        return Path(path), normal_name(table)
     if sep and path and "/" not in table and "\\" not in table and not Path(text).exists() and Path(path).exists():
         raise InputError(f"{text}: unknown table {table!r} after ':'; expected one of {', '.join(TABLES)}")
     return Path(text), None
@@ -362,12 +362,12 @@ def import_files(
     >>> report.to_frame()["table"].tolist()
     ['parks', 'enterprises', 'flows', 'offers']
     """
-    if table is not None and _normal(table) not in TABLES:
+    if table is not None and normal_name(table) not in TABLES:
         raise InputError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
     if decimal not in (".", ","):
         raise InputError(f"decimal mark {decimal!r}: expected '.' or ','")
-    column_map = {_normal(source): _normal(target) for source, target in (column_map or {}).items()}
-    set_values = {_normal(name): str(value) for name, value in (set_values or {}).items()}
+    column_map = {normal_name(source): normal_name(target) for source, target in (column_map or {}).items()}
+    set_values = {normal_name(name): str(value) for name, value in (set_values or {}).items()}
     if resource_map is not None and not isinstance(resource_map, ResourceMap):
         resource_map = (load_resource_map(resource_map) if isinstance(resource_map, (str, Path))
                         else ResourceMap({normalise_name(name): code for name, code in resource_map.items()},
@@ -387,7 +387,7 @@ def import_files(
                 problems.add(problem)
             continue
         for sheet in read:
-            name = named_table or (_normal(table) if table else (sheet.table_hint or table_for_file(path)))
+            name = named_table or (normal_name(table) if table else (sheet.table_hint or table_for_file(path)))
             if name is None:
                 problems.add(Problem(str(path), None, None, None,
                                      "cannot tell the table from the file name; name it as FILE:TABLE "
@@ -611,17 +611,17 @@ def _header_unit(column: str) -> tuple[str, str | None]:
     """``"Quantity (t/yr)"`` -> ("quantity", "t/yr") when the brackets hold a unit pint can read."""
     match = _HEADER_UNIT.match(str(column))
     if not match:
-        return _normal(column), None
+        return normal_name(column), None
     try:
         parse_unit(match["unit"].strip())
     except UnitError:
-        return _normal(column), None
-    return _normal(match["base"]), match["unit"].strip()
+        return normal_name(column), None
+    return normal_name(match["base"]), match["unit"].strip()
 
 
 def _field_for_header(column: str, spec: TableSpec, column_map: dict[str, str]) -> tuple[str, str | None, str | None]:
     """(field or kept name, unit from the header, how it was read) for one header of a file."""
-    full = _normal(column)
+    full = normal_name(column)
     base, unit = _header_unit(column)
     target = column_map.get(full, column_map.get(base, base))
     if unit is not None and target in _UNIT_FIELDS.get(spec.name, ()):
@@ -639,7 +639,7 @@ def _resembled_field(column: str, spec: TableSpec) -> str | None:
     """The field a column not read as any field looks like: its name without brackets, a known alias
     (Menge, 数量, Supplier), or a near spelling (quantitiy)."""
     match = _HEADER_UNIT.match(str(column))
-    base = _normal(match["base"]) if match else _normal(column)
+    base = normal_name(match["base"]) if match else normal_name(column)
     fields = spec.field_names
     if base in fields:
         return base
@@ -672,7 +672,7 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
         seen[name] = original
     # A column kept aside (in 'extra') that looks like a field would silently lose that field's data.
     for original, name in zip(frame.columns, names):
-        if name in spec.field_names or _normal(original) in column_map:
+        if name in spec.field_names or normal_name(original) in column_map:
             continue
         resembled = _resembled_field(original, spec)
         if resembled is None:
@@ -1343,6 +1343,3 @@ def _upsert_sql(spec: TableSpec, columns: list[str], import_id: int) -> str:
         f"ON CONFLICT({spec.key}) DO UPDATE SET {assignments}, import_id = excluded.import_id WHERE {differs}"
     )
 
-
-def _normal(name: str) -> str:
-    return str(name).strip().lower().replace(" ", "_").replace("-", "_")

@@ -81,12 +81,12 @@ import scipy.optimize
 import scipy.sparse
 import sqlite_utils
 
-from .datasets import datasets_dir
 from .co2uses import UNCLASSIFIED, co2_use
 from .coverage import NOISE, none_for_nan, with_note
 from .errors import InputError, UnknownIdError
-from .factors import load_factors
+from .factors import load_factors, number_column, read_table, shipped_or_own
 from .geo import nearest_within
+from .units import CURRENCY, HEAT
 
 __all__ = [
     "CRITERIA",
@@ -117,8 +117,6 @@ INERT_WASTES = frozenset({
     "red_mud", "construction_waste", "glass_cullet", "foundry_sand", "mill_scale", "catalyst_waste",
     "plasterboard_waste",
 })
-HEAT = frozenset({"steam", "district_heat", "waste_heat"})
-_CURRENCY = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -175,42 +173,20 @@ def load_weights(path: str | os.PathLike | None = None) -> tuple[dict[str, float
     return {name: values.get(name, 0.0) / total for name in CRITERIA}, method
 
 
-def _table(name: str, override, columns: tuple[str, ...]) -> pd.DataFrame:
-    path = Path(override) if override else datasets_dir() / "factors" / name
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: the file is empty; expected columns {', '.join(columns)}") from None
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as CSV ({exc})") from None
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise InputError(f"{path}, row 1: missing column(s) {', '.join(missing)}")
-    return frame
-
-
-def _numbers(frame: pd.DataFrame, column: str, path_name: str) -> pd.Series:
-    numbers = pd.to_numeric(frame[column].where(frame[column] != ""), errors="coerce")
-    bad = frame[column].ne("") & ~np.isfinite(numbers.astype(float))  # text, nan and inf alike
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise InputError(f"{path_name}, row {row}, column {column!r}: {frame[column][bad].iloc[0]!r}: "
-                         "expected a finite number")
-    return numbers
-
-
 def load_substitutes(override: str | os.PathLike | None = None) -> pd.DataFrame:
     """``offered, demanded, ratio`` (units of demanded replaced per unit of offered), shipped or the user's."""
-    frame = _table("substitutes.csv", override, ("offered", "demanded", "ratio"))
-    frame["ratio"] = _numbers(frame, "ratio", str(override or "substitutes.csv"))
+    path = shipped_or_own("factors", "substitutes.csv", override)
+    frame = read_table(path, ("offered", "demanded", "ratio"))
+    frame["ratio"] = number_column(frame, "ratio", path)
     return frame[frame["ratio"] > 0]
 
 
 def load_prices(override: str | os.PathLike | None = None) -> pd.DataFrame:
     """``resource_code -> virgin_price_cny, disposal_cost_cny`` per canonical unit, shipped or the user's."""
-    frame = _table("prices.csv", override, ("resource_code", "virgin_price_cny", "disposal_cost_cny"))
+    path = shipped_or_own("factors", "prices.csv", override)
+    frame = read_table(path, ("resource_code", "virgin_price_cny", "disposal_cost_cny"))
     for column in ("virgin_price_cny", "disposal_cost_cny"):
-        frame[column] = _numbers(frame, column, str(override or "prices.csv"))
+        frame[column] = number_column(frame, column, path)
     return frame.set_index("resource_code")[["virgin_price_cny", "disposal_cost_cny"]]
 
 
@@ -467,7 +443,7 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
         giving, taking = offers_of.get(route.offered), demands_of.get(route.demanded)
         if giving is None or taking is None:
             continue
-        currency = _CURRENCY[giving["kind"].iloc[0]]
+        currency = CURRENCY[giving["kind"].iloc[0]]
         limit = radius_km
         if currency in ("water", "co2") or (currency == "energy" and route.offered in HEAT):
             limit = min(radius_km, reach[currency])

@@ -25,7 +25,7 @@ import pandas as pd
 from .errors import InputError, Problem
 
 __all__ = ["Sheet", "read_file", "max_file_mb", "SUPPORTED_SUFFIXES", "DEFAULT_MAX_FILE_MB", "MAX_FILE_MB_ENV",
-           "MAX_COLUMNS", "MAX_ROWS"]
+           "MAX_COLUMNS", "MAX_ROWS", "normal_name"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json")
 #: documented limits: a file larger than this is refused before it is read (raise with SYMBIOSIS_MAX_FILE_MB)
@@ -357,7 +357,7 @@ def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...], header_row
                                    f"the workbook would unpack to {unpacked / 1e6:,.0f} MB from {len(raw) / 1e6:,.1f} MB "
                                    f"(limits: {MAX_UNPACKED_MB} MB, ratio {MAX_PACKING_RATIO}): refused as a zip bomb")])
     titles = _check_workbook(name, raw, table_names)
-    named = [title for title in titles if _normal(title) in table_names]
+    named = [title for title in titles if normal_name(title) in table_names]
     chosen = named or titles[:1]
     try:
         grids = pd.read_excel(io.BytesIO(raw), sheet_name=chosen, header=None, dtype=str, engine="openpyxl")
@@ -371,7 +371,7 @@ def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...], header_row
                                        f"{MAX_COLUMNS:,} columns per file")])
         # read_excel drops leading blank rows of a sheet only if asked; with header=None row 0 is row 1.
         sheets.append(_from_grid(label, grid, first_row_number=1,
-                                 table_hint=_normal(sheet_name) if named else None, header_row=header_row))
+                                 table_hint=normal_name(sheet_name) if named else None, header_row=header_row))
     return sheets
 
 
@@ -421,7 +421,7 @@ def _check_workbook(name: str, raw: bytes, table_names: tuple[str, ...]) -> list
     problems: list[Problem] = []
     try:
         titles = list(book.sheetnames)
-        named = [title for title in titles if _normal(title) in table_names]
+        named = [title for title in titles if normal_name(title) in table_names]
         read = named or titles[:1]
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             for title in read:
@@ -469,8 +469,8 @@ def _read_json(name: str, text: str, table_names: tuple[str, ...]) -> list[Sheet
     except RecursionError:
         raise ReadFailure([Problem(name, None, None, None, "not valid JSON here: nested too deeply "
                                    "(records are objects of field: value)")]) from None
-    if isinstance(data, dict) and data and all(_normal(key) in table_names for key in data):
-        parts = [(f"{name} [{key}]", records, _normal(key)) for key, records in data.items()]
+    if isinstance(data, dict) and data and all(normal_name(key) in table_names for key in data):
+        parts = [(f"{name} [{key}]", records, normal_name(key)) for key, records in data.items()]
     elif isinstance(data, list):
         parts = [(name, data, None)]
     else:
@@ -512,7 +512,14 @@ def _json_cell(value) -> str:
     return str(value)
 
 
-def _normal(name: str) -> str:
-    return name.strip().lower().replace(" ", "_").replace("-", "_")
+def normal_name(name: str) -> str:
+    """A table or column name as the store spells it: trimmed, lower case, spaces and hyphens as '_'.
+
+    Examples
+    --------
+    >>> normal_name(" Resource-Code ")
+    'resource_code'
+    """
+    return str(name).strip().lower().replace(" ", "_").replace("-", "_")
 
 

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from cli import cli
 from symbiosis.factors import load_factors
 from symbiosis.ingest import import_files
-from symbiosis.matching import HEAT, find_candidates, match
+from symbiosis.matching import find_candidates, match
+from symbiosis.units import HEAT
 from symbiosis.store import open_store
 
 from .conftest import DATA

@@ -43,10 +43,10 @@ import pandas as pd
 import sqlite_utils
 
 from .coverage import NOISE, Coverage, clean_zero
-from .errors import InputError
+from .errors import InputError, SolverError
 from .factors import load_factors
 from .geo import haversine_km, nearest_within
-from .graph import is_boundary, load_graph
+from .graph import is_boundary, load_graph, validate_graph
 from .inventory import park_views
 from .co2uses import CO2Use, co2_use
 from .units import CURRENCY, SCOPE2_CARRIERS, chain_group
@@ -158,6 +158,7 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
     factors = factors or load_factors()
     if G is None:
         G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
+    validate_graph(G, needs=("resource", "currency", "quantity"))
     attributes = G._node  # read the adjacency directly: a national graph has 10^5 edges and 10^5 firms
     firms = [node for node, data in attributes.items() if not data.get("boundary", False)]
     firm_set = set(firms)
@@ -580,6 +581,7 @@ def exchange_credits(db: sqlite_utils.Database, G: nx.MultiDiGraph,
         transport_t, avoided_t, saving_status`` (known | partial: a mass flow without a distance, transport
         not subtracted | unknown) and ``note`` (what is missing), largest saving first, unknown last.
     """
+    validate_graph(G, needs=("resource", "currency", "quantity"))
     factors = factors or load_factors()
     resources, byproduct = _byproduct_resources(db)
     query = _outside_graph_query(G, resources, byproduct)
@@ -729,6 +731,7 @@ def exchange_coverage(G: nx.MultiDiGraph, credits: pd.DataFrame) -> tuple[Covera
         such exchanges in ``credits``), and CO2 flows with a quantity (of the CO2 flows into the park's
         firms, and out of those of its firms that receive CO2: the flows that decide what is kept).
     """
+    validate_graph(G, needs=("resource", "currency", "quantity"))
     firms = {node for node in G if not is_boundary(G, node)}
     taken = [(quantity, factor) for taker, quantity, factor in zip(
         credits["taker_id"].tolist(), credits["quantity"].tolist(), credits["co2_factor"].tolist()) if taker in firms]
@@ -817,6 +820,7 @@ def absorption_nodes(balance: pd.DataFrame, G: nx.MultiDiGraph, db: sqlite_utils
         CO2 on ranks high too. Firms with nothing known to keep or avoid are not listed; an empty list
         whose firms' figures are unknown says so in ``attrs["note"]``.
     """
+    validate_graph(G, needs=("resource", "currency", "quantity"))
     emitted_total = _known_total(park_views(balance)["park_emissions"]) if len(balance) else None
     rows = []
     for firm, name, use, stored, utilised, avoided, status in zip(
@@ -1093,6 +1097,8 @@ def _lp_flow(supply: np.ndarray, demand: np.ndarray, candidates: list[tuple[int,
     ]).tocsr()
     limits = np.concatenate([np.round(supply), np.round(demand)])
     most = scipy.optimize.linprog(-np.ones(n), A_ub=matrix, b_ub=limits, bounds=(0, None), method="highs")
+    if not most.success:  # always feasible (nothing moved): a failure is the solver's
+        raise SolverError(f"the CO2 allocation could not be solved (HiGHS: {most.message})")
     total = -most.fun
     cheapest = scipy.optimize.linprog(km, A_ub=scipy.sparse.vstack([matrix, -np.ones((1, n))]).tocsr(),
                                       b_ub=np.concatenate([limits, [-(total - 1e-7)]]),

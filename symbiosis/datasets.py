@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import ShippedDataError, UnknownIdError
+
 __all__ = ["datasets_dir", "dataset_files", "catalogue_path", "DEMO_SETS"]
 
 #: the sets ``symbiosis demo`` loads, in order
@@ -20,7 +22,7 @@ def datasets_dir() -> Path:
     for candidate in (package / "_datasets", package.parent / "datasets"):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError("the shipped datasets are missing from this installation of symbiosis")
+    raise ShippedDataError("the shipped datasets are missing from this installation of symbiosis: reinstall it")
 
 
 def dataset_files(name: str) -> list[Path]:
@@ -28,7 +30,7 @@ def dataset_files(name: str) -> list[Path]:
     folder = datasets_dir() / name
     if not folder.is_dir():
         known = sorted(p.name for p in datasets_dir().iterdir() if p.is_dir())
-        raise FileNotFoundError(f"no dataset {name!r}; shipped: {', '.join(known)}")
+        raise UnknownIdError(f"no dataset {name!r}; shipped: {', '.join(known)}")
     return sorted(folder.glob("*.csv"))
 
 

@@ -31,7 +31,7 @@ import networkx as nx
 import pandas as pd
 
 from .coverage import Coverage
-from .graph import is_boundary
+from .graph import is_boundary, validate_graph
 from .schema import NON_FIRM_ROLES
 from .sectors import parse_sector
 from .units import chain_group
@@ -82,6 +82,7 @@ def primary_energy(G: nx.MultiDiGraph, energy_use: pd.DataFrame) -> pd.DataFrame
     >>> primary_energy(G, use)[["firm", "mwh", "basis"]].values.tolist()
     [['wind', 5.0, 'from outside or own generation'], ['wind', 100.0, 'generated in the park']]
     """
+    validate_graph(G, needs=("resource", "currency", "quantity"))
     supplied: dict[tuple[str, str], list] = {}  # (firm, group) -> [flows, known, MWh] from park firms
     receives_energy: set[str] = set()
     delivered: dict[tuple[str, str], float] = {}  # (producer, carrier) -> MWh to park firms
@@ -160,6 +161,7 @@ def water_reuse(G: nx.MultiDiGraph, country: str | None = None) -> WaterReuse:
         its flows all lack a quantity, the ``coverage`` (flows with a quantity of those counted) and
         how many intake flows there are (none recorded: the rate is an upper bound).
     """
+    validate_graph(G, needs=("resource", "kind", "quantity"))
     sums = {"reused": [0, 0, 0.0], "intake": [0, 0, 0.0]}
     for u, v, data in G.edges(data=True):
         if data["kind"] != "water":

@@ -18,6 +18,9 @@ __all__ = [
     "Problem",
     "ValidationError",
     "UnknownIdError",
+    "GraphContractError",
+    "ShippedDataError",
+    "SolverError",
 ]
 
 #: how many row problems a ValidationError lists before it summarises the rest
@@ -46,6 +49,18 @@ class UnitError(InputError):
 
 class UnknownIdError(SymbiosisError, LookupError):
     """An id (park, enterprise, import) that the store does not hold."""
+
+
+class GraphContractError(InputError):
+    """A graph handed to an analysis lacks what the graph contract (:mod:`symbiosis.graph`) promises."""
+
+
+class ShippedDataError(SymbiosisError, FileNotFoundError):
+    """A file shipped with symbiosis is missing or broken: the installation, not the user's data."""
+
+
+class SolverError(SymbiosisError, RuntimeError):
+    """An optimisation that always has a solution was not solved: a solver failure, not a bad input."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .datasets import catalogue_path
-from .errors import InputError
+from .errors import InputError, ShippedDataError
 from .geo import EARTH_RADIUS_KM, haversine_km, unit_vectors
 from .units import CANONICAL_UNIT
 
@@ -471,13 +471,14 @@ class _Model:
     def build(cls) -> _Model:
         path = catalogue_path()
         if path is None:
-            raise FileNotFoundError("the resource catalogue is missing from this installation of symbiosis")
+            raise ShippedDataError("the resource catalogue is missing from this installation of symbiosis")
         catalogue = pd.read_csv(path, dtype={"code": str, "kind": str})
         known = dict(zip(catalogue["code"], catalogue["kind"]))
         used = sorted({code for sector in SECTORS for code in (*sector.outputs, *sector.inputs)})
         missing = [code for code in used if code not in known]
         if missing:
-            raise ValueError(f"resources not in the catalogue: {', '.join(missing)}")
+            raise ShippedDataError(f"the generator's sectors use resources not in the shipped catalogue: "
+                                   f"{', '.join(missing)}")
         index = {code: number for number, code in enumerate(used)}
         by_code = catalogue.set_index("code")
         n_sectors, n_resources = len(SECTORS), len(used)

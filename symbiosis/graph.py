@@ -20,6 +20,7 @@ unit, or None when unknown), ``unit, quantity_orig, unit_orig, year, status, dis
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from collections.abc import Iterable
 
@@ -28,13 +29,18 @@ import numpy as np
 import sqlite_utils
 
 from ._gc import collector_paused
-from .errors import InputError, UnknownIdError
+from .errors import GraphContractError, InputError, UnknownIdError
 from .geo import haversine_km
 from .schema import BOUNDARY_PREFIX, FLOW_STATUSES, NON_FIRM_ROLES
 from .store import open_store
 from .units import CURRENCY, KINDS
 
-__all__ = ["load_graph", "boundary_node", "is_boundary"]
+__all__ = ["load_graph", "boundary_node", "is_boundary", "validate_graph", "EDGE_ATTRIBUTES"]
+
+#: what every edge must carry for the analyses (the rest of the contract is optional)
+EDGE_ATTRIBUTES = ("resource", "kind", "currency", "quantity")
+#: how many problems validate_graph lists before it counts the rest
+_LISTED = 10
 
 _NODE_COLUMNS = ("name", "park_id", "sector_code", "sector_name", "lat", "lon", "output_value_mcny", "employees",
                  "role")
@@ -148,6 +154,7 @@ def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, 
     flows = db.execute(sql, params).fetchall()
 
     G = nx.MultiDiGraph(park=park, year=year, kinds=kinds, status=status, resources=resources)
+    G.graph["contract_edges"] = len(flows)  # built to the contract: validate_graph need not walk it
     member_sql = f"SELECT id, {', '.join(_NODE_COLUMNS)} FROM enterprises"
     members = db.execute(member_sql + (" WHERE park_id = ?" if park is not None else ""),
                          [park] if park is not None else []).fetchall()
@@ -210,3 +217,61 @@ def _add_boundary(G: nx.MultiDiGraph, node: str, direction: str, label: str | No
     if node not in G:
         shown = label or ("import" if direction == "in" else "export")
         G.add_node(node, name=f"outside ({shown})", boundary=True, direction=direction, boundary_label=shown)
+
+
+def validate_graph(G: nx.MultiDiGraph, needs: tuple[str, ...] = EDGE_ATTRIBUTES) -> nx.MultiDiGraph:
+    """Check that ``G`` keeps the graph contract (the module docstring) before an analysis reads it.
+
+    Every edge needs the attributes the analysis reads (``needs``, of ``resource``, ``kind``, ``currency``,
+    ``quantity``): ``kind`` one of :data:`symbiosis.units.KINDS`, ``currency`` mass, energy, water or co2,
+    ``quantity`` a number or None (unknown). A graph made by :func:`load_graph` and not given edges since
+    is not walked again.
+
+    Returns
+    -------
+    networkx.MultiDiGraph
+        ``G`` itself, so that an analysis can write ``G = validate_graph(G)``.
+
+    Raises
+    ------
+    GraphContractError
+        Every problem at once (the first ten, and how many more), each naming the edge.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.MultiDiGraph()
+    >>> _ = G.add_edge("a", "b", key="f1", resource="steam", kind="energy")
+    >>> validate_graph(G, needs=("resource", "kind")) is G
+    True
+    >>> validate_graph(G)
+    Traceback (most recent call last):
+    ...
+    symbiosis.errors.GraphContractError: the graph does not keep the graph contract (symbiosis.graph): edge a -> b (f1): missing currency, quantity
+    """
+    if not isinstance(G, nx.MultiDiGraph):
+        raise GraphContractError(f"expected a networkx MultiDiGraph (symbiosis.graph.load_graph), not "
+                                 f"{type(G).__name__}")
+    if G.graph.get("contract_edges") == G.number_of_edges():
+        return G
+    currencies = set(CURRENCY.values())
+    problems, count = [], 0
+    for u, v, key, data in G.edges(keys=True, data=True):
+        missing = [name for name in needs if name not in data]
+        wrong = [f"missing {', '.join(missing)}"] if missing else []
+        if "kind" in needs and "kind" in data and data["kind"] not in KINDS:
+            wrong.append(f"kind {data['kind']!r} is not one of {', '.join(KINDS)}")
+        if "currency" in needs and "currency" in data and data["currency"] not in currencies:
+            wrong.append(f"currency {data['currency']!r} is not one of {', '.join(sorted(currencies))}")
+        quantity = data.get("quantity")
+        if "quantity" in needs and quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, numbers.Real)):
+            wrong.append(f"quantity {quantity!r} is not a number or None")
+        if wrong:
+            count += 1
+            if len(problems) < _LISTED:
+                problems.append(f"edge {u} -> {v} ({key}): {'; '.join(wrong)}")
+    if problems:
+        more = f"; and {count - len(problems)} more edges" if count > len(problems) else ""
+        raise GraphContractError("the graph does not keep the graph contract (symbiosis.graph): "
+                                 + "; ".join(problems) + more)
+    return G

@@ -19,6 +19,7 @@ import scipy.sparse.csgraph
 
 from ._gc import collector_paused
 from .errors import InputError
+from .graph import validate_graph
 
 #: the order loops are searched and listed in (CO2 going round is listed too, after water)
 CURRENCY_ORDER = ("mass", "energy", "water", "co2")
@@ -78,6 +79,7 @@ def internal_digraph(G: nx.MultiDiGraph, kinds: list[str] | None = None) -> nx.D
     Edge attribute ``flows`` lists the attribute dicts of the flows it stands for (G's own dicts, shared,
     not copies: do not change them).
     """
+    validate_graph(G, needs=("currency", "quantity"))
     with collector_paused():
         return _internal_digraph(G, kinds)
 
@@ -110,6 +112,7 @@ def strongly_connected(G: nx.MultiDiGraph, kinds: list[str] | None = None) -> pd
         ``component, size, members`` (ids, comma-separated), largest first. Components of one firm are
         listed only if the firm sends flows to itself.
     """
+    validate_graph(G, needs=("currency", "quantity"))
     H = internal_digraph(G, kinds)
     return _components_table(_loop_components({u: list(neighbours) for u, neighbours in H.adjacency()}))
 
@@ -186,6 +189,7 @@ def find_loops(G: nx.MultiDiGraph, max_length: int = 6, limit: int = DEFAULT_LIM
     >>> result.loops[["length", "currency", "bottleneck"]].values.tolist()
     [[2, 'energy', 2.0]]
     """
+    validate_graph(G, needs=("currency", "quantity"))
     if max_length < 1:
         raise InputError(f"max_length must be at least 1, not {max_length}")
     if limit < 1:

@@ -83,7 +83,7 @@ import sqlite_utils
 
 from .co2uses import UNCLASSIFIED, co2_use
 from .coverage import NOISE, none_for_nan, with_note
-from .errors import InputError, UnknownIdError
+from .errors import InputError, SolverError, UnknownIdError
 from .factors import load_factors, number_column, read_table, shipped_or_own
 from .geo import nearest_within
 from .units import CURRENCY, HEAT
@@ -745,7 +745,8 @@ def _solve_plan(scored: pd.DataFrame) -> np.ndarray:
     result = scipy.optimize.linprog(-_numbers_of(scored, "score"), A_ub=matrix, b_ub=np.array(bounds),
                                     bounds=(0, 1), method="highs")
     if not result.success:  # the problem is always feasible (x = 0); this guards solver failures
-        raise InputError(f"the matchmaking plan could not be solved: {result.message}")
+        raise SolverError(f"the matchmaking plan could not be solved (HiGHS: {result.message}); the greedy plan "
+                          "beside it still holds")
     share = np.clip(result.x, 0.0, 1.0)
     share[share < 1e-9] = 0.0
     return share

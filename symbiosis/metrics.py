@@ -31,7 +31,7 @@ import scipy.sparse.linalg
 
 from .coverage import MIN_COVERAGE, Coverage, clean_zero, none_for_nan
 from .errors import InputError
-from .graph import is_boundary
+from .graph import is_boundary, validate_graph
 from .units import CANONICAL_UNIT, CURRENCY
 
 __all__ = [
@@ -170,6 +170,7 @@ def flow_model(G: nx.MultiDiGraph, currency: str) -> FlowModel:
     -------
     FlowModel
     """
+    validate_graph(G, needs=("currency", "quantity"))
     if currency not in set(CURRENCY.values()):
         raise InputError(f"unknown currency {currency!r}; expected one of mass, energy, water, co2")
     edges = [(u, v, data["quantity"]) for u, v, data in G.edges(data=True) if data["currency"] == currency]
@@ -525,6 +526,7 @@ def node_balance(G: nx.MultiDiGraph, currency: str) -> pd.DataFrame:
     >>> row["inflow"] is None, row["outflow"], row["imbalance"] is None, bool(row["balance_known"])
     (True, 80.0, True, False)
     """
+    validate_graph(G, needs=("currency", "quantity"))
     return _balance(G, flow_model(G, currency))
 
 
@@ -785,6 +787,7 @@ def network_metrics(
     >>> row["coverage"], row["TST"] is None, row["reason"]
     (0.0, True, 'nothing known: 0 of 1 energy flows with a quantity')
     """
+    validate_graph(G, needs=("currency", "quantity"))
     _check_options(orientation, min_coverage)
     return _frame(_metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage), _COLUMNS, _NULLABLE)
 

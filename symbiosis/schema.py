@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .errors import UnknownIdError
 from .units import KINDS
 
 __all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX", "ROLES", "NON_FIRM_ROLES",
@@ -118,7 +119,7 @@ class TableSpec:
         for candidate in self.fields:
             if candidate.name == name:
                 return candidate
-        raise KeyError(name)
+        raise UnknownIdError(f"table {self.name} has no field {name!r}")
 
 
 _LAT = dict(type="real", minimum=-90.0, maximum=90.0)

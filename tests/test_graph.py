@@ -85,3 +85,22 @@ def test_resource_filter_keeps_every_firm_and_only_those_flows(filled):
     assert steam_only.number_of_edges() == sum(1 for *_, r in everything.edges(data="resource") if r == "steam") > 0
     assert {n for n in everything if not is_boundary(everything, n)} <= set(steam_only)
     assert load_graph(filled, resources=[]).number_of_edges() == 0
+
+
+def test_an_analysis_given_a_graph_off_contract_lists_every_problem():
+    """find_loops on a graph without currency once raised a bare KeyError."""
+    import networkx as nx
+
+    from symbiosis.errors import GraphContractError
+    from symbiosis.loops import find_loops
+    from symbiosis.metrics import network_metrics
+
+    G = nx.MultiDiGraph()
+    G.add_edge("a", "b", key="f1", resource="steam", kind="energy", quantity=1.0)
+    G.add_edge("b", "a", key="f2", resource="steam", kind="energy", currency="plasma", quantity="lots")
+    for analysis in (find_loops, network_metrics):
+        with pytest.raises(GraphContractError) as raised:
+            analysis(G)
+        message = str(raised.value)
+        assert "a -> b (f1): missing currency" in message
+        assert "b -> a (f2): currency 'plasma'" in message and "quantity 'lots'" in message

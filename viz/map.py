@@ -39,6 +39,7 @@ import networkx as nx
 import pandas as pd
 import pyvis
 
+from symbiosis.errors import InputError
 from symbiosis.sectors import is_china, sector_division, sector_name
 from symbiosis.units import CURRENCY
 
@@ -398,7 +399,7 @@ def build_map(
         HTML with vis-network inlined: opens offline.
     """
     if layout not in ("force", "geo"):
-        raise ValueError(f"layout must be 'force' or 'geo', not {layout!r}")
+        raise InputError(f"layout must be 'force' or 'geo', not {layout!r}")
     notice = None
     original_nodes = G.number_of_nodes()
     if original_nodes > max_nodes:

@@ -16,7 +16,7 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation",
                     "-q", "-w", str(out)], check=True, capture_output=True)
-    (built,) = out.glob("symbiosis-*.whl")
+    (built,) = out.glob("park_symbiosis-*.whl")  # the distribution name; the import name is symbiosis
     return built
 
 
@@ -27,6 +27,8 @@ def test_wheel_carries_datasets_as_package_data_not_as_a_datasets_package(wheel)
     assert not any(name.startswith("datasets/") for name in names)
     assert "cli.py" in names and "viz/__init__.py" in names
     assert not any(name.startswith("tests/") for name in names)
+    assert "symbiosis/py.typed" in names  # type hints are part of the interface (PEP 561)
+    assert any(name.endswith(".dist-info/licenses/LICENSE") or name.endswith(".dist-info/LICENSE") for name in names)
 
 
 def test_installed_wheel_runs_demo_from_another_folder(wheel, tmp_path):

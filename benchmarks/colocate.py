@@ -53,7 +53,7 @@ def main() -> None:
 
     started = time.perf_counter()
     brute_pairs = []
-    for row, firm in enumerate(sample):
+    for firm in sample:
         near = np.flatnonzero(haversine_km(lat[firm], lon[firm], lat, lon) <= args.radius_km)
         brute_pairs.append(near)
     brute_sample = time.perf_counter() - started

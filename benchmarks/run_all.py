@@ -111,10 +111,12 @@ conn.executemany("INSERT INTO flows (id, source_id, target_id, resource_code, ki
                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 conn.execute("COMMIT")
 """)
-    rest = [str(path) for path in sorted(data.glob("*.csv")) if path.name not in ("parks.csv", "enterprises.csv", "flows.csv")]
+    rest = [str(path) for path in sorted(data.glob("*.csv"))
+            if path.name not in ("parks.csv", "enterprises.csv", "flows.csv")]
     step("import offers, demands, emissions, energy", _cli("import", *rest, "--db", str(db), "--quiet"))
     plain_flows = f"import sqlite3\nresult = len(sqlite3.connect({str(db)!r}).execute('SELECT * FROM flows').fetchall())"
-    step("graph load (all flows)", f"from symbiosis.graph import load_graph\nresult = load_graph({str(db)!r}).number_of_edges()",
+    step("graph load (all flows)",
+         f"from symbiosis.graph import load_graph\nresult = load_graph({str(db)!r}).number_of_edges()",
          "SELECT flows", plain_flows)
     # the command a user runs; it stops at 1,000 loops of up to 6 firms (its defaults)
     step("loops (capped at 1,000, length 6)",
@@ -128,7 +130,9 @@ result = sum(1 for _ in islice(nx.simple_cycles(internal_digraph(load_graph({str
 """, is_baseline=True)
     step("metrics by park (2 processes)", _cli("metrics", "--db", str(db), "--by-park", "--format", "csv"),
          "1 process", _cli("metrics", "--db", str(db), "--by-park", "--jobs", "1", "--format", "csv"))
-    plain_carbon = f"import sqlite3\nc = sqlite3.connect({str(db)!r})\nresult = [len(c.execute(q).fetchall()) for q in ('SELECT * FROM emissions', 'SELECT * FROM flows WHERE kind = \"co2\"', 'SELECT * FROM offers', 'SELECT * FROM demands')]"
+    plain_carbon = (f"import sqlite3\nc = sqlite3.connect({str(db)!r})\n"
+                    "result = [len(c.execute(q).fetchall()) for q in ('SELECT * FROM emissions', "
+                    "'SELECT * FROM flows WHERE kind = \"co2\"', 'SELECT * FROM offers', 'SELECT * FROM demands')]")
     step("carbon (all parks)", _cli("carbon", "--db", str(db), "--format", "csv"), "read its data", plain_carbon)
     step("colocate (all parks)", _cli("colocate", "--db", str(db), "--format", "csv"), "SELECT flows", plain_flows)
     step("match (all parks)", _cli("match", "--db", str(db), "--all", "--format", "csv"), "read its data", plain_carbon)

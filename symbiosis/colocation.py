@@ -232,7 +232,8 @@ def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: floa
     # undirected: the same pair in either direction is one edge
     first = np.where(edges["u"] < edges["v"], edges["u"], edges["v"])
     second = np.where(edges["u"] < edges["v"], edges["v"], edges["u"])
-    summed = pd.DataFrame({"a": first, "b": second, "weight": edges["weight"]}).groupby(["a", "b"], sort=True)["weight"].sum()
+    pairs = pd.DataFrame({"a": first, "b": second, "weight": edges["weight"]})
+    summed = pairs.groupby(["a", "b"], sort=True)["weight"].sum()
     return summed.reset_index(), counts
 
 

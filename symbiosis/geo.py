@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EARTH_RADIUS_KM", "haversine_km", "unit_vectors", "pairs_within", "nearest_within", "neighbour_counts", "nearest", "centroid"]
+__all__ = ["EARTH_RADIUS_KM", "haversine_km", "unit_vectors", "pairs_within", "nearest_within", "neighbour_counts",
+           "nearest", "centroid"]
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 

@@ -6,7 +6,8 @@ Nodes are enterprise ids (str) with attributes ``name, park_id, sector_code, sec
 output_value_mcny, employees, role, boundary, external``. ``role`` is ``firm`` unless the enterprises
 file declared the node a ``utility`` (a power or gas grid), the ``environment`` (a lake, the sea) or
 ``external`` (other mills, local farmers): those are the park's boundary (``boundary=True``), never
-counted as its firms; ``external`` is True for firms and external actors outside the park. A flow that crosses the park boundary (empty source
+counted as its firms; ``external`` is True for firms and external actors outside the park. A flow that
+crosses the park boundary (empty source
 or target) ends at a boundary node ``boundary:in:LABEL`` or ``boundary:out:LABEL`` (LABEL is the flow's
 ``boundary`` column, default ``import``/``export``) with ``boundary=True`` ``direction`` and ``boundary_label``. When the
 graph is cut to one park, firms of other parks that exchange with it are kept with ``boundary=True``
@@ -247,7 +248,7 @@ def validate_graph(G: nx.MultiDiGraph, needs: tuple[str, ...] = EDGE_ATTRIBUTES)
     >>> validate_graph(G)
     Traceback (most recent call last):
     ...
-    symbiosis.errors.GraphContractError: the graph does not keep the graph contract (symbiosis.graph): edge a -> b (f1): missing currency, quantity
+    symbiosis.errors.GraphContractError: the graph does not keep ... edge a -> b (f1): missing currency, quantity
     """
     if not isinstance(G, nx.MultiDiGraph):
         raise GraphContractError(f"expected a networkx MultiDiGraph (symbiosis.graph.load_graph), not "
@@ -264,7 +265,8 @@ def validate_graph(G: nx.MultiDiGraph, needs: tuple[str, ...] = EDGE_ATTRIBUTES)
         if "currency" in needs and "currency" in data and data["currency"] not in currencies:
             wrong.append(f"currency {data['currency']!r} is not one of {', '.join(sorted(currencies))}")
         quantity = data.get("quantity")
-        if "quantity" in needs and quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, numbers.Real)):
+        not_a_number = isinstance(quantity, bool) or not isinstance(quantity, numbers.Real)
+        if "quantity" in needs and quantity is not None and not_a_number:
             wrong.append(f"quantity {quantity!r} is not a number or None")
         if wrong:
             count += 1

@@ -283,7 +283,7 @@ def table_for_file(path: str | Path) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def import_files(
+def import_files(  # noqa: C901 (split it: issue 16)
     db: sqlite_utils.Database,
     paths: Sequence[str | Path],
     *,
@@ -650,7 +650,7 @@ def _resembled_field(column: str, spec: TableSpec) -> str | None:
     return close[0] if close else None
 
 
-def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems,
+def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems,  # noqa: C901 (split it: issue 16)
             report: FileReport, set_values: dict[str, str]) -> pd.DataFrame | None:
     frame = sheet.frame
     header_row = sheet.header_row
@@ -705,7 +705,7 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
     if spec.name == "emissions":  # each scope column may have its own unit: converted column by column
         renamed.attrs["column_units"] = header_units
         header_units = {}
-    for name, unit in header_units.items():
+    for unit in header_units.values():
         if "unit" in renamed.columns:
             renamed["unit"] = renamed["unit"].where(renamed["unit"].ne(""), unit)
         else:
@@ -743,7 +743,7 @@ def _number_text(raw: pd.Series, decimal: str) -> pd.Series:
 _PLAIN_NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
 
 
-def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd.Series,
+def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd.Series,  # noqa: C901 (split it: issue 16)
                  context: _Context, problems: _Problems) -> pd.Series:
     name = spec_field.name
     raw = frame[name]

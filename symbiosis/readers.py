@@ -124,7 +124,8 @@ def read_file(path: str | Path, *, encoding: str | None = None,
     limit_mb = max_file_mb()
     if size_mb > limit_mb:
         raise ReadFailure([Problem(name, None, None, None,
-                                   f"the file is {size_mb:,.0f} MB, above the limit of {limit_mb:,.{0 if limit_mb >= 1 else 3}f} MB: split it "
+                                   f"the file is {size_mb:,.0f} MB, above the limit of "
+                                   f"{limit_mb:,.{0 if limit_mb >= 1 else 3}f} MB: split it "
                                    "(one import per part is fine) or raise SYMBIOSIS_MAX_FILE_MB")])
     raw = path.read_bytes()
     if not raw.strip():
@@ -376,7 +377,8 @@ def _read_excel(path: Path, raw: bytes, table_names: tuple[str, ...], header_row
 
 
 #: a merged range in a worksheet's XML (<mergeCell ref="C2:C4"/>), found without parsing the XML
-_MERGE_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?\bref=\"([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)\"")
+_MERGE_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\b[^>]*?"
+                         rb"\bref=\"([A-Z]{1,3}[0-9]{1,7}(?::[A-Z]{1,3}[0-9]{1,7})?)\"")
 #: problems listed per workbook (the rest of the file is not scanned once this many are found)
 _MAX_WORKBOOK_PROBLEMS = 50
 

@@ -20,7 +20,8 @@ Creating, migrating, repairing
 Waiting for a locked store
     A writer waits for another writer's lock up to :data:`DEFAULT_BUSY_TIMEOUT_S` seconds (10 minutes:
     about nine times the longest single transaction the tool runs, the national import of 1,000,000
-    flows, 65-68 s in benchmarks/README.md), or ``$SYMBIOSIS_BUSY_TIMEOUT_S`` (0 to 86400 seconds). When it gives up it raises a StoreError naming the file, how long it
+    flows, 65-68 s in benchmarks/README.md), or ``$SYMBIOSIS_BUSY_TIMEOUT_S`` (0 to 86400 seconds).
+    When it gives up it raises a StoreError naming the file, how long it
     waited and what to do; nothing has been written. Readers never wait (WAL).
 Faults
     Every SQLite error that means the file cannot be used (locked, damaged, disk full, I/O error,

@@ -204,7 +204,7 @@ def test_kill_during_import_leaves_all_or_nothing(tmp_path):
     _flows_file(flows, ["power", "refinery", "board", "cement", "farm"], rows, "k")
     rng = random.Random(7)
     kills, corrupt, landed = 0, 0, 0
-    for attempt in range(8):
+    for _attempt in range(8):
         process = subprocess.Popen([sys.executable, "-c", _IMPORTER, str(path), str(flows)], cwd=ROOT,
                                    stdout=subprocess.PIPE, text=True)
         assert process.stdout.readline().strip() == "ready"

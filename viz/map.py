@@ -360,7 +360,7 @@ def _grouped_positions(G: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
     return positions
 
 
-def build_map(
+def build_map(  # noqa: C901 (split it: issue 16)
     G: nx.MultiDiGraph,
     loops: pd.DataFrame | None = None,
     absorbers: list[str] | None = None,

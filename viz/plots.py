@@ -33,7 +33,8 @@ def bar_chart(items: list[tuple[str, float, str]], title: str, width: int = 640)
         y = 30 + index * row
         length = (width - left - 90) * value / largest
         parts.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{_text(label)}</text>')
-        parts.append(f'<rect x="{left}" y="{y + 2}" width="{max(length, 1):.1f}" height="{row - 8}" fill="{_text(colour)}"/>')
+        parts.append(f'<rect x="{left}" y="{y + 2}" width="{max(length, 1):.1f}" height="{row - 8}" '
+                     f'fill="{_text(colour)}"/>')
         parts.append(f'<text x="{left + length + 6:.1f}" y="{y + 14}">{_text(_number(value))}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -48,7 +49,8 @@ def waterfall(steps: list[tuple[str, float]], title: str, unit: str, width: int 
     scale = (bottom - top) / max(abs(start), 1e-9)
     bar = (width - 60) / (len(steps) + 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" {_FONT}>',
-             f"<title>{_text(title)}</title>", f'<text x="0" y="16" font-weight="bold">{_text(title)} ({_text(unit)})</text>',
+             f"<title>{_text(title)}</title>",
+             f'<text x="0" y="16" font-weight="bold">{_text(title)} ({_text(unit)})</text>',
              f'<line x1="30" y1="{bottom}" x2="{width - 10}" y2="{bottom}" stroke="#999"/>']
     level = start
     for index, (label, value) in enumerate(steps):
@@ -59,13 +61,17 @@ def waterfall(steps: list[tuple[str, float]], title: str, unit: str, width: int 
             low, high, colour = level - value, level, "#1a9850"
             level -= value
         y1, y2 = bottom - high * scale, bottom - low * scale
-        parts.append(f'<rect x="{x:.1f}" y="{min(y1, y2):.1f}" width="{bar * 0.7:.1f}" height="{max(abs(y2 - y1), 1):.1f}" fill="{colour}"/>')
-        parts.append(f'<text x="{x + bar * 0.35:.1f}" y="{min(y1, y2) - 4:.1f}" text-anchor="middle">{_text(_number(value))}</text>')
+        parts.append(f'<rect x="{x:.1f}" y="{min(y1, y2):.1f}" width="{bar * 0.7:.1f}" '
+                     f'height="{max(abs(y2 - y1), 1):.1f}" fill="{colour}"/>')
+        parts.append(f'<text x="{x + bar * 0.35:.1f}" y="{min(y1, y2) - 4:.1f}" text-anchor="middle">'
+                     f'{_text(_number(value))}</text>')
         parts.append(f'<text x="{x + bar * 0.35:.1f}" y="{bottom + 16}" text-anchor="middle">{_text(label)}</text>')
     x = 40 + len(steps) * bar
     y = bottom - level * scale
-    parts.append(f'<rect x="{x:.1f}" y="{min(y, bottom):.1f}" width="{bar * 0.7:.1f}" height="{max(abs(bottom - y), 1):.1f}" fill="#4d4d4d"/>')
-    parts.append(f'<text x="{x + bar * 0.35:.1f}" y="{min(y, bottom) - 4:.1f}" text-anchor="middle">{_text(_number(level))}</text>')
+    parts.append(f'<rect x="{x:.1f}" y="{min(y, bottom):.1f}" width="{bar * 0.7:.1f}" '
+                 f'height="{max(abs(bottom - y), 1):.1f}" fill="#4d4d4d"/>')
+    parts.append(f'<text x="{x + bar * 0.35:.1f}" y="{min(y, bottom) - 4:.1f}" text-anchor="middle">'
+                 f'{_text(_number(level))}</text>')
     parts.append(f'<text x="{x + bar * 0.35:.1f}" y="{bottom + 16}" text-anchor="middle">remaining</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -96,7 +102,8 @@ def sankey(flows: list[tuple[str, str, float, str]], title: str, unit: str, widt
     left, right = place(sources), place(targets)
     out_offset, in_offset = dict.fromkeys(left, 0.0), dict.fromkeys(right, 0.0)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" {_FONT}>',
-             f"<title>{_text(title)}</title>", f'<text x="0" y="16" font-weight="bold">{_text(title)} ({_text(unit)})</text>']
+             f"<title>{_text(title)}</title>",
+             f'<text x="0" y="16" font-weight="bold">{_text(title)} ({_text(unit)})</text>']
     for source, target, quantity, colour in sorted(flows, key=lambda flow: -flow[2]):
         thickness = max(quantity * scale, 1.0)
         y0 = left[source] + out_offset[source] + thickness / 2

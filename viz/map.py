@@ -647,22 +647,21 @@ def store_map(db, park: str | None = None, layout: str = "force",
     Loops and absorbers are computed on existing flows; planned flows are drawn dotted and potential
     ones (from matchmaking) dashed when ``show`` includes ``potential``.
     """
-    from symbiosis.carbon import absorption_nodes, carbon_balance
     from symbiosis.colocation import park_centres
     from symbiosis.graph import load_graph
-    from symbiosis.loops import find_loops
+    from symbiosis.pipeline import analyse_park
 
     statuses = ["existing", "planned"] + (["potential"] if "potential" in show else [])
     G = load_graph(db, park=park, status=statuses)
     small = G.number_of_nodes() <= max_nodes
     # the existing-only graph is loaded only when loops or absorbers will be drawn (a national map is
     # aggregated and shows neither; loading it twice would double the memory)
-    existing = load_graph(db, park=park, status="existing") if small and {"loops", "absorbers"} & set(show) else None
-    loops = find_loops(existing, limit=200).loops if "loops" in show and small else None
-    absorbers = None
-    if "absorbers" in show and small:
-        nodes = absorption_nodes(carbon_balance(db, park=park, G=existing), existing, db)
-        absorbers = nodes["id"].head(10).tolist()
+    wanted = (("loops",) if "loops" in show else ()) + (("carbon",) if "absorbers" in show else ())
+    loops = absorbers = None
+    if small and wanted:  # a national map is aggregated and shows neither: nothing to analyse then
+        analysis = analyse_park(db, park, analyses=wanted)
+        loops = analysis.loops.loops if analysis.loops is not None else None
+        absorbers = analysis.absorbers["id"].head(10).tolist() if analysis.absorbers is not None else None
     # every park (a park without coordinates still has a country to read its firms' codes by)
     parks = pd.DataFrame(db.execute("SELECT id, name, region, country FROM parks").fetchall(),
                          columns=["park_id", "name", "region", "country"])

@@ -90,18 +90,10 @@ def _amount(value, unit: str = "t") -> str:
 
 
 def _park_section(db, park: str, include_map: bool) -> dict:
-    from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance
-    from symbiosis.inventory import load_offsets, park_inventory
-    from symbiosis.colocation import gaps, long_haul
-    from symbiosis.factors import load_factors
-    from symbiosis.graph import load_graph
-    from symbiosis.loops import find_loops
-    from symbiosis.matching import match
-    from symbiosis.scorecard import scorecard
+    from symbiosis.pipeline import analyse_park
 
-    factors = load_factors()
-    name = db.execute("SELECT name FROM parks WHERE id = ?", (park,)).fetchone()[0]
-    existing = load_graph(db, park=park, status="existing")
+    analysis = analyse_park(db, park)
+    name, existing = analysis.name, analysis.existing
     firms = [node for node, data in existing.nodes(data=True) if not data.get("boundary")]
     kinds: dict[str, list] = {}
     for _, _, data in existing.edges(data=True):
@@ -117,16 +109,10 @@ def _park_section(db, park: str, include_map: bool) -> dict:
     if overflowed:
         flows_by_kind.attrs["note"] = (f"the known quantities of {', '.join(overflowed)} flows add up beyond the "
                                        "largest float (about 1.8e308): their total is unknown")
-    card = scorecard(db, park, factors=factors)
-    loops = find_loops(existing, limit=200)
-    balance = carbon_balance(db, park=park, factors=factors, G=existing)
-    inventory = park_inventory(balance, load_offsets(db, park), factors)
+    card, loops, inventory, nodes, allocation = (analysis.scorecard, analysis.loops, analysis.inventory,
+                                                  analysis.absorbers, analysis.allocation)
     figures = dict(zip(inventory["figure"], inventory["value_t"]))
-    nodes = absorption_nodes(balance, existing, db)
-    allocation = allocate_co2(db, park=park, factors=factors, balance=balance)
-    haul = long_haul(db, park=park, factors=factors)
-    missing = gaps(db, park=park)
-    synergies = match(db, park=park, factors=factors)
+    haul, missing, synergies = analysis.long_haul, analysis.gaps, analysis.matches
     plan = synergies.plan  # numbered 1..n (plan_row), each with its rank among all candidates
     if synergies.notes and not plan.attrs.get("note"):
         plan.attrs["note"] = "; ".join(synergies.notes)

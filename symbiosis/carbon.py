@@ -48,6 +48,7 @@ from .factors import load_factors
 from .geo import haversine_km, nearest_within
 from .graph import is_boundary, load_graph, validate_graph
 from .inventory import park_views
+from .settings import NETWORKX_LIMIT
 from .co2uses import CO2Use, co2_use
 from .units import CURRENCY, SCOPE2_CARRIERS, chain_group
 
@@ -1051,7 +1052,6 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
 
 #: above this many candidate pairs the allocation is solved as a linear programme (HiGHS) instead of
 #: networkx's network simplex, which is pure Python; both give a max-flow, min-cost allocation
-NETWORKX_LIMIT = 20_000
 
 
 def _known_total(values: pd.Series) -> float | None:

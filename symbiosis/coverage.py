@@ -16,10 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .settings import MIN_COVERAGE
+
 __all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "none_for_nan", "with_note"]
 
-#: default minimum share of inputs known before a flow-weighted figure or a verdict is given
-MIN_COVERAGE = 0.5
+# default minimum share of inputs known before a flow-weighted figure or a verdict is given
 #: verdict of an indicator whose coverage is below the minimum
 INSUFFICIENT = "insufficient data"
 #: relative floating-point noise: values this small against the figure's scale print as 0

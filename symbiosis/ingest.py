@@ -29,14 +29,14 @@ from .resolve import ResourceMap, ResourceResolver, load_resource_map, load_syno
 from .schema import BOUNDARY_PREFIX, MAX_MAGNITUDE, TABLES, Field, TableSpec, escape_key_part
 from .store import DATA_TABLES, transaction
 from .units import CANONICAL_UNIT, CURRENCY, conversion_factor, parse_unit
+from .settings import MAX_KEPT_PROBLEMS
 
 __all__ = ["import_files", "ImportReport", "FileReport", "table_for_file", "parse_column_map",
            "parse_set_values", "split_file_argument"]
 
 log = logging.getLogger(__name__)
 
-#: problems kept in full (the rest are only counted), so a million bad rows cannot exhaust memory
-MAX_KEPT_PROBLEMS = 2000
+# problems kept in full (the rest are only counted), so a million bad rows cannot exhaust memory
 _WRITE_CHUNK = 50_000
 _TRUE = {"true", "yes", "y", "1", "t", "x"}
 _FALSE = {"false", "no", "n", "0", "f", ""}

@@ -20,6 +20,7 @@ import scipy.sparse.csgraph
 from ._gc import collector_paused
 from .errors import InputError
 from .graph import validate_graph
+from .settings import DEFAULT_LOOP_LIMIT as DEFAULT_LIMIT
 
 #: the order loops are searched and listed in (CO2 going round is listed too, after water)
 CURRENCY_ORDER = ("mass", "energy", "water", "co2")
@@ -28,8 +29,7 @@ __all__ = ["LoopSearch", "find_loops", "strongly_connected", "internal_digraph"]
 
 log = logging.getLogger(__name__)
 
-#: default cap on the number of loops listed
-DEFAULT_LIMIT = 1000
+# default cap on the number of loops listed
 #: columns of the loops table after ``rank``
 _LOOP_COLUMNS = ("currency", "length", "bottleneck", "unit", "links_known", "unknown_links", "members", "member_ids",
                  "names", "links", "resources")

@@ -86,6 +86,7 @@ from .coverage import NOISE, none_for_nan, with_note
 from .errors import InputError, SolverError, UnknownIdError
 from .factors import load_factors, number_column, read_table, shipped_or_own
 from .geo import nearest_within
+from .settings import MAX_OFFERS_PER_DEMAND
 from .units import CURRENCY, HEAT
 
 __all__ = [
@@ -354,7 +355,6 @@ def _park_box(db: sqlite_utils.Database, park: str, radius_km: float) -> tuple[f
 
 
 #: each demand keeps at most this many nearest offers per resource route (bounds national runs)
-MAX_OFFERS_PER_DEMAND = 25
 
 
 def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,

@@ -33,6 +33,7 @@ from .coverage import MIN_COVERAGE, Coverage, clean_zero, none_for_nan
 from .errors import InputError
 from .graph import is_boundary, validate_graph
 from .units import CANONICAL_UNIT, CURRENCY
+from .settings import DEFAULT_IMBALANCE_THRESHOLD, DENSE_LIMIT
 
 __all__ = [
     "CURRENCIES",
@@ -55,12 +56,9 @@ log = logging.getLogger(__name__)
 #: the currencies whose cycling is measured
 CURRENCIES = ("mass", "energy", "water")
 _UNIT = {CURRENCY[kind]: unit for kind, unit in CANONICAL_UNIT.items()}
-#: firms whose inflow and outflow differ by more than this share are reported as unbalanced
-DEFAULT_IMBALANCE_THRESHOLD = 0.05
-#: FCI and the flow intensities need the diagonal of the integral matrix N = (I - G)^-1, which comes
-#: from a dense inverse of each strongly connected component; above this many firms in one component
-#: (or in the whole currency, when I - G is singular and the pseudo-inverse is needed) it is not formed
-DENSE_LIMIT = 4000
+# firms out of balance by more than DEFAULT_IMBALANCE_THRESHOLD are reported; FCI and the flow intensities
+# need the diagonal of N = (I - G)^-1, a dense inverse per strongly connected component, not formed above
+# DENSE_LIMIT firms in one component (or in the whole currency, when the pseudo-inverse is needed)
 #: columns of :func:`network_metrics` computed from quantities: null, with a ``reason``, when the
 #: currency's flows are too little known (coverage below the minimum) or form no network to measure
 FLOW_METRICS = ("boundary_input", "boundary_output", "TST", "APL", "FCI", "cycled", "BFI", "DFI", "IFI",

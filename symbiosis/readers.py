@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import re
 import warnings
 import zipfile
@@ -23,22 +22,15 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
+from .settings import (DEFAULT_MAX_FILE_MB, MAX_COLUMNS, MAX_FILE_MB_ENV, MAX_PACKING_RATIO, MAX_ROWS,
+                       MAX_UNPACKED_MB, environment_value)
 
 __all__ = ["Sheet", "read_file", "max_file_mb", "SUPPORTED_SUFFIXES", "DEFAULT_MAX_FILE_MB", "MAX_FILE_MB_ENV",
            "MAX_COLUMNS", "MAX_ROWS", "normal_name"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".json")
-#: documented limits: a file larger than this is refused before it is read (raise with SYMBIOSIS_MAX_FILE_MB)
-DEFAULT_MAX_FILE_MB = 150.0
-MAX_FILE_MB_ENV = "SYMBIOSIS_MAX_FILE_MB"
-#: columns per file (CSV, sheet or JSON list), checked on the first lines before the body is parsed:
-#: a frame costs memory per column, and no table of this tool has a tenth of this many fields
-MAX_COLUMNS = 1000
-#: an XLSX is a zip: its unpacked size and packing ratio are checked before it is opened (zip bombs)
-MAX_UNPACKED_MB = 500
-MAX_PACKING_RATIO = 200
-#: rows per file
-MAX_ROWS = 5_000_000
+# documented limits (symbiosis.settings): file size (SYMBIOSIS_MAX_FILE_MB), columns (checked on the first
+# lines before the body is parsed), unpacked size and packing ratio of an XLSX (zip bombs), rows per file
 
 
 def max_file_mb() -> float:
@@ -51,8 +43,8 @@ def max_file_mb() -> float:
     InputError
         If the setting is not a positive finite number (``abc``, ``nan``, ``inf``, ``0``).
     """
-    text = os.environ.get(MAX_FILE_MB_ENV)
-    if text is None or not text.strip():
+    text = environment_value(MAX_FILE_MB_ENV)
+    if text is None:
         return DEFAULT_MAX_FILE_MB
     try:
         value = float(text)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .errors import UnknownIdError
 from .units import KINDS
+from .settings import MAX_MAGNITUDE
 
 __all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX", "ROLES", "NON_FIRM_ROLES",
            "MAX_MAGNITUDE", "escape_key_part", "natural_key"]
@@ -27,7 +28,6 @@ BOUNDARY_PREFIX = "boundary:"
 #: year; CNY; km; people). A thousand times the world's yearly material use (about 1e11 t), so no real
 #: figure comes near it, while a million rows of it still sum to a finite number (1e21): larger values
 #: are refused at import, so that park totals never overflow to infinity
-MAX_MAGNITUDE = 1e15
 
 #: characters that join the parts of a generated key ('power>refinery:steam:2002'): inside a part
 #: they are percent-escaped, so that two different rows never share a key ('a>b' -> 'c' and 'a' ->

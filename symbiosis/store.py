@@ -44,6 +44,8 @@ from pathlib import Path
 import sqlite_utils
 
 from .errors import SchemaVersionError, StoreError
+from .settings import BUSY_TIMEOUT_ENV, DB_ENV, DEFAULT_BUSY_TIMEOUT_S, DEFAULT_DB, environment_value
+from .settings import MAX_BUSY_TIMEOUT_S as _MAX_BUSY_TIMEOUT_S
 
 __all__ = [
     "APPLICATION_ID",
@@ -66,14 +68,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DB = "symbiosis.db"
 #: ``PRAGMA application_id`` of a symbiosis store: "SYMB" in ASCII
 APPLICATION_ID = 0x53594D42
-#: how long a command waits for another process's write lock, unless ``$SYMBIOSIS_BUSY_TIMEOUT_S`` says
-DEFAULT_BUSY_TIMEOUT_S = 600.0
-BUSY_TIMEOUT_ENV = "SYMBIOSIS_BUSY_TIMEOUT_S"
-#: longest wait accepted from the environment (a day); SQLite counts milliseconds in a 32-bit int
-_MAX_BUSY_TIMEOUT_S = 86_400.0
+# how long a command waits for another process's write lock, unless $SYMBIOSIS_BUSY_TIMEOUT_S says, and
+# the longest wait accepted (a day; SQLite counts milliseconds in a 32-bit int): symbiosis.settings
 #: stores up to this size are checked (``PRAGMA quick_check``) each time they are opened: measured
 #: 2 ms for the demo store (0.2 MB) and 2.4-2.9 s for the national one (338 MB, 1,000,000 flows), so
 #: at most about 0.25 s here; larger stores are left to the errors their queries raise
@@ -269,7 +267,7 @@ SCHEMA_VERSION = len(_MIGRATIONS)
 
 def default_db_path() -> Path:
     """The store used when no ``--db`` is given: ``$SYMBIOSIS_DB``, else ``./symbiosis.db``."""
-    return Path(os.environ.get("SYMBIOSIS_DB") or DEFAULT_DB)
+    return Path(environment_value(DB_ENV) or DEFAULT_DB)
 
 
 def resolve_busy_timeout(value: float | str | None = None) -> float:
@@ -283,7 +281,7 @@ def resolve_busy_timeout(value: float | str | None = None) -> float:
     """
     source = "busy timeout"
     if value is None:
-        value = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+        value = environment_value(BUSY_TIMEOUT_ENV) or ""
         source = BUSY_TIMEOUT_ENV
         if not value:
             return DEFAULT_BUSY_TIMEOUT_S

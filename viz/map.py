@@ -42,6 +42,8 @@ import pyvis
 from symbiosis.errors import InputError
 from symbiosis.sectors import is_china, sector_division, sector_name
 from symbiosis.units import CURRENCY
+from symbiosis.settings import EDGE_DETAIL_LIMIT, PHYSICS_LIMIT
+from symbiosis.settings import MAX_MAP_NODES as MAX_NODES
 
 __all__ = ["build_map", "write_map", "store_map", "aggregate", "KIND_COLOURS", "MAX_NODES", "KNOWN_WIDTH", "UNKNOWN_WIDTH",
            "LAYOUT_SEED"]
@@ -54,12 +56,8 @@ SECTOR_PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc94
                   "#b3de69", "#fccde5", "#bc80bd", "#ccebc5"]
 BOUNDARY_COLOUR = "#c7c7c7"
 ABSORBER_BORDER = "#1a9850"
-#: above this many nodes the map draws parks (or regions) instead of firms
-MAX_NODES = 3000
-#: above this many nodes a force layout is precomputed (firms around their park) and physics is off
-PHYSICS_LIMIT = 1500
-#: above this many flows, edges are drawn straight, without "?" labels (drawing cost)
-EDGE_DETAIL_LIMIT = 3000
+# the map's limits (symbiosis.settings): parks instead of firms above MAX_NODES, a precomputed layout above
+# PHYSICS_LIMIT, straight unlabelled edges above EDGE_DETAIL_LIMIT
 #: vis-network's layout seed: the force layout starts from the same positions on every load
 LAYOUT_SEED = 20240611
 #: line widths (px) of flows with a known quantity, smallest to largest, on a log scale per currency

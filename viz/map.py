@@ -32,6 +32,7 @@ import math
 import os
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -358,7 +359,7 @@ def _grouped_positions(G: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
     return positions
 
 
-def build_map(  # noqa: C901 (split it: issue 16)
+def build_map(
     G: nx.MultiDiGraph,
     loops: pd.DataFrame | None = None,
     absorbers: list[str] | None = None,
@@ -398,23 +399,66 @@ def build_map(  # noqa: C901 (split it: issue 16)
     """
     if layout not in ("force", "geo"):
         raise InputError(f"layout must be 'force' or 'geo', not {layout!r}")
-    notice = None
+    G, notice, aggregated = _drawn_graph(G, parks, show, max_nodes)
+    if aggregated:
+        loops, absorbers = None, None  # they name firms, which the aggregated map no longer shows
+    absorbers = set(absorbers or []) if "absorbers" in show else set()
+    detailed = G.number_of_edges() <= EDGE_DETAIL_LIMIT
+    flows = _flow_totals(G)
+    sectors = _sector_colours(G, parks)
+    positions = _positions(G) if layout == "geo" else {}
+    if layout == "force" and G.number_of_nodes() > PHYSICS_LIMIT:
+        positions = _grouped_positions(G)
+        notice = (notice + " " if notice else "") + (
+            f"Above {PHYSICS_LIMIT:,} nodes the layout is precomputed (firms around their park) and physics is off.")
+    vis_nodes = [_vis_node(G, node, data, flows, sectors, absorbers, positions) for node, data in G.nodes(data=True)]
+    vis_edges, edge_ids = _vis_edges(G, flows, detailed)
+    loop_items = _loop_items(G, loops, edge_ids) if loops is not None and "loops" in show and len(loops) else []
+    physics = layout == "force" and G.number_of_nodes() <= PHYSICS_LIMIT
+    data = {"nodes": vis_nodes, "edges": vis_edges, "options": _vis_options(G, physics, detailed),
+            "loops": loop_items, "legend": _legend(G, flows, sectors, layout, detailed), "physics": physics}
+    template = _TEMPLATES.get_template("map.html")
+    return template.render(title=title, notice=notice, vis_js=(_VIS / "vis-network.min.js").read_text(encoding="utf-8"),
+                           vis_css=(_VIS / "vis-network.css").read_text(encoding="utf-8"),
+                           data_json=_script_json(data), counts=(G.number_of_nodes(), G.number_of_edges()),
+                           layout=layout)
+
+
+def _drawn_graph(G: nx.MultiDiGraph, parks: pd.DataFrame | None, show: tuple[str, ...],
+                 max_nodes: int) -> tuple[nx.MultiDiGraph, str | None, bool]:
+    """The graph as drawn: firms as parks (or regions) above ``max_nodes``, potential flows only when
+    shown; with the page's notice and whether it was aggregated."""
+    notice, aggregated = None, False
     original_nodes = G.number_of_nodes()
     if original_nodes > max_nodes:
-        firms = G
+        firms, aggregated = G, True
         G = aggregate(firms, parks, by="park")
         notice = f"{original_nodes:,} nodes are drawn as {G.number_of_nodes():,} parks (firms aggregated)."
         if G.number_of_nodes() > max_nodes:
             G = aggregate(firms, parks, by="region")
             notice = f"{original_nodes:,} nodes are drawn as {G.number_of_nodes():,} regions (parks aggregated)."
-        loops, absorbers = None, None  # they name firms, which the aggregated map no longer shows
     if "potential" not in show:
         G = G.edge_subgraph([(u, v, k) for u, v, k, s in G.edges(keys=True, data="status") if s != "potential"]).copy()
-    absorbers = set(absorbers or []) if "absorbers" in show else set()
-    detailed = G.number_of_edges() <= EDGE_DETAIL_LIMIT
+    return G, notice, aggregated
 
-    # Per node, currency and direction: [known sum, flows with a quantity, flows], so that a total can
-    # say "unknown" or "at least X (n of m flows known)". Sizes use the known throughput per currency.
+
+@dataclass
+class _Flows:
+    """Per node, currency and direction: [known sum, flows with a quantity, flows] (so that a total can
+    say "unknown" or "at least X (n of m flows known)"); the unit and widest known edge per currency;
+    known throughput per node and currency, and its largest per currency (node sizes)."""
+
+    totals: dict
+    units: dict[str, str]
+    widest: dict[str, float]
+    throughput: dict
+    largest: dict[str, float]
+
+    def ordered_currencies(self) -> list[str]:
+        return sorted(self.units, key=lambda c: (CURRENCY_ORDER + (c,)).index(c))
+
+
+def _flow_totals(G: nx.MultiDiGraph) -> _Flows:
     totals: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0])
     units: dict[str, str] = {}
     widest: dict[str, float] = {}  # largest known edge quantity per currency (absent: none known)
@@ -435,112 +479,144 @@ def build_map(  # noqa: C901 (split it: issue 16)
         if known:
             throughput[node][currency] = _capped(throughput[node][currency] + _capped(known_sum))
     largest = {currency: max((values[currency] for values in throughput.values()), default=0.0) for currency in units}
+    return _Flows(totals, units, widest, throughput, largest)
 
-    # Sector colours over every node drawn as a firm, in this park or not: a firm outside the park
-    # with a sector no firm inside has must get a colour too.
+
+@dataclass
+class _Sectors:
+    """Each drawn firm's country and sector key, the members of each sector and its colour."""
+
+    country_of: dict
+    sector_of: dict
+    members: dict[str, list[str]]
+    colour: dict[str, str]
+
+
+def _sector_colours(G: nx.MultiDiGraph, parks: pd.DataFrame | None) -> _Sectors:
+    """Sector colours over every node drawn as a firm, in this park or not: a firm outside the park with a
+    sector no firm inside has must get a colour too."""
     park_country = _park_countries(parks)
     country_of = {node: park_country.get(data.get("park_id")) for node, data in G.nodes(data=True)}
     sector_of = {node: _sector_key(data, country_of[node]) for node, data in G.nodes(data=True)
                  if not _drawn_as_box(data)}
-    sector_members: dict[str, list[str]] = defaultdict(list)
+    members: dict[str, list[str]] = defaultdict(list)
     for node, key in sector_of.items():
-        sector_members[key].append(node)
-    colour = {key: SECTOR_PALETTE[index % len(SECTOR_PALETTE)] for index, key in enumerate(sorted(sector_members))}
+        members[key].append(node)
+    colour = {key: SECTOR_PALETTE[index % len(SECTOR_PALETTE)] for index, key in enumerate(sorted(members))}
+    return _Sectors(country_of, sector_of, members, colour)
 
-    vis_nodes: list[dict] = []
-    vis_edges: list[dict] = []
-    positions = _positions(G) if layout == "geo" else {}
-    if layout == "force" and G.number_of_nodes() > PHYSICS_LIMIT:
-        positions = _grouped_positions(G)
-        notice = (notice + " " if notice else "") + (
-            f"Above {PHYSICS_LIMIT:,} nodes the layout is precomputed (firms around their park) and physics is off.")
-    for node, data in G.nodes(data=True):
-        share = max((throughput[node][currency] / largest[currency] for currency in throughput[node]
-                     if largest.get(currency)), default=0.0)
-        lines = [str(data.get("name") or node)]
-        if data.get("direction"):
-            lines.append("outside the park")
-        elif data.get("aggregate"):
-            lines.append(f"firms: {data.get('firms')}")
-        else:
-            lines += _sector_lines(data, country_of[node])
-            if data.get("park_id"):
-                lines.append(f"park: {data['park_id']}")
-            if _is_role_boundary(data):
-                lines.append(f"role: {data['role']} (drawn as part of the park boundary, not as a firm)")
-            elif data.get("external"):
-                lines.append("firm outside this park")
-        for currency in sorted(units, key=lambda c: (CURRENCY_ORDER + (c,)).index(c)):
-            for direction in ("in", "out"):
-                total = totals.get((node, currency, direction))
-                if total:
-                    lines.append(f"{currency} {direction}: {_total_text(*total, units[currency])}")
-        if node in absorbers:
-            lines.append("CO2 absorption node")
-        options = {"label": str(data.get("name") or node)[:40], "title": "\n".join(lines),
-                   "size": 8 + 32 * math.sqrt(share)}
-        if _drawn_as_box(data):
-            options.update(color=BOUNDARY_COLOUR, shape="box", size=10)
-            if _is_role_boundary(data):
-                options.update(shapeProperties={"borderDashes": [4, 3]}, borderWidth=1)
-        else:
-            options.update(color={"background": colour[sector_of[node]],
-                                  "border": ABSORBER_BORDER if node in absorbers else "#333333"},
-                           borderWidth=5 if node in absorbers else 1, shape="dot")
-            if data.get("external"):
-                options["shapeProperties"] = {"borderDashes": [4, 3]}
-        if node in positions:
-            options.update(x=positions[node][0], y=positions[node][1], physics=False)
-        vis_nodes.append({**options, "id": str(node), "shape": options.get("shape", "dot")})
-    edge_ids = {}
+
+def _node_lines(G: nx.MultiDiGraph, node: str, data: dict, flows: _Flows, sectors: _Sectors,
+                absorbers: set[str]) -> list[str]:
+    """A node's tooltip: name, what it is, and its known totals per currency and direction."""
+    lines = [str(data.get("name") or node)]
+    if data.get("direction"):
+        lines.append("outside the park")
+    elif data.get("aggregate"):
+        lines.append(f"firms: {data.get('firms')}")
+    else:
+        lines += _sector_lines(data, sectors.country_of[node])
+        if data.get("park_id"):
+            lines.append(f"park: {data['park_id']}")
+        if _is_role_boundary(data):
+            lines.append(f"role: {data['role']} (drawn as part of the park boundary, not as a firm)")
+        elif data.get("external"):
+            lines.append("firm outside this park")
+    for currency in flows.ordered_currencies():
+        for direction in ("in", "out"):
+            total = flows.totals.get((node, currency, direction))
+            if total:
+                lines.append(f"{currency} {direction}: {_total_text(*total, flows.units[currency])}")
+    if node in absorbers:
+        lines.append("CO2 absorption node")
+    return lines
+
+
+def _vis_node(G: nx.MultiDiGraph, node: str, data: dict, flows: _Flows, sectors: _Sectors, absorbers: set[str],
+              positions: dict) -> dict:
+    """One node as vis-network draws it: label, tooltip, size by known throughput, colour by sector."""
+    share = max((flows.throughput[node][currency] / flows.largest[currency] for currency in flows.throughput[node]
+                 if flows.largest.get(currency)), default=0.0)
+    options = {"label": str(data.get("name") or node)[:40],
+               "title": "\n".join(_node_lines(G, node, data, flows, sectors, absorbers)),
+               "size": 8 + 32 * math.sqrt(share)}
+    if _drawn_as_box(data):
+        options.update(color=BOUNDARY_COLOUR, shape="box", size=10)
+        if _is_role_boundary(data):
+            options.update(shapeProperties={"borderDashes": [4, 3]}, borderWidth=1)
+    else:
+        options.update(color={"background": sectors.colour[sectors.sector_of[node]],
+                              "border": ABSORBER_BORDER if node in absorbers else "#333333"},
+                       borderWidth=5 if node in absorbers else 1, shape="dot")
+        if data.get("external"):
+            options["shapeProperties"] = {"borderDashes": [4, 3]}
+    if node in positions:
+        options.update(x=positions[node][0], y=positions[node][1], physics=False)
+    return {**options, "id": str(node), "shape": options.get("shape", "dot")}
+
+
+def _vis_edges(G: nx.MultiDiGraph, flows: _Flows, detailed: bool) -> tuple[list[dict], dict]:
+    """Every flow as vis-network draws it, and the edge ids of each pair of nodes (for loop highlights)."""
+    vis_edges, edge_ids = [], {}
     for u, v, key, data in G.edges(keys=True, data=True):
-        currency = _currency(data)
-        flows, known = _edge_counts(data)
-        quantity = data["quantity"] if known else None
-        colour_of_kind = KIND_COLOURS.get(data["kind"], "#999999")
-        if quantity is None:
-            amount = "quantity unknown" + (f" ({_plural(flows)})" if flows > 1 else "")
-        elif known < flows:
-            amount = f"at least {_fmt(quantity, data['unit'])} ({known} of {flows} flows known)"
-        else:
-            amount = _fmt(quantity, data["unit"])
-        lines = [f"{G.nodes[u].get('name') or u} -> {G.nodes[v].get('name') or v}",
-                 f"{data.get('resource_name') or data['resource']} ({data['kind']}, {currency})",
-                 amount, f"status: {data['status']}"]
-        if data.get("distance_km") is not None:
-            lines.append(f"distance: {data['distance_km']:,.1f} km")
         edge_id = str(key)
         edge_ids[(u, v)] = edge_ids.get((u, v), []) + [edge_id]
-        options = {"id": edge_id, "title": "\n".join(lines), "arrows": "to",
-                   "dashes": STATUS_DASHES.get(data["status"], False)}
-        if quantity is None:
-            # never the width of a known flow (nor of a known zero): a faded hairline marked "?"
-            options.update(width=UNKNOWN_WIDTH, color={"color": colour_of_kind, "highlight": colour_of_kind,
-                                                         "hover": colour_of_kind, "opacity": UNKNOWN_OPACITY,
-                                                         "inherit": False})
-            if detailed:
-                options.update(label="?", font={"size": 12, "color": colour_of_kind, "strokeWidth": 3})
-        else:
-            low, high = KNOWN_WIDTH
-            scale = math.log10(1 + widest[currency])  # per currency: MWh never set the scale for tonnes
-            share = math.log10(1 + min(max(quantity, 0.0), _LARGEST)) / scale if scale > 0 else 0.0
-            options.update(width=low + (high - low) * share, color=colour_of_kind)
-        vis_edges.append({**options, "from": str(u), "to": str(v)})
-    loop_items = []
-    if loops is not None and "loops" in show and len(loops):
-        for row in loops.head(200).itertuples():
-            members = _loop_members(row, G)
-            if members is None:  # not drawn: no highlight beats one on the wrong firms
-                log.warning("loop #%s: its firms cannot be told apart in the map; not highlighted", row.rank)
-                continue
-            links = list(zip(members, members[1:] + members[:1]))
-            loop_items.append({
-                "label": f"#{row.rank} {row.currency}, {row.length} firms: {row.names}"[:200],
-                "nodes": [str(member) for member in members],
-                "edges": [edge for link in links for edge in edge_ids.get(link, [])],
-            })
-    physics = layout == "force" and G.number_of_nodes() <= PHYSICS_LIMIT
-    options = {
+        vis_edges.append(_vis_edge(G, u, v, edge_id, data, flows, detailed))
+    return vis_edges, edge_ids
+
+
+def _vis_edge(G: nx.MultiDiGraph, u: str, v: str, edge_id: str, data: dict, flows: _Flows, detailed: bool) -> dict:
+    currency = _currency(data)
+    count, known = _edge_counts(data)
+    quantity = data["quantity"] if known else None
+    colour_of_kind = KIND_COLOURS.get(data["kind"], "#999999")
+    if quantity is None:
+        amount = "quantity unknown" + (f" ({_plural(count)})" if count > 1 else "")
+    elif known < count:
+        amount = f"at least {_fmt(quantity, data['unit'])} ({known} of {count} flows known)"
+    else:
+        amount = _fmt(quantity, data["unit"])
+    lines = [f"{G.nodes[u].get('name') or u} -> {G.nodes[v].get('name') or v}",
+             f"{data.get('resource_name') or data['resource']} ({data['kind']}, {currency})",
+             amount, f"status: {data['status']}"]
+    if data.get("distance_km") is not None:
+        lines.append(f"distance: {data['distance_km']:,.1f} km")
+    options = {"id": edge_id, "title": "\n".join(lines), "arrows": "to",
+               "dashes": STATUS_DASHES.get(data["status"], False)}
+    if quantity is None:
+        # never the width of a known flow (nor of a known zero): a faded hairline marked "?"
+        options.update(width=UNKNOWN_WIDTH, color={"color": colour_of_kind, "highlight": colour_of_kind,
+                                                     "hover": colour_of_kind, "opacity": UNKNOWN_OPACITY,
+                                                     "inherit": False})
+        if detailed:
+            options.update(label="?", font={"size": 12, "color": colour_of_kind, "strokeWidth": 3})
+    else:
+        low, high = KNOWN_WIDTH
+        scale = math.log10(1 + flows.widest[currency])  # per currency: MWh never set the scale for tonnes
+        share = math.log10(1 + min(max(quantity, 0.0), _LARGEST)) / scale if scale > 0 else 0.0
+        options.update(width=low + (high - low) * share, color=colour_of_kind)
+    return {**options, "from": str(u), "to": str(v)}
+
+
+def _loop_items(G: nx.MultiDiGraph, loops: pd.DataFrame, edge_ids: dict) -> list[dict]:
+    """The loop selector's entries: each loop's label, firms and edges (200 at most)."""
+    items = []
+    for row in loops.head(200).itertuples():
+        members = _loop_members(row, G)
+        if members is None:  # not drawn: no highlight beats one on the wrong firms
+            log.warning("loop #%s: its firms cannot be told apart in the map; not highlighted", row.rank)
+            continue
+        links = list(zip(members, members[1:] + members[:1]))
+        items.append({
+            "label": f"#{row.rank} {row.currency}, {row.length} firms: {row.names}"[:200],
+            "nodes": [str(member) for member in members],
+            "edges": [edge for link in links for edge in edge_ids.get(link, [])],
+        })
+    return items
+
+
+def _vis_options(G: nx.MultiDiGraph, physics: bool, detailed: bool) -> dict:
+    return {
         "physics": {"enabled": physics, "solver": "barnesHut", "stabilization": {"iterations": 300},
                     "barnesHut": {"gravitationalConstant": -8000, "springLength": 160}},
         "interaction": {"hover": True, "tooltipDelay": 120, "hideEdgesOnDrag": not detailed},
@@ -549,16 +625,27 @@ def build_map(  # noqa: C901 (split it: issue 16)
         # a fixed seed: vis-network's only randomness is the starting layout, so every load is the same
         "layout": {"improvedLayout": G.number_of_nodes() <= 150, "randomSeed": LAYOUT_SEED},
     }
-    ranked = sorted(sector_members, key=lambda key: (-len(sector_members[key]), key))  # commonest first
+
+
+def _width_line(currency: str, flows: _Flows) -> str:
+    label = CURRENCY_LABELS.get(currency, currency)
+    if currency not in flows.widest:
+        return f"{label}: no known quantity"
+    return f"{label}: widest line {_fmt(flows.widest[currency], flows.units[currency])}"
+
+
+def _legend(G: nx.MultiDiGraph, flows: _Flows, sectors: _Sectors, layout: str, detailed: bool) -> dict:
+    """The legend: sectors (commonest first, 20 at most), kinds, line styles, widths and node styles."""
+    ranked = sorted(sectors.members, key=lambda key: (-len(sectors.members[key]), key))  # commonest first
     sector_items = []
     for key in ranked[:20]:
-        first = sector_members[key][0]  # every member has this key: the first one's code names it
-        sector_items.append({"label": f"{_sector_legend(key, G.nodes[first], country_of[first])} "
-                                      f"({len(sector_members[key])})", "colour": colour[key]})
+        first = sectors.members[key][0]  # every member has this key: the first one's code names it
+        sector_items.append({"label": f"{_sector_legend(key, G.nodes[first], sectors.country_of[first])} "
+                                      f"({len(sectors.members[key])})", "colour": sectors.colour[key]})
     if len(ranked) > 20:
         sector_items.append({"label": f"... {len(ranked) - 20} more (colours repeat)", "colour": "#ffffff"})
     mid = sum(KNOWN_WIDTH) / 2
-    legend = {
+    return {
         "sectors": sector_items,
         "kinds": [{"label": kind, "colour": value} for kind, value in KIND_COLOURS.items()],
         "lines": [
@@ -571,9 +658,7 @@ def build_map(  # noqa: C901 (split it: issue 16)
         ],
         "widths": ["Widths compare within a currency only (log scale, "
                    f"{KNOWN_WIDTH[0]:g} to {KNOWN_WIDTH[1]:g} px); never across currencies."]
-                  + [f"{CURRENCY_LABELS.get(currency, currency)}: widest line {_fmt(widest[currency], units[currency])}"
-                     if currency in widest else f"{CURRENCY_LABELS.get(currency, currency)}: no known quantity"
-                     for currency in sorted(units, key=lambda c: (CURRENCY_ORDER + (c,)).index(c))],
+                  + [_width_line(currency, flows) for currency in flows.ordered_currencies()],
         "styles": ["grey box: outside the park (imports, exports)",
                    "grey box, dashed outline: boundary role (utility, environment, external)",
                    "dashed outline: firm in another park",
@@ -583,13 +668,6 @@ def build_map(  # noqa: C901 (split it: issue 16)
                    "firms sharing a point are spread on a small spiral around it" if layout == "geo" else
                    "force layout: the same on every load"],
     }
-    data = {"nodes": vis_nodes, "edges": vis_edges, "options": options, "loops": loop_items, "legend": legend,
-            "physics": physics}
-    template = _TEMPLATES.get_template("map.html")
-    return template.render(title=title, notice=notice, vis_js=(_VIS / "vis-network.min.js").read_text(encoding="utf-8"),
-                           vis_css=(_VIS / "vis-network.css").read_text(encoding="utf-8"),
-                           data_json=_script_json(data), counts=(G.number_of_nodes(), G.number_of_edges()),
-                           layout=layout)
 
 
 def _loop_members(row, G: nx.MultiDiGraph) -> list[str] | None:

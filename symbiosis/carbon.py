@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from .coverage import NOISE, Coverage, clean_zero
+from .coverage import KNOWN, NOISE, PARTIAL, UNKNOWN, Coverage, clean_zero, status_of
 from .errors import InputError, SolverError
 from .factors import load_factors
 from .geo import haversine_km, nearest_within
@@ -58,8 +58,6 @@ __all__ = ["carbon_resources", "carbon_balance", "exchange_credits", "exchange_c
 
 log = logging.getLogger(__name__)
 
-#: status of a figure: all its inputs known, only some (the figure is the known part), or none (None)
-KNOWN, PARTIAL, UNKNOWN = "known", "partial", "unknown"
 #: kinds whose flows between firms are by-product exchanges even without a co2_factor. Other resources are
 #: by-products where the catalogue gives a factor (steam, waste heat, biogas, scrap); without one they are
 #: products or commodities whose CO2 sits in the firms' own scope 1 and 2 (electricity, fuels, fresh
@@ -95,10 +93,6 @@ def _emissions(db: sqlite_utils.Database, firms: list[str], year: int | None) ->
         for firm, row_year, scope1, scope2, capture in db.execute(sql, chunk + ([year] if year is not None else [])):
             found[firm] = (row_year, scope1, scope2, capture)  # ordered by year: the latest wins
     return found
-
-
-def _status(known: int, total: int) -> str:
-    return KNOWN if known == total else (UNKNOWN if known == 0 else PARTIAL)
 
 
 def _combined(*statuses: str) -> str:
@@ -312,7 +306,7 @@ def _scope2_outside(scope2: float | None, purchases: dict | None,
     if not outside_flows:
         return 0.0, "all bought from park firms (in their scope 1)", electricity
     estimate = (outside[0][2] * factors["grid_electricity_tco2e_per_mwh"]
-                + outside[1][2] * factors.get("natural_gas_heat_tco2e_per_mwh", 0.2243))
+                + outside[1][2] * factors["natural_gas_heat_tco2e_per_mwh"])
     return (min(scope2, estimate), "estimated: MWh bought from outside x grid or heat factor (suppliers inside "
             "and outside the park)", electricity)
 
@@ -328,7 +322,7 @@ def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tup
         emitted, source = (scope1 or 0.0) + (scope2 or 0.0), "emissions"
         emitted_status = KNOWN if scope1 is not None and scope2 is not None else PARTIAL
     elif air_known:
-        emitted, source, emitted_status = air_sum, "co2 flows to air", _status(air_known, air_n)
+        emitted, source, emitted_status = air_sum, "co2 flows to air", status_of(air_known, air_n)
     else:
         emitted, source, emitted_status = None, None, UNKNOWN
     scope2_outside, scope2_basis, electricity_outside = _scope2_outside(scope2, purchases, factors)
@@ -347,7 +341,7 @@ def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tup
             kept, kept_status = None, UNKNOWN
         else:
             kept = max(0.0, clean_zero(in_sum - sent_sum - air_sum - store_sum - sold_sum, in_sum))
-            kept_status = _status(known, total)
+            kept_status = status_of(known, total)
     vented_kept = use is not None and use.fate == "vented"
     share = use.stored_share if use is not None and not vented_kept else 0.0
     kept_used = None if kept is None else (0.0 if vented_kept else kept)
@@ -358,7 +352,7 @@ def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tup
     elif kept is None:
         absorbed_status = PARTIAL
     else:
-        absorbed_status = _combined(kept_status, _status(store_known + sold_known, store_n + sold_n)
+        absorbed_status = _combined(kept_status, status_of(store_known + sold_known, store_n + sold_n)
                                     if store_n + sold_n else KNOWN)
     # a use that stores nothing (share 0) stores 0 of an unknown amount too: that part is known
     kept_stored = (0.0 if share == 0 else None) if kept_used is None else kept_used * share
@@ -965,24 +959,14 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
         if count:
             notes.append(f"{count} CO2 {table} without a quantity left out"
                          + (f" ({firms} firms with no CO2 {side} quantity at all)" if firms else ""))
-    received = dict(zip(balance["id"].tolist(), balance["co2_received_t"].tolist()))
-    open_unknown = [firm for firm in absorbers["id"] if firm in received and received[firm] is None]
-    if open_unknown:
-        notes.append(f"{len(open_unknown)} absorbers left out: the CO2 they already receive has no quantity, "
-                     "so their open demand is unknown")
-        absorbers = absorbers[~absorbers["id"].isin(open_unknown)].reset_index(drop=True)
-    absorbers["tonnes"] = [max(0.0, need - (received.get(firm) or 0.0))
-                           for firm, need in zip(absorbers["id"], absorbers["tonnes"])]
-    # offers are gross (everything the firm has to give, as matchmaking reads them): CO2 its existing flows
-    # already send to firms is not on offer again
-    sent = dict(zip(balance["id"].tolist(), balance["co2_sent_t"].tolist()))
-    given_unknown = [firm for firm in emitters["id"] if firm in sent and sent[firm] is None]
-    if given_unknown:
-        notes.append(f"{len(given_unknown)} emitters left out: the CO2 they already send to firms has no quantity, "
-                     "so their open offer is unknown")
-        emitters = emitters[~emitters["id"].isin(given_unknown)].reset_index(drop=True)
-    emitters["tonnes"] = [max(0.0, offer - (sent.get(firm) or 0.0))
-                          for firm, offer in zip(emitters["id"], emitters["tonnes"])]
+    # demands and offers are gross (as matchmaking reads them): CO2 existing flows already bring in, or
+    # already send to firms, is not open again
+    absorbers, open_unknown = _open_side(absorbers, balance, "co2_received_t", notes,
+                           "absorbers left out: the CO2 they already receive has no quantity, so their open "
+                           "demand is unknown")
+    emitters, _ = _open_side(emitters, balance, "co2_sent_t", notes,
+                          "emitters left out: the CO2 they already send to firms has no quantity, so their open "
+                          "offer is unknown")
     located_e = emitters[emitters["tonnes"] > 0].dropna(subset=["lat", "lon"]).reset_index(drop=True)
     located_a = absorbers[absorbers["tonnes"] > 0].dropna(subset=["lat", "lon"]).reset_index(drop=True)
     for side, full, located in (("emitters", emitters[emitters["tonnes"] > 0], located_e),
@@ -1052,6 +1036,20 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
 
 #: above this many candidate pairs the allocation is solved as a linear programme (HiGHS) instead of
 #: networkx's network simplex, which is pure Python; both give a max-flow, min-cost allocation
+
+
+def _open_side(side: pd.DataFrame, balance: pd.DataFrame, existing_column: str, notes: list[str],
+               why_left_out: str) -> tuple[pd.DataFrame, int]:
+    """Offers (or demands) less what existing CO2 flows already move (``existing_column`` of the balance),
+    and how many firms were left out (with a note): those whose existing flows have no quantity, whose open
+    amount is unknown."""
+    existing = dict(zip(balance["id"].tolist(), balance[existing_column].tolist()))
+    unknown = [firm for firm in side["id"] if firm in existing and existing[firm] is None]
+    if unknown:
+        notes.append(f"{len(unknown)} {why_left_out}")
+        side = side[~side["id"].isin(unknown)].reset_index(drop=True)
+    side["tonnes"] = [max(0.0, tonnes - (existing.get(firm) or 0.0)) for firm, tonnes in zip(side["id"], side["tonnes"])]
+    return side, len(unknown)
 
 
 def _known_total(values: pd.Series) -> float | None:

@@ -18,9 +18,24 @@ import pandas as pd
 
 from .settings import MIN_COVERAGE
 
-__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "none_for_nan", "with_note"]
+__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "none_for_nan", "with_note",
+           "KNOWN", "PARTIAL", "UNKNOWN", "status_of"]
 
-# default minimum share of inputs known before a flow-weighted figure or a verdict is given
+#: status of a figure: all its inputs known, only some (the figure is the known part), or none (None)
+KNOWN, PARTIAL, UNKNOWN = "known", "partial", "unknown"
+
+
+def status_of(known: int, total: int) -> str:
+    """The status of a figure standing on ``known`` of ``total`` inputs.
+
+    Examples
+    --------
+    >>> status_of(2, 2), status_of(1, 2), status_of(0, 2)
+    ('known', 'partial', 'unknown')
+    """
+    return KNOWN if known == total else (UNKNOWN if known == 0 else PARTIAL)
+
+
 #: verdict of an indicator whose coverage is below the minimum
 INSUFFICIENT = "insufficient data"
 #: relative floating-point noise: values this small against the figure's scale print as 0

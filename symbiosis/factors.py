@@ -25,6 +25,8 @@ REQUIRED_FACTORS = (
     "pipe_max_km_water",
     "pipe_max_km_co2",
     "co2_truck_tco2e_per_tkm",
+    "natural_gas_heat_tco2e_per_mwh",  # scope 2 of heat bought outside (carbon)
+    "grid_electricity_fossil_tco2e_per_mwh",  # national accounting variant (inventory)
 )
 
 

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import sqlite_utils
 
-from .coverage import Coverage, clean_zero
+from .coverage import KNOWN, PARTIAL, UNKNOWN, Coverage, clean_zero, status_of
 from .factors import load_factors
 
 __all__ = ["park_inventory", "park_views", "firm_terms", "load_offsets", "is_green_certificate", "HEADLINE"]
@@ -76,10 +76,6 @@ def load_offsets(db: sqlite_utils.Database, park: str, year: int | None = None) 
     rows = db.execute("SELECT year, t_co2e, kind FROM offsets WHERE park_id = ?" + (" AND year = ?" if year else ""),
                       [park] + ([year] if year else [])).fetchall()
     return pd.DataFrame(rows, columns=["year", "t_co2e", "kind"])
-
-
-def _status(known: int, total: int) -> str:
-    return "known" if known == total else ("unknown" if known == 0 else "partial")
 
 
 def park_inventory(balance: pd.DataFrame, offsets: pd.DataFrame | None = None,
@@ -125,6 +121,7 @@ def park_inventory(balance: pd.DataFrame, offsets: pd.DataFrame | None = None,
     reporting = _Part(count["scope1_once"], firms, "firms with scope 1 (reported, or CO2 flows out)")
     stored_cov = _Part(count["stored"], firms, "firms' stored CO2 known")
     utilised_cov = _Part(count["utilised"], firms, "firms' utilised CO2 known")
+    vented_cov = _Part(count["vented"], firms, "firms' vented CO2 known")
     scope2_cov = _Part(count["scope2_outside"], firms, "firms with scope 2 reported")
     electricity_cov = _Part(count["electricity_outside_mwh"], firms, "firms' electricity bought from outside known")
     scope1, stored, utilised, vented, scope2 = (total[column] for column in (
@@ -163,11 +160,11 @@ def park_inventory(balance: pd.DataFrame, offsets: pd.DataFrame | None = None,
         ("utilised", utilised, utilised_cov.status, utilised_cov.text,
          "captured CO2 in uses that release it within months (urea, fuels, drinks, greenhouses, algae, sold "
          "outside): stays in the park's emissions"),
-        ("vented_again", vented, stored_cov.status, stored_cov.text,
+        ("vented_again", vented, vented_cov.status, vented_cov.text,
          "received CO2 released again by capture, purification or dry-ice plants: counted once, at its source"),
         ("scope2_outside_location", scope2, scope2_cov.status, scope2_cov.text,
          "scope 2 of energy bought from outside the park only (grid average, as reported)"),
-        ("green_certificates", green, "known" if green is not None else "unknown",
+        ("green_certificates", green, KNOWN if green is not None else UNKNOWN,
          f"{certificate_rows} certificate rows among the offsets", "green-electricity certificates, up to the "
          "scope 2 bought from outside: they make the market-based scope 2 and are not subtracted again as offsets"),
         (HEADLINE, headline, base_status, coverage,
@@ -184,12 +181,15 @@ def park_inventory(balance: pd.DataFrame, offsets: pd.DataFrame | None = None,
          _worst(base_status, electricity_cov), coverage,
          "scope1_once - stored + electricity bought from outside x the fossil grid factor "
          f"({factors['grid_electricity_fossil_tco2e_per_mwh']:g} t/MWh, 910号 annex 4) + other scope 2 from outside"),
-        ("offsets", other_offsets, "known", f"{len(offsets) - certificate_rows} offset rows (certificates apart)",
+        ("offsets", other_offsets, KNOWN, f"{len(offsets) - certificate_rows} offset rows (certificates apart)",
          "offsets other than green-electricity certificates"),
         ("residual_after_offsets",
          combine((headline, 1), (green, -1), (other_offsets, -1)) if green is not None else None, base_status,
          coverage, "park_emissions - green_certificates - offsets: each subtracted once"),
     ]
+    # a figure with nothing known is unknown, whatever share of the firms its known zeros cover
+    table = [(figure, value, UNKNOWN if value is None else status, coverage, rule)
+             for figure, value, status, coverage, rule in table]
     return pd.DataFrame([dict(zip(_COLUMNS, row)) for row in table], columns=_COLUMNS, dtype=object)
 
 
@@ -244,7 +244,7 @@ def park_views(balance: pd.DataFrame) -> pd.DataFrame:
     frame = sums.copy()
     frame["park_emissions"] = sums["scope1_once"] - sums["stored"].fillna(0.0) + sums["scope2_outside"].fillna(0.0)
     complete = known[["scope1_once", "stored", "scope2_outside"]].min(axis=1)
-    frame["status"] = np.where(complete == firms, "known", np.where(sums["scope1_once"].isna(), "unknown", "partial"))
+    frame["status"] = np.where(complete == firms, KNOWN, np.where(sums["scope1_once"].isna(), UNKNOWN, PARTIAL))
     frame.insert(0, "firms", firms)
     frame = frame.reset_index()[["park_id", "firms", "park_emissions", "scope1_once", "stored", "utilised",
                                  "scope2_outside", "status"]]
@@ -263,9 +263,9 @@ def _total(values: pd.Series) -> float | None:
 class _Part(Coverage):
     @property
     def status(self) -> str:
-        return _status(self.known, self.total)
+        return status_of(self.known, self.total)
 
 
 def _worst(*statuses: str | _Part) -> str:
     texts = [status if isinstance(status, str) else status.status for status in statuses]
-    return "unknown" if "unknown" in texts else ("partial" if "partial" in texts else "known")
+    return UNKNOWN if UNKNOWN in texts else (PARTIAL if PARTIAL in texts else KNOWN)

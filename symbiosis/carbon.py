@@ -44,7 +44,7 @@ import sqlite_utils
 
 from .coverage import KNOWN, NOISE, PARTIAL, UNKNOWN, Coverage, clean_zero, status_of
 from .errors import InputError, SolverError
-from .factors import load_factors
+from .factors import factors_or_shipped
 from .geo import haversine_km, nearest_within
 from .graph import is_boundary, load_graph, validate_graph
 from .inventory import park_views
@@ -150,7 +150,7 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
         ("1 of 2 by-product exchanges received with a quantity and a CO2 factor"), None where the firm
         has no such input. Largest emitters first, unknown emitters last. No NaN: unknown is None.
     """
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     if G is None:
         G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
     validate_graph(G, needs=("resource", "currency", "quantity"))
@@ -577,7 +577,7 @@ def exchange_credits(db: sqlite_utils.Database, G: nx.MultiDiGraph,
         not subtracted | unknown) and ``note`` (what is missing), largest saving first, unknown last.
     """
     validate_graph(G, needs=("resource", "currency", "quantity"))
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     resources, byproduct = _byproduct_resources(db)
     query = _outside_graph_query(G, resources, byproduct)
     records = _graph_records(G, byproduct) + (_records_outside_graph(db, G, *query) if query else [])
@@ -949,7 +949,7 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     """
     if max_km <= 0:
         raise InputError(f"max_km must be positive, not {max_km}")
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     balance = balance if balance is not None else carbon_balance(db, park=park, year=year, factors=factors)
     emitters, offers_unknown_firms, offers_unknown = _exchange_sides(db, "offers", park, year)
     absorbers, demands_unknown_firms, demands_unknown = _exchange_sides(db, "demands", park, year)

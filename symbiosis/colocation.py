@@ -14,7 +14,7 @@ import sqlite_utils
 
 from .coverage import none_for_nan, with_note
 from .errors import InputError
-from .factors import load_factors, load_resource_sectors
+from .factors import factors_or_shipped, load_resource_sectors
 from .geo import centroid, haversine_km, nearest, nearest_within
 from .graph import load_graph
 from .schema import NON_FIRM_ROLES
@@ -88,7 +88,7 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
     """
     if radius_km < 0:
         raise InputError(f"radius_km must not be negative, not {radius_km}")
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     G = G if G is not None else load_graph(db, park=park, status=["existing", "potential"])
     centres = park_centres(db)
     centre = {row.park_id: (row.lat, row.lon) for row in centres.itertuples()}
@@ -322,7 +322,7 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
     """
     if weight not in ("tco2e", "tonnes"):
         raise InputError(f"weight must be 'tco2e' or 'tonnes', not {weight!r}")
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     G = G if G is not None else load_graph(db, park=park, status=["existing", "potential"])
     co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
     potential, counts = _potential_edges(db, park, match_km, weight, G, co2_factor)

@@ -11,7 +11,8 @@ import pandas as pd
 from .datasets import datasets_dir
 from .errors import InputError
 
-__all__ = ["load_factors", "load_resource_sectors", "load_targets", "read_table", "number_column", "shipped_or_own",
+__all__ = ["load_factors", "factors_or_shipped", "load_resource_sectors", "load_targets", "read_table",
+           "number_column", "shipped_or_own",
            "REQUIRED_FACTORS"]
 
 #: keys the analyses read from factors.csv
@@ -106,6 +107,16 @@ def load_factors(override: str | os.PathLike | None = None) -> dict[str, float]:
     if missing:
         raise InputError(f"factor(s) missing: {', '.join(missing)}")
     return factors
+
+
+def factors_or_shipped(factors: dict[str, float] | None) -> dict[str, float]:
+    """The factors an analysis was given, or the shipped table when it was given none.
+
+    The one place that says what ``factors=None`` means, so that every public function taking
+    ``factors`` defaults the same way (an empty dict is a user's table with nothing in it, and is
+    refused by the analyses that need a key, never silently replaced).
+    """
+    return load_factors() if factors is None else factors
 
 
 def load_resource_sectors(override: str | os.PathLike | None = None) -> pd.DataFrame:

@@ -49,7 +49,7 @@ import pandas as pd
 import sqlite_utils
 
 from .coverage import KNOWN, PARTIAL, UNKNOWN, Coverage, clean_zero, status_of
-from .factors import load_factors
+from .factors import factors_or_shipped
 
 __all__ = ["park_inventory", "park_views", "firm_terms", "load_offsets", "is_green_certificate", "HEADLINE"]
 
@@ -113,7 +113,7 @@ def park_inventory(balance: pd.DataFrame, offsets: pd.DataFrame | None = None,
     >>> inventory.set_index("figure").at["park_emissions", "value_t"]
     110.0
     """
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     terms = firm_terms(balance).drop(columns="park_id")
     firms = len(terms)
     count = {column: int(terms[column].notna().sum()) for column in terms.columns}

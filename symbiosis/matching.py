@@ -84,7 +84,7 @@ import sqlite_utils
 from .co2uses import UNCLASSIFIED, co2_use
 from .coverage import NOISE, none_for_nan, with_note
 from .errors import InputError, SolverError, UnknownIdError
-from .factors import load_factors, number_column, read_table, shipped_or_own
+from .factors import factors_or_shipped, number_column, read_table, shipped_or_own
 from .geo import nearest_within
 from .settings import MAX_OFFERS_PER_DEMAND
 from .units import CURRENCY, HEAT
@@ -406,7 +406,7 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
         raise InputError(f"radius_km must be a positive finite number, not {radius_km}")
     if park is not None and not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
         raise UnknownIdError(f"no park {park!r} in the store")
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     substitutes = substitutes if substitutes is not None else load_substitutes()
     prices = prices if prices is not None else load_prices()
     columns = ["offer_id", "offer_firm", "offer_name", "offer_park", "demand_id", "demand_firm", "demand_name",

@@ -92,7 +92,7 @@ def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: tuple
     """
     from .carbon import absorption_nodes, allocate_co2, carbon_balance, exchange_credits
     from .colocation import gaps, long_haul
-    from .factors import load_factors
+    from .factors import factors_or_shipped
     from .graph import load_graph
     from .inventory import load_offsets, park_inventory, park_views
     from .loops import find_loops
@@ -107,7 +107,7 @@ def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: tuple
     found = ("every park",) if park is None else db.execute("SELECT name FROM parks WHERE id = ?", (park,)).fetchone()
     if found is None:
         raise UnknownIdError(f"no park {park!r} in the store")
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     existing = load_graph(db, park=park, year=year, status="existing")
     result = ParkAnalysis(park=park, name=found[0], existing=existing, ran=tuple(analyses))
     if "loops" in analyses:

@@ -28,7 +28,7 @@ from .carbon import carbon_balance, exchange_coverage, exchange_credits, is_exch
 from .energy import MWH_PER_TCE, primary_energy, water_reuse
 from .coverage import INSUFFICIENT, MIN_COVERAGE, Coverage, clean_zero
 from .errors import InputError, UnknownIdError
-from .factors import load_factors, load_targets
+from .factors import factors_or_shipped, load_targets
 from .graph import is_boundary, load_graph
 from .inventory import HEADLINE, firm_terms, load_offsets, park_inventory
 from .metrics import flow_model, known_cycling_index
@@ -370,7 +370,7 @@ def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
     if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
         raise UnknownIdError(f"no park {park!r} in the store")
     targets = targets if targets is not None else load_targets()
-    factors = factors or load_factors()
+    factors = factors_or_shipped(factors)
     G = load_graph(db, park=park, year=year, status="existing")
     credits = exchange_credits(db, G, factors)
     balance = carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=credits)

@@ -26,7 +26,7 @@ import sqlite_utils
 from .errors import InputError, Problem, UnitError, ValidationError
 from .readers import ReadFailure, Sheet, normal_name, read_file
 from .resolve import ResourceMap, ResourceResolver, load_resource_map, load_synonyms, normalise_name
-from .schema import BOUNDARY_PREFIX, MAX_MAGNITUDE, TABLES, Field, TableSpec, escape_key_part
+from .schema import MAX_MAGNITUDE, TABLES, Field, TableSpec, escape_key_part
 from .store import DATA_TABLES, transaction
 from .units import CANONICAL_UNIT, CURRENCY, conversion_factor, parse_unit
 from .settings import MAX_KEPT_PROBLEMS
@@ -131,7 +131,7 @@ class _Context:
         self.db = db
         self.resource_map = resource_map
         self.new_resources = new_resources
-        self.synonyms = None  # the shipped list, read on first use
+        self.synonyms: dict[str, str] | None = None  # the shipped list, read on first use
         self._resolver: ResourceResolver | None = None
         self._resolver_size = -1
         self.set_values: dict[str, str] = {}
@@ -283,7 +283,7 @@ def table_for_file(path: str | Path) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def import_files(  # noqa: C901 (split it: issue 16)
+def import_files(
     db: sqlite_utils.Database,
     paths: Sequence[str | Path],
     *,
@@ -368,32 +368,9 @@ def import_files(  # noqa: C901 (split it: issue 16)
         raise InputError(f"decimal mark {decimal!r}: expected '.' or ','")
     column_map = {normal_name(source): normal_name(target) for source, target in (column_map or {}).items()}
     set_values = {normal_name(name): str(value) for name, value in (set_values or {}).items()}
-    if resource_map is not None and not isinstance(resource_map, ResourceMap):
-        resource_map = (load_resource_map(resource_map) if isinstance(resource_map, (str, Path))
-                        else ResourceMap({normalise_name(name): code for name, code in resource_map.items()},
-                                         written={normalise_name(name): name for name in resource_map}))
+    resource_map = _as_resource_map(resource_map)
     problems = _Problems()
-    sheets: list[tuple[str, Sheet]] = []
-    named_twice: set[tuple[Path, str | None]] = set()
-    for argument in paths:
-        path, named_table = split_file_argument(argument)
-        if (path.resolve(), named_table) in named_twice:
-            continue  # one file named twice (flows.csv *.csv) is read once, not refused as its own duplicate
-        named_twice.add((path.resolve(), named_table))
-        try:
-            read = read_file(path, encoding=encoding, table_names=tuple(TABLES), header_row=header_row)
-        except ReadFailure as failure:
-            for problem in failure.problems:
-                problems.add(problem)
-            continue
-        for sheet in read:
-            name = named_table or (normal_name(table) if table else (sheet.table_hint or table_for_file(path)))
-            if name is None:
-                problems.add(Problem(str(path), None, None, None,
-                                     "cannot tell the table from the file name; name it as FILE:TABLE "
-                                     f"(tables: {', '.join(TABLES)}) or pass --table"))
-                continue
-            sheets.append((name, sheet))
+    sheets = _read_sheets(paths, table, encoding, header_row, problems)
     unused = set(set_values) - {name for table_name, _ in sheets for name in TABLES[table_name].field_names}
     if sheets and unused:
         raise InputError(f"--set {', '.join(sorted(unused))}: no file of this import is of a table with that field")
@@ -423,14 +400,7 @@ def import_files(  # noqa: C901 (split it: issue 16)
                                          f"{name} ({exc}); nothing was written") from None
             draft = _write_draft_map(resource_map_draft, context.unmatched)
             if problems:
-                # parents' problems first (a firms file's own errors before the flows that cannot find them)
-                rank = {sheet.file: DATA_TABLES.index(name) for name, sheet in sheets}
-                ordered = sorted(problems.kept, key=lambda problem: (rank.get(problem.file, -1), problem.file,
-                                                                     problem.row or 0))
-                if draft:
-                    ordered.append(Problem(draft, None, None, None, "a draft resource map was written here: "
-                                           "check each guess, then pass it with --resource-map"))
-                raise ValidationError(ordered, problems.total + bool(draft))
+                raise _validation_error(problems, sheets, draft)
             if dry_run:
                 raise _DryRun
     except _DryRun:
@@ -438,6 +408,55 @@ def import_files(  # noqa: C901 (split it: issue 16)
             report.import_id = None
         return ImportReport(reports, dry_run=True, draft_map=draft)
     return ImportReport(reports, draft_map=draft)
+
+
+def _as_resource_map(resource_map: str | Path | dict[str, str] | ResourceMap | None) -> ResourceMap | None:
+    """A resource map given as a path (CSV ``name,code``) or a dict, as a :class:`ResourceMap`."""
+    if resource_map is None or isinstance(resource_map, ResourceMap):
+        return resource_map
+    if isinstance(resource_map, (str, Path)):
+        return load_resource_map(resource_map)
+    return ResourceMap({normalise_name(name): code for name, code in resource_map.items()},
+                       written={normalise_name(name): name for name in resource_map})
+
+
+def _read_sheets(paths: Sequence[str | Path], table: str | None, encoding: str | None, header_row: int | None,
+                 problems: _Problems) -> list[tuple[str, Sheet]]:
+    """Every sheet of every file with the table it is for; a file that cannot be read or whose table
+    cannot be told is a problem, and the others are still read (so every problem is listed at once)."""
+    sheets: list[tuple[str, Sheet]] = []
+    named_twice: set[tuple[Path, str | None]] = set()
+    for argument in paths:
+        path, named_table = split_file_argument(argument)
+        if (path.resolve(), named_table) in named_twice:
+            continue  # one file named twice (flows.csv *.csv) is read once, not refused as its own duplicate
+        named_twice.add((path.resolve(), named_table))
+        try:
+            read = read_file(path, encoding=encoding, table_names=tuple(TABLES), header_row=header_row)
+        except ReadFailure as failure:
+            for problem in failure.problems:
+                problems.add(problem)
+            continue
+        for sheet in read:
+            name = named_table or (normal_name(table) if table else (sheet.table_hint or table_for_file(path)))
+            if name is None:
+                problems.add(Problem(str(path), None, None, None,
+                                     "cannot tell the table from the file name; name it as FILE:TABLE "
+                                     f"(tables: {', '.join(TABLES)}) or pass --table"))
+                continue
+            sheets.append((name, sheet))
+    return sheets
+
+
+def _validation_error(problems: _Problems, sheets: list[tuple[str, Sheet]], draft: str | None) -> ValidationError:
+    """Every problem of the import, parents' first (a firms file's own errors before the flows that
+    cannot find them), with the draft resource map named last when one was written."""
+    rank = {sheet.file: DATA_TABLES.index(name) for name, sheet in sheets}
+    ordered = sorted(problems.kept, key=lambda problem: (rank.get(problem.file, -1), problem.file, problem.row or 0))
+    if draft:
+        ordered.append(Problem(draft, None, None, None, "a draft resource map was written here: "
+                               "check each guess, then pass it with --resource-map"))
+    return ValidationError(ordered, problems.total + bool(draft))
 
 
 #: a draft map's guess fills the code column only from this similarity up
@@ -487,7 +506,7 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
     out: dict[str, pd.Series] = {}
     empty = {column: frame[column].eq("") for column in frame.columns}
 
-    if spec.quantity == "quantity" and "resource_code" in frame.columns and spec.name != "energy_use":
+    if spec.unit_rule == "resource" and "resource_code" in frame.columns:
         # free-text names ("process steam", "粉煤灰", "10 01 02") become catalogue codes before keys are built;
         # the name as written stays with the row (in 'extra'), so every row can be traced to its file
         written = frame["resource_code"]
@@ -518,7 +537,7 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
         )
         report.notes.append(f"kept {len(extras)} extra column(s) in 'extra': {', '.join(extras)}")
 
-    if spec.name == "resources":  # later files of this import convert and validate against these
+    if spec.defines_resources:  # later files of this import convert and validate against these
         for code, kind, energy_t, energy_m3 in zip(key, out["kind"], out.get("energy_mwh_per_t", [None] * n_rows),
                                                    out.get("energy_mwh_per_m3", [None] * n_rows)):
             context.resources[code] = (kind, _or_none(energy_t), _or_none(energy_m3))
@@ -600,9 +619,6 @@ _CHOICE_WORDS = {
         **dict.fromkeys(("potentiel", "potenziell", "potentiell", "潜在", "잠재"), "potential"),
     },
 }
-#: fields whose unit a header may give ("Quantity (t/yr)", "Scope 1 (kt CO2-e)")
-_UNIT_FIELDS = {"flows": ("quantity",), "offers": ("quantity",), "demands": ("quantity",),
-                "energy_use": ("quantity", "mwh"), "emissions": ("scope1_t", "scope2_t", "co2_capture_t")}
 #: fields whose text is kept in 'extra' all the same: a look-alike column loses nothing, so it is a warning
 _DESCRIPTIVE_FIELDS = ("note", "sector_name")
 
@@ -624,7 +640,7 @@ def _field_for_header(column: str, spec: TableSpec, column_map: dict[str, str]) 
     full = normal_name(column)
     base, unit = _header_unit(column)
     target = column_map.get(full, column_map.get(base, base))
-    if unit is not None and target in _UNIT_FIELDS.get(spec.name, ()):
+    if unit is not None and target in spec.unit_fields:
         return target, unit, f"column {column!r} read as {target} in {unit}"
     if full in column_map:
         return column_map[full], None, None
@@ -650,7 +666,7 @@ def _resembled_field(column: str, spec: TableSpec) -> str | None:
     return close[0] if close else None
 
 
-def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems,  # noqa: C901 (split it: issue 16)
+def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems: _Problems,
             report: FileReport, set_values: dict[str, str]) -> pd.DataFrame | None:
     frame = sheet.frame
     header_row = sheet.header_row
@@ -670,8 +686,31 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
                                  f"maps to field {name!r}, as column {seen[name]!r} does"))
             ok = False
         seen[name] = original
-    # A column kept aside (in 'extra') that looks like a field would silently lose that field's data.
-    for original, name in zip(frame.columns, names):
+    ok = _check_look_alikes(sheet, spec, names, seen, column_map, set_values, problems, report) and ok
+    names_given = set(names) | set(set_values)
+    missing = [spec_field.name for spec_field in spec.fields if spec_field.required and spec_field.name not in names_given]
+    if spec.one_of and not names_given & set(spec.one_of):
+        missing.append(spec.one_of_label)
+    if not spec.key_from_natural_only and spec.key not in names and not spec.natural_key:
+        missing.append(spec.key)
+    for name in dict.fromkeys(missing):
+        problems.add(Problem(sheet.file, header_row, name, None,
+                             f"required column missing (columns found: {', '.join(map(str, frame.columns))}; "
+                             "use --map SOURCE_COLUMN=FIELD to rename, or --set FIELD=VALUE for every row)"))
+    if missing or not ok:
+        return None
+    renamed = frame.copy()
+    renamed.columns = names
+    return _with_units_and_set_values(sheet, spec, renamed, header_units, set_values, problems)
+
+
+def _check_look_alikes(sheet: Sheet, spec: TableSpec, names: list[str], seen: dict[str, str],
+                       column_map: dict[str, str], set_values: dict[str, str], problems: _Problems,
+                       report: FileReport) -> bool:
+    """A column kept aside (in 'extra') that looks like a field would silently lose that field's data:
+    a warning where the field is given otherwise or only descriptive, else an error. False on an error."""
+    ok = True
+    for original, name in zip(sheet.frame.columns, names):
         if name in spec.field_names or normal_name(original) in column_map:
             continue
         resembled = _resembled_field(original, spec)
@@ -684,25 +723,18 @@ def _rename(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], problems:
             report.warnings.append(f"column {original!r} looks like field {resembled!r}, which column "
                                    f"{seen.get(resembled, '--set')!r} gives; {original!r} is kept aside in 'extra'")
         else:
-            problems.add(Problem(sheet.file, header_row, original, None,
+            problems.add(Problem(sheet.file, sheet.header_row, original, None,
                                  f"looks like field {resembled!r}, which this file lacks: read it with --map "
                                  f"'{original}={resembled}' (or keep it aside with --map '{original}=other_name')"))
             ok = False
-    names_given = set(names) | set(set_values)
-    missing = [spec_field.name for spec_field in spec.fields if spec_field.required and spec_field.name not in names_given]
-    if spec.name == "energy_use" and "mwh" not in names and "quantity" not in names:
-        missing.append("mwh (or quantity and unit)")
-    if not spec.key_from_natural_only and spec.key not in names and not spec.natural_key:
-        missing.append(spec.key)
-    for name in dict.fromkeys(missing):
-        problems.add(Problem(sheet.file, header_row, name, None,
-                             f"required column missing (columns found: {', '.join(map(str, frame.columns))}; "
-                             "use --map SOURCE_COLUMN=FIELD to rename, or --set FIELD=VALUE for every row)"))
-    if missing or not ok:
-        return None
-    renamed = frame.copy()
-    renamed.columns = names
-    if spec.name == "emissions":  # each scope column may have its own unit: converted column by column
+    return ok
+
+
+def _with_units_and_set_values(sheet: Sheet, spec: TableSpec, renamed: pd.DataFrame, header_units: dict[str, str],
+                               set_values: dict[str, str], problems: _Problems) -> pd.DataFrame:
+    """A header's unit as the unit of rows that give none (per column where the table's unit rule
+    converts column by column); ``--set`` values in every row, a cell that says otherwise an error."""
+    if spec.unit_rule == "co2":  # each scope column may have its own unit: converted column by column
         renamed.attrs["column_units"] = header_units
         header_units = {}
     for unit in header_units.values():
@@ -743,43 +775,60 @@ def _number_text(raw: pd.Series, decimal: str) -> pd.Series:
 _PLAIN_NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
 
 
-def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd.Series,  # noqa: C901 (split it: issue 16)
+def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd.Series,
                  context: _Context, problems: _Problems) -> pd.Series:
-    name = spec_field.name
-    raw = frame[name]
+    """One column's text as the field's type (text, bool, or a number: real, int, year); every bad
+    cell reported with its row."""
     if spec_field.required:
-        problems.add_rows(sheet, empty, name, None, "a value is required")
+        problems.add_rows(sheet, empty, spec_field.name, None, "a value is required")
     if spec_field.type == "text":
-        values = raw
-        if spec_field.choices:
-            values = raw.str.lower()
-            words = _CHOICE_WORDS.get(name)
-            if words:  # a role, kind or status written in the file's language
-                values = values.map(lambda value: words.get(value, value))
-            bad = ~empty & ~values.isin(spec_field.choices)
-            problems.add_rows(sheet, bad, name, raw, f"expected one of {', '.join(spec_field.choices)}")
-        if spec_field.references and spec_field.references != "resources":
-            known = context.ids(spec_field.references)
-            bad = ~empty & ~raw.isin(known)
-            noun = spec_field.references.rstrip("s")
-            folded = {}
-            if bad.any():  # ids are case-sensitive; point at a near miss rather than guess
-                folded = {identifier.casefold(): identifier for identifier in known}
-
-            def expected(position: int, raw=raw, noun=noun, folded=folded, table=spec_field.references) -> str:
-                hint = folded.get(str(raw.iloc[position]).casefold())
-                return (f"unknown {noun} id: not in the store nor in this import's {table} file"
-                        + (f" (ids are case-sensitive: did you mean {hint!r}?)" if hint else ""))
-
-            problems.add_rows(sheet, bad, name, raw, expected)
-        if spec_field.default is not None:
-            values = values.where(~empty, spec_field.default)
-        return values.where(values.ne(""), None)
+        return _parse_text(sheet, frame[spec_field.name], spec_field, empty, context, problems)
     if spec_field.type == "bool":
-        lowered = raw.str.lower()
-        bad = ~lowered.isin(_TRUE | _FALSE)
-        problems.add_rows(sheet, bad, name, raw, "expected true or false (yes/no, 1/0)")
-        return pd.Series(np.where(empty, None, lowered.isin(_TRUE)), index=raw.index, dtype=object)
+        return _parse_bool(sheet, frame[spec_field.name], spec_field, empty, problems)
+    return _parse_number(sheet, frame[spec_field.name], spec_field, empty, context, problems)
+
+
+def _parse_text(sheet: Sheet, raw: pd.Series, spec_field: Field, empty: pd.Series, context: _Context,
+                problems: _Problems) -> pd.Series:
+    name = spec_field.name
+    values = raw
+    if spec_field.choices:
+        values = raw.str.lower()
+        words = _CHOICE_WORDS.get(name)
+        if words:  # a role, kind or status written in the file's language
+            values = values.map(lambda value: words.get(value, value))
+        bad = ~empty & ~values.isin(spec_field.choices)
+        problems.add_rows(sheet, bad, name, raw, f"expected one of {', '.join(spec_field.choices)}")
+    if spec_field.references and spec_field.references != "resources":
+        known = context.ids(spec_field.references)
+        bad = ~empty & ~raw.isin(known)
+        noun = spec_field.references.rstrip("s")
+        folded = {}
+        if bad.any():  # ids are case-sensitive; point at a near miss rather than guess
+            folded = {identifier.casefold(): identifier for identifier in known}
+
+        def expected(position: int, raw=raw, noun=noun, folded=folded, table=spec_field.references) -> str:
+            hint = folded.get(str(raw.iloc[position]).casefold())
+            return (f"unknown {noun} id: not in the store nor in this import's {table} file"
+                    + (f" (ids are case-sensitive: did you mean {hint!r}?)" if hint else ""))
+
+        problems.add_rows(sheet, bad, name, raw, expected)
+    if spec_field.default is not None:
+        values = values.where(~empty, spec_field.default)
+    return values.where(values.ne(""), None)
+
+
+def _parse_bool(sheet: Sheet, raw: pd.Series, spec_field: Field, empty: pd.Series, problems: _Problems) -> pd.Series:
+    name = spec_field.name
+    lowered = raw.str.lower()
+    bad = ~lowered.isin(_TRUE | _FALSE)
+    problems.add_rows(sheet, bad, name, raw, "expected true or false (yes/no, 1/0)")
+    return pd.Series(np.where(empty, None, lowered.isin(_TRUE)), index=raw.index, dtype=object)
+
+
+def _parse_number(sheet: Sheet, raw: pd.Series, spec_field: Field, empty: pd.Series, context: _Context,
+                  problems: _Problems) -> pd.Series:
+    name = spec_field.name
     # float always: a whole number past 2**64 would otherwise come back as uint64 or object
     text = raw.where(~empty)
     if context.decimal == ".":  # fast path: most cells are plain numbers; only the others are rewritten
@@ -798,25 +847,37 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
     if context.decimal == "." and (bad & raw.str.fullmatch(r"[-+]?\d+(\.\d{3})*,\d+")).any():
         expected += " (if the file writes decimals with a comma, pass --decimal ,)"
     if context.decimal == "." and spec_field.type == "real":
-        # 700.000 and 1,200 read as 700 and 1200 here; in a file from a decimal-comma country they are
-        # 700,000 and 1.2: say how each was read, and how to read it the other way
-        for pattern, how in ((r"[-+]?\d{1,3}(\.000)+", "with '.' as the decimal point; if '.' separates thousands"),
-                             (r"[-+]?\d{1,3}(,\d{3})+", "with ',' separating thousands; if ',' is the decimal mark")):
-            marker = ".000" if "000" in pattern else ","
-            maybe = ~empty & raw.str.contains(marker, regex=False)
-            if not maybe.any():
-                continue
-            ambiguous = maybe & raw.str.fullmatch(pattern)
-            if ambiguous.any():
-                first = int(sheet.row_numbers.iloc[int(np.flatnonzero(ambiguous.to_numpy())[0])])
-                context.warnings.append(f"column {name!r}: {int(ambiguous.sum())} value(s) like "
-                                        f"{raw[ambiguous].iloc[0]!r} (row {first}) read {how} in this file, "
-                                        "pass --decimal ,")
+        _warn_ambiguous_marks(sheet, raw, name, empty, context)
     # a number too long for a float (1e400, a 5,000-digit integer) is a number all the same: say so
     overflowed = bad & text.str.fullmatch(_PLAIN_NUMBER).fillna(False).astype(bool) if bad.any() else bad
     problems.add_rows(sheet, bad & ~overflowed, name, raw, expected)
     problems.add_rows(sheet, overflowed, name, raw, f"too large: the limit is {MAX_MAGNITUDE:g}")
-    checked = ~empty & finite
+    return _checked_range(sheet, raw, spec_field, numbers, ~empty & finite, finite, expected, problems)
+
+
+def _warn_ambiguous_marks(sheet: Sheet, raw: pd.Series, name: str, empty: pd.Series, context: _Context) -> None:
+    """A warning for numbers that read differently with the other decimal mark."""
+    # 700.000 and 1,200 read as 700 and 1200 here; in a file from a decimal-comma country they are
+    # 700,000 and 1.2: say how each was read, and how to read it the other way
+    for pattern, how in ((r"[-+]?\d{1,3}(\.000)+", "with '.' as the decimal point; if '.' separates thousands"),
+                         (r"[-+]?\d{1,3}(,\d{3})+", "with ',' separating thousands; if ',' is the decimal mark")):
+        marker = ".000" if "000" in pattern else ","
+        maybe = ~empty & raw.str.contains(marker, regex=False)
+        if not maybe.any():
+            continue
+        ambiguous = maybe & raw.str.fullmatch(pattern)
+        if ambiguous.any():
+            first = int(sheet.row_numbers.iloc[int(np.flatnonzero(ambiguous.to_numpy())[0])])
+            context.warnings.append(f"column {name!r}: {int(ambiguous.sum())} value(s) like "
+                                    f"{raw[ambiguous].iloc[0]!r} (row {first}) read {how} in this file, "
+                                    "pass --decimal ,")
+
+
+def _checked_range(sheet: Sheet, raw: pd.Series, spec_field: Field, numbers: pd.Series, checked: pd.Series,
+                   finite: np.ndarray, expected: str, problems: _Problems) -> pd.Series:
+    """Whole numbers, years and bounds checked on the cells that read as finite numbers (``checked``);
+    the values as stored (a bad cell empty)."""
+    name = spec_field.name
     if spec_field.type in ("int", "year"):
         fractional = checked & (numbers != np.floor(numbers))
         problems.add_rows(sheet, fractional, name, raw, expected)
@@ -839,6 +900,8 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
     if spec_field.type in ("int", "year"):
         return numbers.where(numbers == np.floor(numbers)).astype("Int64")
     return numbers
+
+
 
 
 def _key_texts(values: pd.Series) -> pd.Series:
@@ -877,13 +940,10 @@ def _key(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.S
     natural = None
     if spec.natural_key:
         parts = _natural_parts(frame, spec, out)
-        if spec.name == "flows":  # readable: 'power>refinery:steam:2002'
-            natural = parts[0] + ">" + parts[1] + ":" + parts[2] + ":" + parts[3]
-        else:
-            natural = parts[0]
-            for part in parts[1:]:
-                natural = natural + ":" + part
+        natural = spec.join_key(parts)  # flows read 'power>refinery:steam:2002'
     if spec.key_from_natural_only or key_name not in frame.columns:
+        if natural is None:  # a spec without a natural key requires its key column (checked with the header)
+            raise InputError(f"{sheet.file}: table {spec.name} needs a {key_name!r} column")
         key = natural
         what = "(" + ", ".join(spec.natural_key) + ")"
     else:
@@ -900,9 +960,9 @@ def _key(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.S
             sheet, duplicated, key_name if what == key_name else None, key,
             lambda position: f"duplicate {what} in this file (first at row {first_row[key.iloc[position]]})" + hint,
         )
-    if spec.name == "enterprises":
-        reserved = key.str.startswith(BOUNDARY_PREFIX)
-        problems.add_rows(sheet, reserved, key_name, key, f"ids starting with {BOUNDARY_PREFIX!r} are reserved")
+    if spec.reserved_prefix:
+        reserved = key.str.startswith(spec.reserved_prefix)
+        problems.add_rows(sheet, reserved, key_name, key, f"ids starting with {spec.reserved_prefix!r} are reserved")
     return key
 
 
@@ -930,8 +990,6 @@ def _check_across_files(sheet: Sheet, spec: TableSpec, key: pd.Series, frame: pd
     earlier.append((sheet, key))
 
 
-#: fields holding a quantity converted to a canonical unit at import
-_CONVERTED_FIELDS = ("quantity", "mwh", "scope1_t", "scope2_t", "co2_capture_t")
 
 
 def _check_magnitudes(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
@@ -948,7 +1006,7 @@ def _check_magnitudes(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: d
         if not bad.any():
             continue
         column = name if name in frame.columns else ("quantity" if "quantity" in frame.columns else None)
-        how = "once converted to the canonical unit " if name in _CONVERTED_FIELDS else ""
+        how = "once converted to the canonical unit " if name in spec.unit_fields else ""
         problems.add_rows(sheet, pd.Series(bad, index=frame.index), column,
                           frame[column] if column else None,
                           f"too large {how}(the limit is {MAX_MAGNITUDE:g} in the canonical unit)")
@@ -958,6 +1016,20 @@ def _check_magnitudes(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: d
 def _check_specific(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
                     empty: dict[str, pd.Series], problems: _Problems, report: FileReport,
                     context: _Context) -> None:
+    """The checks a table's spec asks for beyond each field's own: coordinates given in pairs, one of
+    ``one_of`` in each row, the catalogue's canonical units and kind changes."""
+    _check_coordinates(sheet, frame, empty, problems, report)
+    if spec.one_of_each_row:  # the file has one of the columns (checked with the header); each row needs a value
+        none_given = pd.Series(True, index=frame.index)
+        for name in spec.one_of:
+            none_given &= empty.get(name, True)
+        problems.add_rows(sheet, none_given, spec.one_of[0], None, spec.one_of_each_row)
+    if spec.defines_resources:
+        _check_catalogue(sheet, frame, spec, out, empty, problems, report, context)
+
+
+def _check_coordinates(sheet: Sheet, frame: pd.DataFrame, empty: dict[str, pd.Series], problems: _Problems,
+                       report: FileReport) -> None:
     columns = frame.columns
     if "lat" in columns or "lon" in columns:
         lat_empty = empty.get("lat", pd.Series(True, index=frame.index))
@@ -968,34 +1040,32 @@ def _check_specific(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dic
         missing = int((lat_empty & lon_empty).sum())
         if missing:
             report.notes.append(f"{missing} row(s) without coordinates (analyses that need them skip these)")
-    if spec.name == "flows":
-        no_end = (empty.get("source_id", True) & empty.get("target_id", True))
-        if isinstance(no_end, pd.Series):
-            problems.add_rows(sheet, no_end, "source_id", None,
-                              "a flow needs a source_id or a target_id (one empty end = crosses the park boundary)")
-        else:
-            problems.add(Problem(sheet.file, 1, "source_id", None,
-                                 "a flows file needs a source_id or a target_id column"))
-    if spec.name == "resources":
-        kinds = out["kind"]
-        canonical = kinds.map(CANONICAL_UNIT)
-        if "canonical_unit" in columns:
-            given = frame["canonical_unit"]
-            bad = ~empty["canonical_unit"] & canonical.notna() & (given != canonical)
-            problems.add_rows(sheet, bad, "canonical_unit", given,
-                              lambda position: f"the canonical unit of kind {kinds.iloc[position]} is "
-                                               f"{canonical.iloc[position]}")
-        out["canonical_unit"] = canonical
-        _check_kind_changes(sheet, out[spec.key], kinds, problems, report, context)
-        # A name left out keeps the stored one (a file may only set co2_factor); a new code is its own name.
-        stored = dict(context.db.execute("SELECT code, name FROM resources"))
-        fallback = out[spec.key].map(lambda code: stored.get(code, code))
-        names = out.get("name")
-        out["name"] = fallback if names is None else names.where(names.notna(), fallback)
+
+
+def _check_catalogue(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+                     empty: dict[str, pd.Series], problems: _Problems, report: FileReport, context: _Context) -> None:
+    """Resources: the canonical unit follows the kind; a kind change is checked against stored rows;
+    a name left out keeps the stored one."""
+    columns = frame.columns
+    kinds = out["kind"]
+    canonical = kinds.map(CANONICAL_UNIT)
+    if "canonical_unit" in columns:
+        given = frame["canonical_unit"]
+        bad = ~empty["canonical_unit"] & canonical.notna() & (given != canonical)
+        problems.add_rows(sheet, bad, "canonical_unit", given,
+                          lambda position: f"the canonical unit of kind {kinds.iloc[position]} is "
+                                           f"{canonical.iloc[position]}")
+    out["canonical_unit"] = canonical
+    _check_kind_changes(sheet, out[spec.key], kinds, problems, report, context)
+    # A name left out keeps the stored one (a file may only set co2_factor); a new code is its own name.
+    stored = dict(context.db.execute("SELECT code, name FROM resources"))
+    fallback = out[spec.key].map(lambda code: stored.get(code, code))
+    names = out.get("name")
+    out["name"] = fallback if names is None else names.where(names.notna(), fallback)
 
 
 #: tables whose rows carry a resource's kind and a quantity in its canonical unit
-_RESOURCE_USERS = ("flows", "offers", "demands")
+_RESOURCE_USERS = tuple(name for name, spec in TABLES.items() if spec.unit_rule == "resource")
 
 
 def _check_kind_changes(sheet: Sheet, codes: pd.Series, kinds: pd.Series, problems: _Problems,
@@ -1034,54 +1104,77 @@ def _check_kind_changes(sheet: Sheet, codes: pd.Series, kinds: pd.Series, proble
 def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
                 empty: dict[str, pd.Series], context: _Context, problems: _Problems,
                 report: FileReport) -> list[tuple]:
-    """Convert quantities to canonical units; fill kinds; collect resources new to the catalogue."""
+    """Convert quantities to canonical units by the table's ``unit_rule``; fill kinds; return the
+    resources new to the catalogue (``(code, name, kind, canonical_unit)`` rows)."""
+    rule = _UNIT_RULES.get(spec.unit_rule) if spec.unit_rule else None
+    return [] if rule is None else rule(sheet, frame, spec, out, empty, context, problems, report)
+
+
+def _quantity_columns(frame: pd.DataFrame, out: dict[str, pd.Series],
+                      empty: dict[str, pd.Series]) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(unit as written, unit empty, quantity, quantity empty) of a file, a missing column as empty."""
     index = frame.index
     no_values = pd.Series(True, index=index)
-    if spec.name == "emissions":
-        unit = frame["unit"].where(~empty["unit"], "tCO2e") if "unit" in frame.columns else pd.Series("tCO2e", index=index)
-        given = ~empty["unit"] if "unit" in frame.columns else pd.Series(False, index=index)
-        header_units = frame.attrs.get("column_units", {})
-        co2 = pd.Series("co2", index=index)
-        factors = _factors(sheet, unit, co2, None, context, problems, "unit")
-        for column in ("scope1_t", "scope2_t", "co2_capture_t"):
-            if column in out:
-                # a unit column wins; else the column's header unit ("Scope 1 (kt CO2-e)"); else tCO2e
-                own = (_factors(sheet, unit.where(given, header_units[column]), co2, None, context, problems, "unit")
-                       if column in header_units else factors)
-                out[column] = _converted(out[column], own)
-        if "unit" in out:
-            out["unit_orig"] = out.pop("unit")
-        if header_units:  # the units as the header gave them, for tracing the figures back
-            written = "; ".join(f"{column}: {value}" for column, value in header_units.items())
-            out["unit_orig"] = out["unit_orig"].where(out["unit_orig"].notna(), written) if "unit_orig" in out \
-                else pd.Series(written, index=index)
-        return []
-    if spec.quantity is None:
-        return []
-
     unit_raw = frame["unit"] if "unit" in frame.columns else pd.Series("", index=index)
-    unit_empty = empty.get("unit", no_values)
     quantity = out.get("quantity", pd.Series(np.nan, index=index, dtype=float))
-    quantity_empty = empty.get("quantity", no_values)
+    return unit_raw, empty.get("unit", no_values), quantity, empty.get("quantity", no_values)
 
-    if spec.name == "energy_use":
-        if "mwh" in frame.columns and "quantity" in frame.columns:
-            both = ~empty["mwh"] & ~quantity_empty
-            problems.add_rows(sheet, both, "mwh", frame["mwh"], "give mwh, or quantity and unit, not both")
-        carrier = frame["carrier"]
-        problems.add_rows(sheet, ~quantity_empty & unit_empty, "unit", None, "a unit is required with a quantity")
-        factors = _factors(sheet, unit_raw.where(~unit_empty, "MWh"), pd.Series("energy", index=index), carrier,
-                           context, problems, "unit")
-        converted = _converted(quantity, factors)
-        if "quantity" in out:
-            mwh = out.get("mwh", pd.Series(np.nan, index=index, dtype=float))
-            out["mwh"] = mwh.where(mwh.notna(), converted)
-            out["quantity_orig"] = out.pop("quantity")
-            out["unit_orig"] = unit_raw.where(~unit_empty & ~quantity_empty, None)
-        out.pop("unit", None)
-        return []
 
-    # flows, offers, demands: kind from the row, else from the resource, else from the unit
+def _co2_quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+                    empty: dict[str, pd.Series], context: _Context, problems: _Problems,
+                    report: FileReport) -> list[tuple]:
+    """Emissions: each scope column in tCO2e, from the unit column, else the column's header unit."""
+    index = frame.index
+    unit = frame["unit"].where(~empty["unit"], "tCO2e") if "unit" in frame.columns else pd.Series("tCO2e", index=index)
+    given = ~empty["unit"] if "unit" in frame.columns else pd.Series(False, index=index)
+    header_units = frame.attrs.get("column_units", {})
+    co2 = pd.Series("co2", index=index)
+    factors = _factors(sheet, unit, co2, None, context, problems, "unit")
+    for column in spec.unit_fields:
+        if column in out:
+            # a unit column wins; else the column's header unit ("Scope 1 (kt CO2-e)"); else tCO2e
+            own = (_factors(sheet, unit.where(given, header_units[column]), co2, None, context, problems, "unit")
+                   if column in header_units else factors)
+            out[column] = _converted(out[column], own)
+    if "unit" in out:
+        out["unit_orig"] = out.pop("unit")
+    if header_units:  # the units as the header gave them, for tracing the figures back
+        written = "; ".join(f"{column}: {value}" for column, value in header_units.items())
+        out["unit_orig"] = out["unit_orig"].where(out["unit_orig"].notna(), written) if "unit_orig" in out \
+            else pd.Series(written, index=index)
+    return []
+
+
+def _energy_quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+                       empty: dict[str, pd.Series], context: _Context, problems: _Problems,
+                       report: FileReport) -> list[tuple]:
+    """Energy use: MWh as given, or a carrier's quantity in its own unit converted to MWh."""
+    index = frame.index
+    unit_raw, unit_empty, quantity, quantity_empty = _quantity_columns(frame, out, empty)
+    if "mwh" in frame.columns and "quantity" in frame.columns:
+        both = ~empty["mwh"] & ~quantity_empty
+        problems.add_rows(sheet, both, "mwh", frame["mwh"], "give mwh, or quantity and unit, not both")
+    carrier = frame["carrier"]
+    problems.add_rows(sheet, ~quantity_empty & unit_empty, "unit", None, "a unit is required with a quantity")
+    factors = _factors(sheet, unit_raw.where(~unit_empty, "MWh"), pd.Series("energy", index=index), carrier,
+                       context, problems, "unit")
+    converted = _converted(quantity, factors)
+    if "quantity" in out:
+        mwh = out.get("mwh", pd.Series(np.nan, index=index, dtype=float))
+        out["mwh"] = mwh.where(mwh.notna(), converted)
+        out["quantity_orig"] = out.pop("quantity")
+        out["unit_orig"] = unit_raw.where(~unit_empty & ~quantity_empty, None)
+    out.pop("unit", None)
+    return []
+
+
+def _resource_quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[str, pd.Series],
+                         empty: dict[str, pd.Series], context: _Context, problems: _Problems,
+                         report: FileReport) -> list[tuple]:
+    """Flows, offers, demands: kind from the row, else from the resource, else from the unit; the
+    quantity in the kind's canonical unit; names new to the catalogue added with their kind."""
+    index = frame.index
+    unit_raw, unit_empty, quantity, quantity_empty = _quantity_columns(frame, out, empty)
     codes = out["resource_code"]
     known_kind = codes.map(lambda code: context.resources.get(code, (None,))[0])
     row_kind = out.get("kind", pd.Series(None, index=index, dtype=object))
@@ -1118,9 +1211,7 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
 
     unknown_quantity = int(quantity_empty.sum())
     if unknown_quantity:
-        kept = "kept as links; flow-weighted analyses leave them out" if spec.name == "flows" else \
-            "kept; quantity-based figures for them are unknown"
-        report.notes.append(f"{unknown_quantity} row(s) without a quantity (unknown): {kept}")
+        report.notes.append(f"{unknown_quantity} row(s) without a quantity (unknown): {spec.unknown_quantity_note}")
     new = []
     new_codes = codes[unknown].dropna()
     for code, row_kind_value in zip(new_codes, kind[unknown].loc[new_codes.index]):
@@ -1132,6 +1223,10 @@ def _quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dict[st
         report.notes.append("new resources added to the catalogue (check for typos): "
                             + ", ".join(report.new_resources))
     return new
+
+
+#: how each ``TableSpec.unit_rule`` converts a file's quantities
+_UNIT_RULES = {"co2": _co2_quantities, "energy": _energy_quantities, "resource": _resource_quantities}
 
 
 def _resolve_resources(sheet: Sheet, names: pd.Series, context: _Context, problems: _Problems,
@@ -1171,8 +1266,8 @@ def _resolve_resources(sheet: Sheet, names: pd.Series, context: _Context, proble
                              "or pass --new-resources to add it to the catalogue"))
     if report.resolved:
         shown = ", ".join(f"{name!r} -> {code} ({how})" for name, (code, how) in list(report.resolved.items())[:8])
-        more = len(report.resolved) - 8
-        report.notes.append(f"resource names resolved: {shown}" + (f" and {more} more" if more > 0 else ""))
+        hidden = len(report.resolved) - 8
+        report.notes.append(f"resource names resolved: {shown}" + (f" and {hidden} more" if hidden > 0 else ""))
     return names.map(lambda name: codes.get(name, name))
 
 
@@ -1270,10 +1365,10 @@ def _to_python(series: pd.Series) -> list:
 def _write(db: sqlite_utils.Database, prepared: _Prepared, progress: Callable[[int], None] | None) -> None:
     conn = db.conn
     spec, report = prepared.spec, prepared.report
-    import_id = conn.execute(
+    import_id = int(conn.execute(
         "INSERT INTO imports (file, table_name, sha256, rows) VALUES (?, ?, ?, ?)",
         (prepared.sheet.file, spec.name, prepared.sheet.sha256, report.rows),
-    ).lastrowid
+    ).lastrowid or 0)  # an INSERT always sets it
     if prepared.new_resources:
         conn.executemany(
             f"INSERT INTO resources (code, name, kind, canonical_unit, import_id) VALUES (?, ?, ?, ?, {import_id})",

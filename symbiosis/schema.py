@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import UnknownIdError
 from .units import KINDS
@@ -63,10 +64,7 @@ def natural_key(table: str, parts: Sequence[str]) -> str:
     >>> natural_key("flows", ["a>b", "c", "steam", ""]) != natural_key("flows", ["a", "b>c", "steam", ""])
     True
     """
-    escaped = [escape_key_part(part) for part in parts]
-    if table == "flows":
-        return escaped[0] + ">" + escaped[1] + ":" + ":".join(escaped[2:])
-    return ":".join(escaped)
+    return TABLES[table].join_key([escape_key_part(part) for part in parts])
 
 
 @dataclass(frozen=True)
@@ -102,6 +100,26 @@ class TableSpec:
         The key is always built from the natural key (emissions: one row per firm and year).
     quantity : str or None
         The column holding a quantity that has a unit (flows, offers, demands, energy_use).
+    unit_rule : {'resource', 'energy', 'co2'} or None
+        How the rows' quantities get their unit: 'resource' (the resource's kind says the currency and
+        its canonical unit: t, MWh, m3 or tCO2e; names are resolved to catalogue codes first), 'energy'
+        (MWh, or a quantity of a carrier in its own unit converted to MWh), 'co2' (each field of
+        ``unit_fields`` in tCO2e, each with its own unit where the header gives one).
+    unit_fields : tuple of str
+        Fields holding a figure converted to a canonical unit at import; a header may give their unit
+        (``Quantity (t/yr)``, ``Scope 1 (kt CO2-e)``).
+    key_joins : tuple of str
+        The text between the natural key's parts in a built key (default ``:`` between each).
+    reserved_prefix : str or None
+        Keys may not start with this (enterprises: the park-boundary node prefix).
+    one_of : tuple of str
+        A file must give at least one of these columns; ``one_of_label`` names them in the error.
+    one_of_each_row : str or None
+        When set, each row must give a value in one of ``one_of``; the error says this.
+    defines_resources : bool
+        The table is the resource catalogue: later files of an import convert against its rows.
+    unknown_quantity_note : str
+        What the import report says of rows without a quantity.
     """
 
     name: str
@@ -110,6 +128,23 @@ class TableSpec:
     natural_key: tuple[str, ...] = ()
     key_from_natural_only: bool = False
     quantity: str | None = None
+    unit_rule: str | None = None
+    unit_fields: tuple[str, ...] = ()
+    key_joins: tuple[str, ...] = ()
+    reserved_prefix: str | None = None
+    one_of: tuple[str, ...] = ()
+    one_of_label: str = ""
+    one_of_each_row: str | None = None
+    defines_resources: bool = False
+    unknown_quantity_note: str = "kept; quantity-based figures for them are unknown"
+
+    def join_key(self, parts: Sequence[Any]) -> Any:
+        """The natural key's parts (already escaped texts, or Series of them) joined as a stored key."""
+        joins = self.key_joins or (":",) * (len(parts) - 1)
+        key = parts[0]
+        for join, part in zip(joins, parts[1:]):
+            key = key + join + part
+        return key
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -122,8 +157,8 @@ class TableSpec:
         raise UnknownIdError(f"table {self.name} has no field {name!r}")
 
 
-_LAT = dict(type="real", minimum=-90.0, maximum=90.0)
-_LON = dict(type="real", minimum=-180.0, maximum=180.0)
+_LAT = Field("lat", type="real", minimum=-90.0, maximum=90.0)
+_LON = Field("lon", type="real", minimum=-180.0, maximum=180.0)
 _KIND = Field("kind", choices=KINDS)
 _EXCHANGE_FIELDS = (
     Field("id"),
@@ -144,10 +179,10 @@ TABLES: dict[str, TableSpec] = {
             Field("name", required=True),
             Field("country"),
             Field("region"),
-            Field("lat", **_LAT),
-            Field("lon", **_LON),
+            _LAT,
+            _LON,
         )),
-        TableSpec("resources", "code", (
+        TableSpec("resources", "code", defines_resources=True, fields=(
             Field("code", required=True),
             Field("name"),
             Field("kind", required=True, choices=KINDS),
@@ -158,14 +193,14 @@ TABLES: dict[str, TableSpec] = {
             Field("co2_factor", type="real"),
             Field("note"),
         )),
-        TableSpec("enterprises", "id", (
+        TableSpec("enterprises", "id", reserved_prefix=BOUNDARY_PREFIX, fields=(
             Field("id", required=True),
             Field("name", required=True),
             Field("park_id", references="parks"),
             Field("sector_code"),
             Field("sector_name"),
-            Field("lat", **_LAT),
-            Field("lon", **_LON),
+            _LAT,
+            _LON,
             Field("output_value_mcny", type="real", minimum=0.0),
             Field("employees", type="int", minimum=0),
             Field("role", choices=ROLES, default="firm"),
@@ -184,11 +219,15 @@ TABLES: dict[str, TableSpec] = {
             Field("cost_cny_per_yr", type="real"),
             Field("boundary"),
             Field("note"),
-        ), natural_key=("source_id", "target_id", "resource_code", "year"), quantity="quantity"),
-        TableSpec("offers", "id", _EXCHANGE_FIELDS,
-                  natural_key=("enterprise_id", "resource_code", "year"), quantity="quantity"),
-        TableSpec("demands", "id", _EXCHANGE_FIELDS,
-                  natural_key=("enterprise_id", "resource_code", "year"), quantity="quantity"),
+        ), natural_key=("source_id", "target_id", "resource_code", "year"), key_joins=(">", ":", ":"),
+            quantity="quantity", unit_rule="resource", unit_fields=("quantity",),
+            one_of=("source_id", "target_id"), one_of_label="source_id or target_id",
+            one_of_each_row="a flow needs a source_id or a target_id (one empty end = crosses the park boundary)",
+            unknown_quantity_note="kept as links; flow-weighted analyses leave them out"),
+        TableSpec("offers", "id", _EXCHANGE_FIELDS, natural_key=("enterprise_id", "resource_code", "year"),
+                  quantity="quantity", unit_rule="resource", unit_fields=("quantity",)),
+        TableSpec("demands", "id", _EXCHANGE_FIELDS, natural_key=("enterprise_id", "resource_code", "year"),
+                  quantity="quantity", unit_rule="resource", unit_fields=("quantity",)),
         TableSpec("emissions", "id", (
             Field("enterprise_id", required=True, references="enterprises"),
             Field("year", type="year", required=True),
@@ -196,7 +235,8 @@ TABLES: dict[str, TableSpec] = {
             Field("scope2_t", type="real", minimum=0.0),
             Field("co2_capture_t", type="real", minimum=0.0),
             Field("unit"),
-        ), natural_key=("enterprise_id", "year"), key_from_natural_only=True),
+        ), natural_key=("enterprise_id", "year"), key_from_natural_only=True, unit_rule="co2",
+            unit_fields=("scope1_t", "scope2_t", "co2_capture_t")),
         TableSpec("energy_use", "id", (
             Field("enterprise_id", required=True, references="enterprises"),
             Field("year", type="year", required=True),
@@ -205,7 +245,9 @@ TABLES: dict[str, TableSpec] = {
             Field("quantity", type="real", minimum=0.0),
             Field("unit"),
             Field("renewable", type="bool"),
-        ), natural_key=("enterprise_id", "year", "carrier"), key_from_natural_only=True, quantity="quantity"),
+        ), natural_key=("enterprise_id", "year", "carrier"), key_from_natural_only=True, quantity="quantity",
+            unit_rule="energy", unit_fields=("quantity", "mwh"), one_of=("mwh", "quantity"),
+            one_of_label="mwh (or quantity and unit)"),
         TableSpec("offsets", "id", (
             Field("park_id", required=True, references="parks"),
             Field("year", type="year", required=True),

@@ -35,15 +35,12 @@ from symbiosis.export import (EXPORT_FORMATS, LIST_FORMATS, STDOUT, check_output
                               export_matches, neutral_frame, write_output)
 from symbiosis.graph import load_graph
 from symbiosis.ingest import import_files, parse_column_map, parse_set_values
-from symbiosis.carbon import absorption_nodes, allocate_co2, carbon_balance, carbon_resources, exchange_credits
-from symbiosis.inventory import load_offsets, park_inventory, park_views
-from symbiosis.colocation import clusters, gaps, long_haul
 from symbiosis.factors import load_factors, load_resource_sectors, load_targets
-from symbiosis.loops import DEFAULT_LIMIT, find_loops
-from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, match, save_plan
-from symbiosis.scorecard import scorecard
+from symbiosis.loops import DEFAULT_LIMIT
+from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, save_plan
+from symbiosis.pipeline import AnalysisOptions, analyse_park
 from symbiosis.coverage import MIN_COVERAGE
-from symbiosis.metrics import CURRENCIES, DEFAULT_IMBALANCE_THRESHOLD, metrics_by_park, network_metrics, node_balance
+from symbiosis.metrics import DEFAULT_IMBALANCE_THRESHOLD, metrics_by_park
 from symbiosis.schema import FLOW_STATUSES, TABLES
 from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, schema_version
 from symbiosis.summary import summarise
@@ -124,6 +121,15 @@ def _wrote(path: str, detail: str = "") -> None:
 def _factors_option(command):
     return click.option("--factors", "factors_file", type=click.Path(exists=True, dir_okay=False), default=None,
                         help="Your own factors CSV (key,value rows replace the shipped ones).")(command)
+
+
+def _statuses(status: str | None) -> tuple[str, ...]:
+    """--status as a tuple ('all' or none given: every status)."""
+    return FLOW_STATUSES if status in (None, "all") else tuple(status.split(","))
+
+
+def _kinds(kinds: str | None) -> tuple[str, ...] | None:
+    return tuple(kinds.split(",")) if kinds else None
 
 
 def _load(db_path, park, year, kinds, status):
@@ -415,8 +421,9 @@ def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
 
     Also lists the strongly connected components that hold them.
     """
-    G = _load(db_path, park, year, kinds, status)
-    search = find_loops(G, max_length=max_length, limit=limit)
+    options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), max_length=max_length,
+                              loop_limit=limit)
+    search = analyse_park(open_store(db_path, create=False), park, analyses=("loops",), options=options).loops
     summary = pd.DataFrame([{"loops_listed": len(search.loops), "capped": search.capped, "limit": limit,
                              "max_length": max_length}])
     loops_table = search.loops
@@ -448,23 +455,15 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
     is, and below --min-coverage (or with nothing known) they are withheld, with the reason.
     """
     if by_park:
-        statuses = ("existing", "planned", "potential") if status == "all" else tuple(status.split(","))
         table = metrics_by_park(str(db_path or default_db_path()), parks=[park] if park else None,
-                                orientation=throughflow, imbalance_threshold=threshold, jobs=jobs, status=statuses,
-                                min_coverage=min_coverage, year=year,
-                                kinds=tuple(kinds.split(",")) if kinds else None)
+                                orientation=throughflow, imbalance_threshold=threshold, jobs=jobs,
+                                status=_statuses(status), min_coverage=min_coverage, year=year, kinds=_kinds(kinds))
         _echo_frame(table, fmt, title="metrics by park")
         return
-    G = _load(db_path, park, year, kinds, status)
-    table = network_metrics(G, CURRENCIES, orientation=throughflow, imbalance_threshold=threshold,
-                            min_coverage=min_coverage)
-    balance = pd.concat([node_balance(G, currency) for currency in CURRENCIES], ignore_index=True)
-    known = int(balance["balance_known"].sum())
-    balance = balance[balance["balance_known"] & (pd.to_numeric(balance["imbalance"]).abs() > threshold)]
-    if known == 0:  # no firm with every flow known on both sides: nothing can be said of balance
-        balance.attrs["note"] = "unknown: no firm has every inflow and outflow with a quantity"
-    elif balance.empty:
-        balance.attrs["note"] = f"none of the {known} firms with a known balance"
+    options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), throughflow=throughflow,
+                              imbalance_threshold=threshold, min_coverage=min_coverage)
+    analysis = analyse_park(open_store(db_path, create=False), park, analyses=("metrics",), options=options)
+    table, balance = analysis.metrics, analysis.imbalance
     if fmt == "table":
         shown = table.set_index("currency").T
         notes = shown.loc[["warning", "reason"]]
@@ -493,15 +492,10 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
 def carbon(park, year, max_km, top, factors_file, db_path, fmt):
     """CO2 of the park as one entity (park view, each tonne once), per firm (firm view), absorption nodes
     (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
-    db = open_store(db_path, create=False)
-    factors = load_factors(factors_file)
-    G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
-    credits = exchange_credits(db, G, factors)  # read once, shared with the balance
-    balance = carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=credits)
-    view = (park_inventory(balance, load_offsets(db, park, year), factors) if park is not None
-            else park_views(balance))
-    nodes = absorption_nodes(balance, G, db)
-    allocation = allocate_co2(db, park=park, year=year, max_km=max_km, factors=factors, balance=balance)
+    options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file))
+    analysis = analyse_park(open_store(db_path, create=False), park, analyses=("carbon", "allocation"), options=options)
+    balance, credits, view, nodes, allocation = (analysis.balance, analysis.credits, analysis.inventory,
+                                                 analysis.absorbers, analysis.allocation)
     shown = balance if fmt != "table" else balance.head(top)[
         ["id", "name", "emitted_t", "scope2_outside_t", "stored_t", "utilised_t", "avoided_t", "net_t",
          "emitted_source", "avoided_status"]]
@@ -537,12 +531,11 @@ def carbon(park, year, max_km, top, factors_file, db_path, fmt):
 @_errors_to_click
 def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_path, fmt):
     """Co-location: long-haul exchanges, spread-out clusters, and streams with no taker in the park."""
-    db = open_store(db_path, create=False)
-    factors = load_factors(factors_file)
-    G = load_graph(db, park=park, status=["existing", "potential"])
-    haul = long_haul(db, park=park, radius_km=radius_km, factors=factors, G=G)
-    groups = clusters(db, park=park, radius_km=radius_km, match_km=match_km, weight=weight, factors=factors, G=G)
-    missing = gaps(db, park=park, sectors=load_resource_sectors(sectors_file))
+    options = AnalysisOptions(radius_km=radius_km, match_km=match_km, weight=weight, factors=load_factors(factors_file),
+                              sectors=load_resource_sectors(sectors_file))
+    analysis = analyse_park(open_store(db_path, create=False), park, analyses=("colocation", "clusters"),
+                            options=options)
+    haul, groups, missing = analysis.long_haul, analysis.clusters, analysis.gaps
     if fmt == "table":
         haul = haul[["supplier", "taker", "resource", "quantity", "unit", "distance_km", "host_park",
                      "saved_tkm", "saved_tco2e", "note"]]
@@ -565,9 +558,10 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_p
 def scorecard_command(park, year, targets_file, min_coverage, factors_file, db_path, fmt):
     """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
     db = open_store(db_path, create=False)
-    targets, factors = load_targets(targets_file), load_factors(factors_file)
+    options = AnalysisOptions(year=year, targets=load_targets(targets_file), factors=load_factors(factors_file),
+                              min_coverage=min_coverage)
     parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
-    cards = pd.concat([scorecard(db, park_id, year=year, targets=targets, factors=factors, min_coverage=min_coverage)
+    cards = pd.concat([analyse_park(db, park_id, analyses=("scorecard",), options=options).scorecard
                        for park_id in parks], ignore_index=True) if parks else pd.DataFrame()
     if fmt == "table" and len(cards):
         cards = cards[["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage",
@@ -607,9 +601,10 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
         check_output(output, None, LIST_FORMATS, "list")
     db = open_store(db_path, create=False)
     weights, method = load_weights(weights_file)
-    result = match(db, park=park, radius_km=radius_km, weights=weights, method=method,
-                   factors=load_factors(factors_file), substitutes=load_substitutes(substitutes_file),
-                   prices=load_prices(prices_file))
+    options = AnalysisOptions(match_radius_km=radius_km, weights=weights, method=method,
+                              factors=load_factors(factors_file), substitutes=load_substitutes(substitutes_file),
+                              prices=load_prices(prices_file))
+    result = analyse_park(db, park, analyses=("matching",), options=options).matches
     candidates = anonymise(result.candidates) if anonymised else result.candidates
     saved = None
     if save:
@@ -730,7 +725,7 @@ def demo(out_dir, fmt, quiet):
     # the demo's pages and lists: the zero-carbon demo park, as a park manager would get them
     write_output(out / "map.html", store_map(db, park="zcp"))
     write_output(out / "report.html", build_report(db, park="zcp"))
-    matches = match(db, park="zcp")
+    matches = analyse_park(db, "zcp", analyses=("matching",)).matches
     export_matches(matches.candidates, matches.summary, out / "matchmaking.xlsx",
                    about={"method": matches.method, "weights": matches.weights, "park": "zcp", "notes": matches.notes})
     _echo_frames(summarise(db), fmt)

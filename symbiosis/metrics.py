@@ -37,6 +37,9 @@ from .settings import DEFAULT_IMBALANCE_THRESHOLD, DENSE_LIMIT
 
 __all__ = [
     "CURRENCIES",
+    "metric_rows",
+    "metrics_frame",
+    "imbalanced_firms",
     "FLOW_METRICS",
     "FlowModel",
     "flow_model",
@@ -832,26 +835,6 @@ def _metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...], orientation: s
     return rows
 
 
-def _park_metrics(db_path: str, parks: list[str], currencies: tuple[str, ...], orientation: str,
-                  imbalance_threshold: float, status: tuple[str, ...],
-                  min_coverage: float = MIN_COVERAGE, year: int | None = None,
-                  kinds: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Worker: metrics of some parks, with its own connection (SQLite connections do not cross processes)."""
-    from .graph import load_graph
-    from .store import open_store
-
-    _check_options(orientation, min_coverage)
-    db = open_store(db_path, create=False)
-    rows = []
-    for park in parks:
-        G = load_graph(db, park=park, year=year, kinds=list(kinds) if kinds else None, status=list(status))
-        for row in _metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage):
-            rows.append({"park_id": park, **row})
-    db.conn.close()
-    # one table for all the parks: building a small DataFrame per park costs more than its metrics
-    return _frame(rows, ("park_id", *_COLUMNS), _NULLABLE)
-
-
 def _check_filters(kinds: tuple[str, ...] | None, status: tuple[str, ...]) -> None:
     """Unknown kinds or statuses fail here, once, not in each worker (or not at all for an empty park)."""
     from .schema import FLOW_STATUSES
@@ -861,6 +844,45 @@ def _check_filters(kinds: tuple[str, ...] | None, status: tuple[str, ...]) -> No
         bad = [value for value in values if value not in allowed]
         if bad:
             raise InputError(f"unknown {what} {', '.join(map(repr, bad))}; expected {', '.join(allowed)}")
+
+
+def metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...] = CURRENCIES, *, orientation: str = "input",
+                imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
+                min_coverage: float = MIN_COVERAGE) -> list[dict]:
+    """:func:`network_metrics`'s rows as dicts, one per currency: a table of many parks is built once
+    from all their rows (a small DataFrame per park costs more than its metrics)."""
+    validate_graph(G, needs=("currency", "quantity"))
+    _check_options(orientation, min_coverage)
+    return _metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage)
+
+
+def metrics_frame(rows: list[dict], *, by_park: bool = False) -> pd.DataFrame:
+    """Rows of :func:`metric_rows` as :func:`network_metrics`'s table (with ``park_id`` first when
+    ``by_park``); null cells are None."""
+    return _frame(rows, ("park_id", *_COLUMNS) if by_park else _COLUMNS, _NULLABLE)
+
+
+def imbalanced_firms(G: nx.MultiDiGraph, currencies: tuple[str, ...] = CURRENCIES, *,
+                     threshold: float = DEFAULT_IMBALANCE_THRESHOLD) -> pd.DataFrame:
+    """Firms whose inflow and outflow differ by more than ``threshold`` (a share), in each currency.
+
+    Only firms with every inflow and outflow known have a balance (:func:`node_balance`);
+    ``attrs['note']`` says why the table is empty when it is.
+    """
+    balance = pd.concat([node_balance(G, currency) for currency in currencies], ignore_index=True)
+    known = int(balance["balance_known"].sum())
+    balance = balance[balance["balance_known"] & (pd.to_numeric(balance["imbalance"]).abs() > threshold)]
+    if known == 0:  # no firm with every flow known on both sides: nothing can be said of balance
+        balance.attrs["note"] = "unknown: no firm has every inflow and outflow with a quantity"
+    elif balance.empty:
+        balance.attrs["note"] = f"none of the {known} firms with a known balance"
+    return balance
+
+
+def _park_metric_rows(analysis) -> list[dict]:
+    """What :func:`metrics_by_park` keeps of each park's analysis (a module-level function: it is
+    sent to the worker processes)."""
+    return [{"park_id": analysis.park, **row} for row in analysis.metric_rows]
 
 
 def metrics_by_park(
@@ -900,27 +922,13 @@ def metrics_by_park(
     InputError
         An unknown kind or status (checked before any worker starts).
     """
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
-    from .store import open_store
+    from .pipeline import AnalysisOptions, analyse_parks
 
     _check_options(orientation, min_coverage)
     _check_filters(kinds, status)
-    if parks is None:
-        db = open_store(db_path, create=False)
-        parks = [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
-        db.conn.close()
-    jobs = jobs or os.cpu_count() or 1
-    arguments = (currencies, orientation, imbalance_threshold, tuple(status), min_coverage, year,
-                 tuple(kinds) if kinds else None)
-    if jobs == 1 or len(parks) < 2:
-        return _park_metrics(str(db_path), list(parks), *arguments)
-    # Many small chunks keep both cores busy when park sizes differ a lot.
-    size = max(1, len(parks) // (jobs * 8))
-    chunks = [parks[start:start + size] for start in range(0, len(parks), size)]
-    pool = ProcessPoolExecutor(max_workers=jobs)
-    with pool:
-        frames = list(pool.map(_park_metrics, [str(db_path)] * len(chunks), chunks,
-                               *[[argument] * len(chunks) for argument in arguments]))
-    return pd.concat(frames, ignore_index=True)
+    options = AnalysisOptions(year=year, status=tuple(status), kinds=tuple(kinds) if kinds else None,
+                              currencies=tuple(currencies), throughflow=orientation,
+                              imbalance_threshold=imbalance_threshold, min_coverage=min_coverage)
+    per_park = analyse_parks(db_path, parks, analyses=("metrics",), options=options, collect=_park_metric_rows,
+                             jobs=jobs)
+    return metrics_frame([row for rows in per_park for row in rows], by_park=True)

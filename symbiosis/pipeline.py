@@ -1,8 +1,10 @@
 """One park's analyses in one place: its inputs are loaded once, the analyses asked for run on them.
 
-The report (``viz.report``) and the map (``viz.map.store_map``) call :func:`analyse_park` rather than
-assembling the analyses themselves, so a park is analysed the same way wherever its figures appear, and
-an option given here reaches every analysis that takes it.
+Every command that analyses a park (``loops``, ``metrics``, ``carbon``, ``colocate``, ``scorecard``,
+``match``), the report (``viz.report``), the map (``viz.map.store_map``) and the per-park process pool
+(:func:`analyse_parks`, behind ``--by-park``) call :func:`analyse_park` rather than assembling the
+analyses themselves. So a park is analysed the same way wherever its figures appear, and an option
+given once (:class:`AnalysisOptions`) reaches every analysis that takes it.
 
 Examples
 --------
@@ -14,18 +16,85 @@ True
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import pandas as pd
 import sqlite_utils
 
 from .errors import InputError, UnknownIdError
+from .settings import (DEFAULT_IMBALANCE_THRESHOLD, DEFAULT_LOOP_LIMIT, MIN_COVERAGE, PAGE_LOOP_LIMIT)
 
-__all__ = ["ANALYSES", "ParkAnalysis", "analyse_park"]
+if TYPE_CHECKING:
+    from .carbon import Allocation
+    from .loops import LoopSearch
+    from .matching import Matches
+
+__all__ = ["ANALYSES", "PAGE_ANALYSES", "AnalysisOptions", "ParkAnalysis", "analyse_park", "analyse_parks", "PAGE_OPTIONS"]
 
 #: the analyses :func:`analyse_park` runs, in the order their results feed each other
-ANALYSES = ("loops", "carbon", "allocation", "scorecard", "colocation", "matching")
+ANALYSES = ("loops", "metrics", "carbon", "allocation", "scorecard", "colocation", "clusters", "matching")
+#: what the report and the map show of a park
+PAGE_ANALYSES = ("loops", "carbon", "allocation", "scorecard", "colocation", "matching")
+#: the flow statuses of the graph the co-location analysis reads (what exists and what could)
+_COLOCATION_STATUSES = ("existing", "potential")
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """Every option of every analysis, with the command line's defaults: one object given to
+    :func:`analyse_park` (and shipped to each worker of :func:`analyse_parks`), so that an option
+    reaches every path that analyses a park.
+
+    Attributes
+    ----------
+    year : int or None
+        Flows (and emissions, energy use) of this year or undated; default every year's flows and
+        each firm's latest emissions.
+    status, kinds : tuple of str
+        The flows of the graph loops and metrics read (``loops``/``metrics`` ``--status``/``--kinds``);
+        carbon and the scorecard read existing flows, co-location existing and potential ones.
+    max_length, loop_limit : int
+        Most firms in a loop; most loops listed.
+    currencies, throughflow, imbalance_threshold : metrics options (:func:`symbiosis.metrics.network_metrics`).
+    min_coverage : float
+        Least share known for a flow metric or a scorecard verdict.
+    max_km : float
+        Longest emitter-absorber distance of the CO2 allocation.
+    radius_km, match_km, weight : co-location options (:func:`symbiosis.colocation.long_haul`, ``clusters``).
+    match_radius_km, weights, method : matchmaking options (:func:`symbiosis.matching.match`).
+    factors, targets, sectors, substitutes, prices : the shipped or the user's tables, loaded by the
+        caller (``None``: the shipped one).
+    """
+
+    year: int | None = None
+    status: tuple[str, ...] = ("existing",)
+    kinds: tuple[str, ...] | None = None
+    max_length: int = 6
+    loop_limit: int = DEFAULT_LOOP_LIMIT
+    currencies: tuple[str, ...] | None = None
+    throughflow: str = "input"
+    imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD
+    min_coverage: float = MIN_COVERAGE
+    max_km: float = 100.0
+    radius_km: float = 50.0
+    match_km: float = 200.0
+    weight: str = "tco2e"
+    match_radius_km: float = 50.0
+    weights: dict[str, float] | None = None
+    method: str | None = None
+    factors: dict[str, float] | None = None
+    targets: pd.DataFrame | None = None
+    sectors: pd.DataFrame | None = None
+    substitutes: pd.DataFrame | None = None
+    prices: pd.DataFrame | None = None
+
+
+#: the options of the report and the map: the strongest loops of a shorter search
+PAGE_OPTIONS = AnalysisOptions(loop_limit=PAGE_LOOP_LIMIT)
 
 
 @dataclass
@@ -34,36 +103,84 @@ class ParkAnalysis:
 
     Attributes
     ----------
+    park, name : the park's id (None: every firm of the store as one network) and name.
     existing : networkx.MultiDiGraph
-        The park's existing flows (the graph every analysis here reads).
-    loops : symbiosis.loops.LoopResult
+        The park's existing flows.
+    graph : networkx.MultiDiGraph
+        The flows loops and metrics read (``options.status``, ``options.kinds``).
+    loops : symbiosis.loops.LoopSearch
+    metric_rows : list of dict
+        :func:`symbiosis.metrics.network_metrics`'s rows (``metrics`` gives them as a table).
     balance, credits, inventory, absorbers : DataFrame
         Carbon: firm view, by-product exchanges, park view, absorption nodes.
     allocation : symbiosis.carbon.Allocation
-    scorecard, long_haul, gaps : DataFrame
+    scorecard, long_haul, gaps, clusters : DataFrame
     matches : symbiosis.matching.Matches
     """
 
     park: str | None
     name: str
     existing: nx.MultiDiGraph
-    loops: object | None = None
+    options: AnalysisOptions
+    graph: nx.MultiDiGraph | None = None
+    loops: LoopSearch | None = None
+    metric_rows: list[dict] | None = None
     balance: pd.DataFrame | None = None
     credits: pd.DataFrame | None = None
     inventory: pd.DataFrame | None = None
     absorbers: pd.DataFrame | None = None
-    allocation: object | None = None
+    allocation: Allocation | None = None
     scorecard: pd.DataFrame | None = None
     long_haul: pd.DataFrame | None = None
+    clusters: pd.DataFrame | None = None
     gaps: pd.DataFrame | None = None
-    matches: object | None = None
+    matches: Matches | None = None
     ran: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def metrics(self) -> pd.DataFrame | None:
+        """:func:`symbiosis.metrics.network_metrics` of the park, one row per currency."""
+        if self.metric_rows is None:
+            return None
+        from .metrics import metrics_frame
 
-def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: tuple[str, ...] = ANALYSES,
-                 year: int | None = None, factors: dict[str, float] | None = None,
-                 loop_limit: int = 200) -> ParkAnalysis:
-    """Load one park's existing flows once and run the analyses asked for on them.
+        return metrics_frame(self.metric_rows)
+
+    @property
+    def imbalance(self) -> pd.DataFrame | None:
+        """Firms out of balance by more than ``options.imbalance_threshold``
+        (:func:`symbiosis.metrics.imbalanced_firms`), when metrics ran."""
+        if self.metric_rows is None or self.graph is None:
+            return None
+        from .metrics import CURRENCIES, imbalanced_firms
+
+        return imbalanced_firms(self.graph, self.options.currencies or CURRENCIES,
+                                threshold=self.options.imbalance_threshold)
+
+
+class _Graphs:
+    """Each graph a park's analyses read, loaded once however many analyses read it."""
+
+    def __init__(self, db: sqlite_utils.Database, park: str | None, year: int | None):
+        self.db, self.park, self.year = db, park, year
+        self._loaded: dict[tuple, nx.MultiDiGraph] = {}
+
+    def get(self, status: Sequence[str], kinds: Sequence[str] | None = None,
+            resources: Sequence[str] | None = None, *, dated: bool = True) -> nx.MultiDiGraph:
+        from .graph import load_graph
+
+        key = (tuple(status), tuple(kinds) if kinds else None, tuple(resources) if resources is not None else None,
+               dated)
+        if key not in self._loaded:
+            self._loaded[key] = load_graph(self.db, park=self.park, year=self.year if dated else None,
+                                           kinds=list(kinds) if kinds else None, status=list(status),
+                                           resources=resources)
+        return self._loaded[key]
+
+
+def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: Sequence[str] = ANALYSES,
+                 options: AnalysisOptions | None = None) -> ParkAnalysis:
+    """Load one park's inputs once and run the analyses asked for on them.
 
     Parameters
     ----------
@@ -72,33 +189,19 @@ def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: tuple
     park : str or None
         The park's id; None analyses every firm of the store as one network (no scorecard then: it
         is a park's; the park view of the inventory is given per park, :func:`symbiosis.inventory.park_views`).
-    analyses : tuple of str
+    analyses : sequence of str
         Among :data:`ANALYSES` ("allocation" runs "carbon" too: it stands on its balance).
-    year : int, optional
-        Flows and emissions of this year (or undated); default every year's flows, each firm's latest
-        emissions.
-    factors : dict, optional
-        :func:`symbiosis.factors.load_factors` (default: the shipped table), for every analysis that
-        takes factors.
-    loop_limit : int
-        Most loops listed.
+    options : AnalysisOptions, optional
+        Every analysis's options (default: the command line's defaults).
 
     Raises
     ------
     UnknownIdError
         The park is not in the store.
     InputError
-        An analysis not in :data:`ANALYSES`.
+        An analysis not in :data:`ANALYSES`, or options an analysis refuses.
     """
-    from .carbon import absorption_nodes, allocate_co2, carbon_balance, exchange_credits
-    from .colocation import gaps, long_haul
-    from .factors import factors_or_shipped
-    from .graph import load_graph
-    from .inventory import load_offsets, park_inventory, park_views
-    from .loops import find_loops
-    from .matching import match
-    from .scorecard import scorecard
-
+    options = options or AnalysisOptions()
     unknown = [name for name in analyses if name not in ANALYSES]
     if unknown:
         raise InputError(f"unknown analysis {', '.join(map(repr, unknown))}; expected {', '.join(ANALYSES)}")
@@ -107,24 +210,164 @@ def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: tuple
     found = ("every park",) if park is None else db.execute("SELECT name FROM parks WHERE id = ?", (park,)).fetchone()
     if found is None:
         raise UnknownIdError(f"no park {park!r} in the store")
-    factors = factors_or_shipped(factors)
-    existing = load_graph(db, park=park, year=year, status="existing")
-    result = ParkAnalysis(park=park, name=found[0], existing=existing, ran=tuple(analyses))
-    if "loops" in analyses:
-        result.loops = find_loops(existing, limit=loop_limit)
-    if "carbon" in analyses or "allocation" in analyses:  # the allocation stands on the carbon balance
-        result.credits = exchange_credits(db, existing, factors)
-        result.balance = carbon_balance(db, park=park, year=year, factors=factors, G=existing, credits=result.credits)
-        result.inventory = (park_inventory(result.balance, load_offsets(db, park, year), factors) if park is not None
-                            else park_views(result.balance))
-        result.absorbers = absorption_nodes(result.balance, existing, db)
-    if "allocation" in analyses:
-        result.allocation = allocate_co2(db, park=park, year=year, factors=factors, balance=result.balance)
-    if "scorecard" in analyses:
-        result.scorecard = scorecard(db, park, year=year, factors=factors)
-    if "colocation" in analyses:
-        result.long_haul = long_haul(db, park=park, factors=factors)
-        result.gaps = gaps(db, park=park)
-    if "matching" in analyses:
-        result.matches = match(db, park=park, factors=factors)
+    graphs = _Graphs(db, park, options.year)
+    result = ParkAnalysis(park=park, name=found[0], existing=graphs.get(("existing",)), options=options,
+                          ran=tuple(analyses))
+    for name, step in _STEPS:
+        if name in analyses or (name == "carbon" and "allocation" in analyses):
+            step(db, result, graphs, options)
     return result
+
+
+def _loops(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .loops import find_loops
+
+    result.graph = graphs.get(options.status, options.kinds)
+    result.loops = find_loops(result.graph, max_length=options.max_length, limit=options.loop_limit)
+
+
+def _metrics(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .metrics import CURRENCIES, metric_rows
+
+    result.graph = graphs.get(options.status, options.kinds)
+    result.metric_rows = metric_rows(result.graph, options.currencies or CURRENCIES, orientation=options.throughflow,
+                                     imbalance_threshold=options.imbalance_threshold,
+                                     min_coverage=options.min_coverage)
+
+
+def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .carbon import absorption_nodes, carbon_balance, carbon_resources, exchange_credits
+    from .factors import factors_or_shipped
+    from .inventory import load_offsets, park_inventory, park_views
+
+    factors = factors_or_shipped(options.factors)
+    park, year = result.park, options.year
+    G = graphs.get(("existing",), resources=carbon_resources(db))
+    result.credits = exchange_credits(db, G, factors)
+    result.balance = carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=result.credits)
+    result.inventory = (park_inventory(result.balance, load_offsets(db, park, year), factors) if park is not None
+                        else park_views(result.balance))
+    result.absorbers = absorption_nodes(result.balance, G, db)
+
+
+def _allocation(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .carbon import allocate_co2
+    from .factors import factors_or_shipped
+
+    result.allocation = allocate_co2(db, park=result.park, year=options.year, max_km=options.max_km,
+                                     factors=factors_or_shipped(options.factors), balance=result.balance)
+
+
+def _scorecard(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .factors import factors_or_shipped, load_targets
+    from .scorecard import scorecard
+
+    if result.park is None:  # checked on entry; here for the type checker
+        raise InputError("the scorecard is a park's: give a park")
+    result.scorecard = scorecard(db, result.park, year=options.year,
+                                 targets=options.targets if options.targets is not None else load_targets(),
+                                 factors=factors_or_shipped(options.factors), min_coverage=options.min_coverage)
+
+
+def _colocation(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .colocation import gaps, long_haul
+    from .factors import factors_or_shipped, load_resource_sectors
+
+    factors = factors_or_shipped(options.factors)
+    G = graphs.get(_COLOCATION_STATUSES, dated=False)  # co-location reads every year's flows
+    result.long_haul = long_haul(db, park=result.park, radius_km=options.radius_km, factors=factors, G=G)
+    result.gaps = gaps(db, park=result.park,
+                       sectors=options.sectors if options.sectors is not None else load_resource_sectors())
+
+
+def _clusters(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .colocation import clusters
+    from .factors import factors_or_shipped
+
+    result.clusters = clusters(db, park=result.park, radius_km=options.radius_km, match_km=options.match_km,
+                               weight=options.weight, factors=factors_or_shipped(options.factors),
+                               G=graphs.get(_COLOCATION_STATUSES, dated=False))
+
+
+def _matching(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .factors import factors_or_shipped
+    from .matching import load_prices, load_substitutes, load_weights, match
+
+    weights, method = ((options.weights, options.method) if options.weights is not None and options.method
+                       else load_weights())
+    result.matches = match(db, park=result.park, radius_km=options.match_radius_km, weights=weights, method=method,
+                           factors=factors_or_shipped(options.factors),
+                           substitutes=options.substitutes if options.substitutes is not None else load_substitutes(),
+                           prices=options.prices if options.prices is not None else load_prices())
+
+
+#: each analysis's step, in the order their results feed each other
+_STEPS: tuple[tuple[str, Callable[[sqlite_utils.Database, ParkAnalysis, _Graphs, AnalysisOptions], None]], ...] = (
+    ("loops", _loops), ("metrics", _metrics), ("carbon", _carbon), ("allocation", _allocation),
+    ("scorecard", _scorecard), ("colocation", _colocation), ("clusters", _clusters), ("matching", _matching))
+
+
+def _analyse_chunk(db_path: str, parks: list[str], analyses: tuple[str, ...], options: AnalysisOptions,
+                   collect: Callable[[ParkAnalysis], Any]) -> list:
+    """Worker: :func:`analyse_park` on some parks with its own connection (SQLite connections do not
+    cross processes); ``collect`` keeps what the caller wants of each (small, picklable)."""
+    from .store import open_store
+
+    db = open_store(db_path, create=False)
+    try:
+        return [collect(analyse_park(db, park, analyses=analyses, options=options)) for park in parks]
+    finally:
+        db.conn.close()
+
+
+def analyse_parks(db_path: str | os.PathLike, parks: Sequence[str] | None = None, *,
+                  analyses: Sequence[str], options: AnalysisOptions | None = None,
+                  collect: Callable[[ParkAnalysis], Any], jobs: int | None = None) -> list:
+    """:func:`analyse_park` on every park (or the given ones), spread over ``jobs`` processes.
+
+    Parks are independent, so the work is spread over ``jobs`` processes (default: every core; 1 runs
+    in this process). Each process opens the store itself. Run with one BLAS thread per process
+    (``OPENBLAS_NUM_THREADS=1``, as the ``symbiosis`` command does), or BLAS threads of every process
+    fight over the cores.
+
+    Parameters
+    ----------
+    db_path : path-like
+        The store's file.
+    parks : sequence of str, optional
+        Park ids (default: every park, in id order).
+    analyses : sequence of str
+        As :func:`analyse_park`.
+    options : AnalysisOptions, optional
+        As :func:`analyse_park`.
+    collect : callable
+        ``collect(ParkAnalysis) -> value``: what to keep of each park; a module-level function (it is
+        sent to the worker processes).
+    jobs : int, optional
+        Processes.
+
+    Returns
+    -------
+    list
+        ``collect``'s value for each park, in park order.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .store import open_store
+
+    options = options or AnalysisOptions()
+    if parks is None:
+        db = open_store(db_path, create=False)
+        parks = [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
+        db.conn.close()
+    parks = list(parks)
+    jobs = jobs or os.cpu_count() or 1
+    if jobs == 1 or len(parks) < 2:
+        return _analyse_chunk(str(db_path), parks, tuple(analyses), options, collect)
+    # Many small chunks keep both cores busy when park sizes differ a lot.
+    size = max(1, len(parks) // (jobs * 8))
+    chunks = [parks[start:start + size] for start in range(0, len(parks), size)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        parts = pool.map(_analyse_chunk, [str(db_path)] * len(chunks), chunks, [tuple(analyses)] * len(chunks),
+                         [options] * len(chunks), [collect] * len(chunks))
+        return [value for part in parts for value in part]

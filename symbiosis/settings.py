@@ -30,7 +30,7 @@ import pandas as pd
 __all__ = ["Setting", "SETTINGS", "settings_table", "environment_value", "DB_ENV", "DEFAULT_DB", "MAX_FILE_MB_ENV",
            "DEFAULT_MAX_FILE_MB", "BUSY_TIMEOUT_ENV", "DEFAULT_BUSY_TIMEOUT_S", "MAX_BUSY_TIMEOUT_S", "MAX_COLUMNS",
            "MAX_UNPACKED_MB", "MAX_PACKING_RATIO", "MAX_ROWS", "MAX_MAGNITUDE", "MAX_KEPT_PROBLEMS",
-           "DEFAULT_LOOP_LIMIT", "MIN_COVERAGE", "DEFAULT_IMBALANCE_THRESHOLD", "DENSE_LIMIT",
+           "DEFAULT_LOOP_LIMIT", "PAGE_LOOP_LIMIT", "MIN_COVERAGE", "DEFAULT_IMBALANCE_THRESHOLD", "DENSE_LIMIT",
            "MAX_OFFERS_PER_DEMAND", "NETWORKX_LIMIT", "MAX_MAP_NODES", "PHYSICS_LIMIT", "EDGE_DETAIL_LIMIT"]
 
 # -- read from the environment when used
@@ -60,6 +60,8 @@ MAX_KEPT_PROBLEMS = 2000
 # -- analyses
 #: loops listed by default (cycle counts explode: always bounded)
 DEFAULT_LOOP_LIMIT = 1000
+#: loops searched for the report and the map (they show the strongest few; the search stops here)
+PAGE_LOOP_LIMIT = 200
 #: least share of the inputs known for a verdict or a flow metric
 MIN_COVERAGE = 0.5
 #: firms whose inflow and outflow differ by more than this share are reported
@@ -104,6 +106,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_MAGNITUDE", MAX_MAGNITUDE, "canonical unit", None, "largest figure after conversion"),
     Setting("MAX_KEPT_PROBLEMS", MAX_KEPT_PROBLEMS, "problems", None, "row problems an import lists in full"),
     Setting("DEFAULT_LOOP_LIMIT", DEFAULT_LOOP_LIMIT, "loops", None, "loops listed (loops --limit)"),
+    Setting("PAGE_LOOP_LIMIT", PAGE_LOOP_LIMIT, "loops", None, "loops searched for the report and the map"),
     Setting("MIN_COVERAGE", MIN_COVERAGE, "share", None, "least known share for a verdict (--min-coverage)"),
     Setting("DEFAULT_IMBALANCE_THRESHOLD", DEFAULT_IMBALANCE_THRESHOLD, "share", None,
             "imbalance reported by metrics (--threshold)"),

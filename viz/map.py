@@ -725,7 +725,7 @@ def store_map(db, park: str | None = None, layout: str = "force",
     """
     from symbiosis.colocation import park_centres
     from symbiosis.graph import load_graph
-    from symbiosis.pipeline import analyse_park
+    from symbiosis.pipeline import PAGE_OPTIONS, analyse_park
 
     statuses = ["existing", "planned"] + (["potential"] if "potential" in show else [])
     G = load_graph(db, park=park, status=statuses)
@@ -735,7 +735,7 @@ def store_map(db, park: str | None = None, layout: str = "force",
     wanted = (("loops",) if "loops" in show else ()) + (("carbon",) if "absorbers" in show else ())
     loops = absorbers = None
     if small and wanted:  # a national map is aggregated and shows neither: nothing to analyse then
-        analysis = analyse_park(db, park, analyses=wanted)
+        analysis = analyse_park(db, park, analyses=wanted, options=PAGE_OPTIONS)
         loops = analysis.loops.loops if analysis.loops is not None else None
         absorbers = analysis.absorbers["id"].head(10).tolist() if analysis.absorbers is not None else None
     # every park (a park without coordinates still has a country to read its firms' codes by)

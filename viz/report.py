@@ -90,9 +90,9 @@ def _amount(value, unit: str = "t") -> str:
 
 
 def _park_section(db, park: str, include_map: bool) -> dict:
-    from symbiosis.pipeline import analyse_park
+    from symbiosis.pipeline import PAGE_ANALYSES, PAGE_OPTIONS, analyse_park
 
-    analysis = analyse_park(db, park)
+    analysis = analyse_park(db, park, analyses=PAGE_ANALYSES, options=PAGE_OPTIONS)
     name, existing = analysis.name, analysis.existing
     firms = [node for node, data in existing.nodes(data=True) if not data.get("boundary")]
     kinds: dict[str, list] = {}

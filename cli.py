@@ -38,7 +38,7 @@ from symbiosis.ingest import import_files, parse_column_map, parse_set_values
 from symbiosis.factors import load_factors, load_resource_sectors, load_targets
 from symbiosis.loops import DEFAULT_LIMIT
 from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, save_plan
-from symbiosis.pipeline import AnalysisOptions, analyse_park
+from symbiosis.pipeline import AnalysisOptions, analyse_park, ran
 from symbiosis.coverage import MIN_COVERAGE
 from symbiosis.metrics import DEFAULT_IMBALANCE_THRESHOLD, metrics_by_park
 from symbiosis.schema import FLOW_STATUSES, TABLES
@@ -423,7 +423,8 @@ def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
     """
     options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), max_length=max_length,
                               loop_limit=limit)
-    search = analyse_park(open_store(db_path, create=False), park, analyses=("loops",), options=options).loops
+    search = ran(analyse_park(open_store(db_path, create=False), park, analyses=("loops",), options=options).loops,
+                 "loops")
     summary = pd.DataFrame([{"loops_listed": len(search.loops), "capped": search.capped, "limit": limit,
                              "max_length": max_length}])
     loops_table = search.loops
@@ -463,7 +464,7 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
     options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), throughflow=throughflow,
                               imbalance_threshold=threshold, min_coverage=min_coverage)
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("metrics",), options=options)
-    table, balance = analysis.metrics, analysis.imbalance
+    table, balance = ran(analysis.metrics, "metrics"), ran(analysis.imbalance, "metrics")
     if fmt == "table":
         shown = table.set_index("currency").T
         notes = shown.loc[["warning", "reason"]]
@@ -494,8 +495,9 @@ def carbon(park, year, max_km, top, factors_file, db_path, fmt):
     (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
     options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file))
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("carbon", "allocation"), options=options)
-    balance, credits, view, nodes, allocation = (analysis.balance, analysis.credits, analysis.inventory,
-                                                 analysis.absorbers, analysis.allocation)
+    balance, credits, view, nodes = (ran(analysis.balance, "carbon"), ran(analysis.credits, "carbon"),
+                                     ran(analysis.inventory, "carbon"), ran(analysis.absorbers, "carbon"))
+    allocation = ran(analysis.allocation, "allocation")
     shown = balance if fmt != "table" else balance.head(top)[
         ["id", "name", "emitted_t", "scope2_outside_t", "stored_t", "utilised_t", "avoided_t", "net_t",
          "emitted_source", "avoided_status"]]
@@ -535,7 +537,8 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_p
                               sectors=load_resource_sectors(sectors_file))
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("colocation", "clusters"),
                             options=options)
-    haul, groups, missing = analysis.long_haul, analysis.clusters, analysis.gaps
+    haul, groups = ran(analysis.long_haul, "colocation"), ran(analysis.clusters, "clusters")
+    missing = ran(analysis.gaps, "colocation")
     if fmt == "table":
         haul = haul[["supplier", "taker", "resource", "quantity", "unit", "distance_km", "host_park",
                      "saved_tkm", "saved_tco2e", "note"]]
@@ -561,7 +564,7 @@ def scorecard_command(park, year, targets_file, min_coverage, factors_file, db_p
     options = AnalysisOptions(year=year, targets=load_targets(targets_file), factors=load_factors(factors_file),
                               min_coverage=min_coverage)
     parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
-    cards = pd.concat([analyse_park(db, park_id, analyses=("scorecard",), options=options).scorecard
+    cards = pd.concat([ran(analyse_park(db, park_id, analyses=("scorecard",), options=options).scorecard, "scorecard")
                        for park_id in parks], ignore_index=True) if parks else pd.DataFrame()
     if fmt == "table" and len(cards):
         cards = cards[["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage",
@@ -604,7 +607,7 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
     options = AnalysisOptions(match_radius_km=radius_km, weights=weights, method=method,
                               factors=load_factors(factors_file), substitutes=load_substitutes(substitutes_file),
                               prices=load_prices(prices_file))
-    result = analyse_park(db, park, analyses=("matching",), options=options).matches
+    result = ran(analyse_park(db, park, analyses=("matching",), options=options).matches, "matching")
     candidates = anonymise(result.candidates) if anonymised else result.candidates
     saved = None
     if save:
@@ -725,7 +728,7 @@ def demo(out_dir, fmt, quiet):
     # the demo's pages and lists: the zero-carbon demo park, as a park manager would get them
     write_output(out / "map.html", store_map(db, park="zcp"))
     write_output(out / "report.html", build_report(db, park="zcp"))
-    matches = analyse_park(db, "zcp", analyses=("matching",)).matches
+    matches = ran(analyse_park(db, "zcp", analyses=("matching",)).matches, "matching")
     export_matches(matches.candidates, matches.summary, out / "matchmaking.xlsx",
                    about={"method": matches.method, "weights": matches.weights, "park": "zcp", "notes": matches.notes})
     _echo_frames(summarise(db), fmt)

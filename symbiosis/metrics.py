@@ -473,26 +473,26 @@ def ascendency(model: FlowModel) -> dict[str, float | None]:
     if total <= 0:
         return dict.fromkeys(("TSTp", "H", "AMI", "ascendency", "capacity", "overhead", "ascendency_ratio",
                               "robustness"))
-    rows, columns = np.asarray(extended.sum(axis=1)).ravel(), np.asarray(extended.sum(axis=0)).ravel()
+    row_sums, column_sums = np.asarray(extended.sum(axis=1)).ravel(), np.asarray(extended.sum(axis=0)).ravel()
     coo = extended.tocoo()
     keep = coo.data > 0
     i, j, t = coo.row[keep], coo.col[keep], coo.data[keep]
     p = t / total
     # Round-off (e.g. AMI a hair above H when every flow is its row's and column's only one) is cleaned
     # to exact zeros against each figure's scale: an overhead of 1e-10 bits x t/yr is no overhead.
-    flow_diversity = clean_zero(float(-(p * np.log2(p)).sum()), 1.0)
-    mutual_information = clean_zero(float((p * np.log2(t * total / (rows[i] * columns[j]))).sum()), flow_diversity)
+    flow_diversity = _clean(float(-(p * np.log2(p)).sum()), 1.0)
+    mutual_information = _clean(float((p * np.log2(t * total / (row_sums[i] * column_sums[j]))).sum()), flow_diversity)
     capacity = flow_diversity * total
     ascendency_value = mutual_information * total
-    overhead = clean_zero(capacity - ascendency_value, capacity)
+    overhead = _clean(capacity - ascendency_value, capacity)
     if not capacity:
         ratio = robustness = None
     elif overhead == 0.0:  # no overhead: A = C exactly, and -1 ln 1 = 0
         ratio, robustness = 1.0, 0.0
     else:
-        ratio = clean_zero(ascendency_value / capacity, 1.0)
+        ratio = _clean(ascendency_value / capacity, 1.0)
         # -x ln x tends to 0 as x tends to 0
-        robustness = clean_zero(float(-ratio * np.log(ratio)), 1.0) if ratio > 0 else 0.0
+        robustness = _clean(float(-ratio * np.log(ratio)), 1.0) if ratio > 0 else 0.0
     return {
         "TSTp": float(total), "H": flow_diversity, "AMI": mutual_information, "ascendency": ascendency_value,
         "capacity": capacity, "overhead": overhead, "ascendency_ratio": ratio, "robustness": robustness,
@@ -573,6 +573,12 @@ _COLUMNS = ("currency", "unit", "nodes", "links", "connectance", "link_density",
 #: None into NaN in a float column, and into a NaN that prints "nan" in a text column)
 _NULLABLE = frozenset(("connectance", "link_density", "cyclicity", "coverage", *FLOW_METRICS, "warning",
                        "reason"))
+
+
+def _clean(value: float, scale: float) -> float:
+    """:func:`symbiosis.coverage.clean_zero` of a known figure: a float in, a float out."""
+    cleaned = clean_zero(value, scale)
+    return value if cleaned is None else cleaned
 
 
 def _frame(rows: list[dict], columns: tuple[str, ...], nullable: frozenset[str]) -> pd.DataFrame:
@@ -681,7 +687,7 @@ def _flow_metrics(model: FlowModel, orientation: str, imbalance_threshold: float
     # what FCI and the flow intensities need of the integral matrix, formed once for both
     integral = _integral_or_reason(model, orientation, reasons)
     fci = _cycling(model, integral, warnings, reasons)
-    intensities = {"BFI": None, "DFI": None, "IFI": None}
+    intensities: dict[str, float | None] = {"BFI": None, "DFI": None, "IFI": None}
     if integral and inputs_known:  # the intensities follow the boundary input: unknown with it
         intensities = {name: clean_zero(value, 1.0) for name, value in _intensities(model, integral).items()}
     if boundary_input == 0.0:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import networkx as nx
 import pandas as pd
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from .loops import LoopSearch
     from .matching import Matches
 
-__all__ = ["ANALYSES", "PAGE_ANALYSES", "AnalysisOptions", "ParkAnalysis", "analyse_park", "analyse_parks", "PAGE_OPTIONS"]
+__all__ = ["ANALYSES", "PAGE_ANALYSES", "AnalysisOptions", "ParkAnalysis", "analyse_park", "analyse_parks", "PAGE_OPTIONS",
+           "ran"]
 
 #: the analyses :func:`analyse_park` runs, in the order their results feed each other
 ANALYSES = ("loops", "metrics", "carbon", "allocation", "scorecard", "colocation", "clusters", "matching")
@@ -156,6 +157,24 @@ class ParkAnalysis:
 
         return imbalanced_firms(self.graph, self.options.currencies or CURRENCIES,
                                 threshold=self.options.imbalance_threshold)
+
+
+_Result = TypeVar("_Result")
+
+
+def ran(value: _Result | None, analysis: str) -> _Result:
+    """A result of :class:`ParkAnalysis` that the caller asked :func:`analyse_park` for: None only
+    when the analysis did not run, which is a programming error said plainly here rather than an
+    AttributeError on None further on.
+
+    Examples
+    --------
+    >>> ran(3, "loops")
+    3
+    """
+    if value is None:
+        raise InputError(f"the {analysis} analysis was not asked of analyse_park")
+    return value
 
 
 class _Graphs:

@@ -719,6 +719,7 @@ def _flow_metrics(model: FlowModel, orientation: str, imbalance_threshold: float
 def network_metrics(
     G: nx.MultiDiGraph,
     currencies: tuple[str, ...] = CURRENCIES,
+    *,
     orientation: str = "input",
     imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
     min_coverage: float = MIN_COVERAGE,
@@ -894,6 +895,7 @@ def _park_metric_rows(analysis) -> list[dict]:
 def metrics_by_park(
     db_path: str,
     parks: list[str] | None = None,
+    *,
     currencies: tuple[str, ...] = CURRENCIES,
     orientation: str = "input",
     imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,

@@ -127,7 +127,7 @@ def _key(uses: pd.DataFrame) -> tuple:
     return tuple(uses[list(_COLUMNS)].itertuples(index=False, name=None))
 
 
-def co2_use(sector_code: str | None, country: str | None = None, uses: pd.DataFrame | None = None) -> CO2Use:
+def co2_use(sector_code: str | None, *, country: str | None = None, uses: pd.DataFrame | None = None) -> CO2Use:
     """The use (and fate) of CO2 kept by a firm of this sector.
 
     Examples

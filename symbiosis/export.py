@@ -80,7 +80,7 @@ def _reason(error: OSError, path: Path) -> str:
     return error.strerror or str(error)
 
 
-def output_format(path, fmt: str | None, formats: tuple[str, ...], what: str = "output") -> str:
+def output_format(path, fmt: str | None, formats: tuple[str, ...], *, what: str = "output") -> str:
     """The format of an output: ``fmt`` if given, else the file's suffix; one of ``formats``.
 
     Raises
@@ -110,7 +110,7 @@ def check_output(path, fmt: str | None = None, formats: tuple[str, ...] | None =
     str
         The format (``fmt`` or the suffix), or ``""`` when ``formats`` is None.
     """
-    chosen = output_format(path, fmt, formats, what) if formats else ""
+    chosen = output_format(path, fmt, formats, what=what) if formats else ""
     if str(path) == STDOUT:
         return chosen
     path = Path(path)
@@ -133,7 +133,8 @@ def check_output(path, fmt: str | None = None, formats: tuple[str, ...] | None =
     return chosen
 
 
-Producer = Callable[[BinaryIO], None]
+# what a producer returns is ignored (a lambda around handle.write returns the count written)
+Producer = Callable[[BinaryIO], object]
 
 
 def write_output(path, content: str | bytes | Producer) -> str:
@@ -252,7 +253,7 @@ def _xml_safe(value):
 
 def _for_gephi(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """A copy whose attributes GraphML/GEXF accept: no None values, valid XML text, a 'label' for Gephi."""
-    H = nx.MultiDiGraph()
+    H: nx.MultiDiGraph = nx.MultiDiGraph()
     for node, data in G.nodes(data=True):
         clean = {key: _xml_safe(value) for key, value in data.items() if value is not None}
         clean["label"] = _xml_safe(str(data.get("name") or node))
@@ -285,7 +286,8 @@ def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, fmt: str | None = 
     -------
     pathlib.Path
     """
-    fmt = output_format(path, fmt, EXPORT_FORMATS, "export")
+    fmt = output_format(path, fmt, EXPORT_FORMATS, what="export")
+    content: str | Producer
     if fmt == "graphml":
         content = lambda handle: nx.write_graphml(_for_gephi(G), handle)  # noqa: E731
     elif fmt == "gexf":
@@ -389,7 +391,7 @@ def _json_safe(value):
 
 def firm_lists(candidates: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per firm (name as given, or its code once anonymised), the candidates it gives or takes in."""
-    lists = {}
+    lists: dict[tuple[str, str], list[pd.DataFrame]] = {}
     for firm_column, name_column, role, partner, partner_park in (
         ("offer_firm", "offer_name", "gives", "demand_name", "demand_park"),
         ("demand_firm", "demand_name", "takes", "offer_name", "offer_park"),
@@ -401,7 +403,7 @@ def firm_lists(candidates: pd.DataFrame) -> dict[str, pd.DataFrame]:
             for (firm, name), tables in sorted(lists.items(), key=lambda item: str(item[0][1]))}
 
 
-def export_matches(candidates: pd.DataFrame, summary: pd.DataFrame, path: str | os.PathLike,
+def export_matches(candidates: pd.DataFrame, summary: pd.DataFrame, path: str | os.PathLike, *,
                    fmt: str | None = None, about: dict | None = None) -> Path:
     """Write matchmaking lists: CSV (every candidate), XLSX (a summary sheet and one sheet per firm) or JSON.
 
@@ -411,7 +413,7 @@ def export_matches(candidates: pd.DataFrame, summary: pd.DataFrame, path: str | 
     goes on the summary sheet / into the JSON. The file is written whole or not at all
     (:func:`write_output`); ``-`` is standard output (CSV, JSON).
     """
-    fmt = output_format(path, fmt, LIST_FORMATS, "list")
+    fmt = output_format(path, fmt, LIST_FORMATS, what="list")
     about = about or {}
     if fmt == "csv":
         content = neutral_frame(candidates).to_csv(index=False)

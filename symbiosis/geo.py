@@ -100,7 +100,7 @@ def nearest_within(lat_a, lon_a, lat_b, lon_b, radius_km: float, k: int) -> tupl
     return i.astype(int), j.astype(int), distance
 
 
-def neighbour_counts(lat, lon, radius_km: float, workers: int = -1) -> np.ndarray:
+def neighbour_counts(lat, lon, radius_km: float, *, workers: int = -1) -> np.ndarray:
     """How many points lie within ``radius_km`` of each point (itself included), without listing pairs.
 
     For nationwide data the pairs themselves may not fit in memory; the counts do. ``workers=-1`` uses

@@ -70,6 +70,7 @@ def _as_list(value: str | Iterable[str] | None, allowed: tuple[str, ...], what: 
 def load_graph(
     db: sqlite_utils.Database | str | os.PathLike,
     park: str | None = None,
+    *,
     year: int | None = None,
     kinds: str | Iterable[str] | None = None,
     status: str | Iterable[str] | None = None,
@@ -116,7 +117,8 @@ def load_graph(
     status = _as_list(status, FLOW_STATUSES, "status")
 
     resources = None if resources is None else sorted(set(resources))
-    where, params = [], []
+    where: list[str] = []
+    params: list[str | int] = []  # the query's parameters, in order
     if park is not None:
         if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
             raise UnknownIdError(f"no park {park!r} in the store")
@@ -154,7 +156,7 @@ def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, 
            kinds: list[str] | None, status: list[str] | None, resources: list[str] | None) -> nx.MultiDiGraph:
     flows = db.execute(sql, params).fetchall()
 
-    G = nx.MultiDiGraph(park=park, year=year, kinds=kinds, status=status, resources=resources)
+    G: nx.MultiDiGraph = nx.MultiDiGraph(park=park, year=year, kinds=kinds, status=status, resources=resources)
     G.graph["contract_edges"] = len(flows)  # built to the contract: validate_graph need not walk it
     member_sql = f"SELECT id, {', '.join(_NODE_COLUMNS)} FROM enterprises"
     members = db.execute(member_sql + (" WHERE park_id = ?" if park is not None else ""),
@@ -179,11 +181,12 @@ def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, 
     lat = {node: data.get("lat") for node, data in G.nodes.items()}
     lon = {node: data.get("lon") for node, data in G.nodes.items()}
     # None (no coordinates, or a boundary end) becomes NaN, and so does the distance
-    ends = [np.array([place.get(flow[end]) for flow in flows], dtype=float)
-            for place, end in ((lat, 1), (lon, 1), (lat, 2), (lon, 2))]
-    great_circle = haversine_km(*ends).tolist() if flows else []
+    end_coordinates = [np.array([place.get(flow[end]) for flow in flows], dtype=float)
+                       for place, end in ((lat, 1), (lon, 1), (lat, 2), (lon, 2))]
+    great_circle = haversine_km(*end_coordinates).tolist() if flows else []
 
-    succ, pred = G._succ, G._pred
+    # types-networkx leaves out the adjacency dicts that networkx's own add_edge fills (_succ, _pred)
+    succ, pred = G._succ, G._pred  # type: ignore[attr-defined]
     for (flow_id, source, target, resource, resource_name, kind, quantity, unit, quantity_orig, unit_orig,
          flow_year, flow_status, distance_km, cost, label), computed in zip(flows, great_circle):
         if source is None:
@@ -192,6 +195,7 @@ def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, 
         if target is None:
             target = boundary_node("out", label)
             _add_boundary(G, target, "out", label)
+        distance_source: str | None
         if distance_km is not None:
             distance_source = "given"
         else:
@@ -256,7 +260,8 @@ def validate_graph(G: nx.MultiDiGraph, needs: tuple[str, ...] = EDGE_ATTRIBUTES)
     if G.graph.get("contract_edges") == G.number_of_edges():
         return G
     currencies = set(CURRENCY.values())
-    problems, count = [], 0
+    problems: list[str] = []
+    count = 0
     for u, v, key, data in G.edges(keys=True, data=True):
         missing = [name for name in needs if name not in data]
         wrong = [f"missing {', '.join(missing)}"] if missing else []

@@ -29,7 +29,7 @@ def history(db: sqlite_utils.Database) -> pd.DataFrame:
     imports = pd.DataFrame(db.execute(
         "SELECT id, imported_at, file, table_name, rows, inserted, updated, undone_at FROM imports ORDER BY id"
     ).fetchall(), columns=["import_id", "imported_at", "file", "table", "rows", "inserted", "updated", "undone_at"])
-    current = {}
+    current: dict[int | None, int] = {}  # import id (None: rows written outside an import) -> rows
     for table in DATA_TABLES:
         for import_id, count in db.execute(f"SELECT import_id, count(*) FROM {table} GROUP BY import_id"):
             current[import_id] = current.get(import_id, 0) + count

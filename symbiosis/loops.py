@@ -86,7 +86,7 @@ def internal_digraph(G: nx.MultiDiGraph, kinds: list[str] | None = None) -> nx.D
 
 def _internal_digraph(G: nx.MultiDiGraph, kinds: list[str] | None) -> nx.DiGraph:
     inside = {node for node, boundary in G.nodes(data="boundary", default=False) if not boundary}
-    H = nx.DiGraph()
+    H: nx.DiGraph = nx.DiGraph()
     H.add_nodes_from(node for node in G if node in inside)
     links = []
     for u, neighbours in G.adjacency():
@@ -139,9 +139,9 @@ def _loop_components(successors: dict[str, list[str]]) -> list[list[str]]:
     if not index:
         return []
     nodes = list(index)
-    sources = [index[u] for u, targets in successors.items() for _ in targets]
-    targets = [index[v] for targets in successors.values() for v in targets]
-    matrix = scipy.sparse.csr_matrix((np.ones(len(sources), dtype=np.int8), (sources, targets)),
+    source_numbers = [index[u] for u, targets in successors.items() for _ in targets]
+    target_numbers = [index[v] for targets in successors.values() for v in targets]
+    matrix = scipy.sparse.csr_matrix((np.ones(len(source_numbers), dtype=np.int8), (source_numbers, target_numbers)),
                                      shape=(len(nodes), len(nodes)))
     _, labels = scipy.sparse.csgraph.connected_components(matrix, directed=True, connection="strong")
     sizes = np.bincount(labels)
@@ -153,7 +153,7 @@ def _loop_components(successors: dict[str, list[str]]) -> list[list[str]]:
     return [sorted(members) for members in groups.values()]
 
 
-def find_loops(G: nx.MultiDiGraph, max_length: int = 6, limit: int = DEFAULT_LIMIT,
+def find_loops(G: nx.MultiDiGraph, *, max_length: int = 6, limit: int = DEFAULT_LIMIT,
                kinds: list[str] | None = None) -> LoopSearch:
     """Find recycling loops: simple cycles of firms, up to ``max_length`` firms, at most ``limit`` of them.
 
@@ -203,7 +203,9 @@ def find_loops(G: nx.MultiDiGraph, max_length: int = 6, limit: int = DEFAULT_LIM
     names = {node: G.nodes[node].get("name") or node for node in H}
     # Single-currency loops first (material, energy or water going round), then loops that only close
     # by mixing currencies; each within the length bound, per component, lazily, sharing one cap.
-    passes = [(currency, views[currency], None) for currency in CURRENCY_ORDER if currency in views]
+    # (currency, successors over its links, its loop components when already known)
+    passes: list[tuple[str, dict[str, list[str]], list[list[str]] | None]] = [
+        (currency, views[currency], None) for currency in CURRENCY_ORDER if currency in views]
     passes.append(("mixed", mixed, mixed_groups))
     records: list[dict] = []
     capped = False
@@ -246,7 +248,7 @@ def _cycles(successors: dict[str, list[str]], members: list[str], max_length: in
     nested graph views, whose filtered neighbour lookups are about 10x slower.
     """
     label = {member: number for number, member in enumerate(members)}
-    inner = nx.DiGraph()
+    inner: nx.DiGraph = nx.DiGraph()
     inner.add_nodes_from(range(len(members)))
     inner.add_edges_from((label[u], label[v]) for u in members for v in successors.get(u, ()) if v in label)
     for cycle in nx.simple_cycles(inner, length_bound=max_length):
@@ -256,8 +258,8 @@ def _cycles(successors: dict[str, list[str]], members: list[str], max_length: in
 def _currency_views(H: nx.DiGraph) -> dict[str, dict[str, list[str]]]:
     """Per currency, the successors of each firm over the links of H that carry that currency."""
     views: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for u, v, flows in H.edges(data="flows"):
-        for currency in {flow["currency"] for flow in flows}:
+    for u, v, link in H.edges(data=True):
+        for currency in {flow["currency"] for flow in link["flows"]}:
             views[currency][u].append(v)
     return views
 
@@ -279,7 +281,11 @@ def _describe(H: nx.DiGraph, cycle: list[str], names: dict[str, str], currency: 
     cycle = cycle[start:] + cycle[:start]
     links = list(zip(cycle, cycle[1:] + cycle[:1]))
     mixed = currency == "mixed"
-    link_totals, lower_bounds, texts, resources, unit = [], [], [], set(), None
+    link_totals: list[float] = []  # the links whose every flow has a quantity
+    lower_bounds: list[float] = []  # the known part of each other link
+    texts: list[str] = []
+    resources: set[str] = set()
+    unit = None
     for u, v in links:
         flows = [flow for flow in H.edges[u, v]["flows"] if mixed or flow["currency"] == currency]
         quantities = [flow["quantity"] for flow in flows]
@@ -299,12 +305,15 @@ def _describe(H: nx.DiGraph, cycle: list[str], names: dict[str, str], currency: 
     known_links = len(link_totals)
     # The smallest known link is the bottleneck only if no unknown link can be smaller: each one's lower
     # bound reaches it. Quantities of different currencies are never compared: a mixed loop has none.
-    smallest = min(link_totals) if link_totals else None
-    exact = smallest is not None and all(bound >= smallest for bound in lower_bounds)
+    bottleneck = None
+    if link_totals and not mixed:
+        smallest = min(link_totals)
+        if all(bound >= smallest for bound in lower_bounds):
+            bottleneck = float(smallest)
     return {
         "currency": currency,
         "length": len(cycle),
-        "bottleneck": float(smallest) if exact and not mixed else None,
+        "bottleneck": bottleneck,
         "unit": None if mixed else unit,
         "links_known": known_links,
         "unknown_links": len(links) - known_links,

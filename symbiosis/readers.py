@@ -297,7 +297,7 @@ def _from_grid(name: str, grid: pd.DataFrame, first_row_number: int, table_hint:
     header_index = grid.index[position]
     skipped = int((filled.iloc[:position] > 0).sum())
     header = list(grid.loc[header_index])
-    problems = []
+    problems: list[Problem] = []
     seen: dict[str, int] = {}
     width = max((index + 1 for index, column in enumerate(header) if column), default=0)
     beyond = grid.iloc[position + 1:, width:].ne("")
@@ -463,6 +463,7 @@ def _read_json(name: str, text: str, table_names: tuple[str, ...]) -> list[Sheet
     except RecursionError:
         raise ReadFailure([Problem(name, None, None, None, "not valid JSON here: nested too deeply "
                                    "(records are objects of field: value)")]) from None
+    parts: list[tuple[str, object, str | None]]  # (label, records, table name hint)
     if isinstance(data, dict) and data and all(normal_name(key) in table_names for key in data):
         parts = [(f"{name} [{key}]", records, normal_name(key)) for key, records in data.items()]
     elif isinstance(data, list):

@@ -504,14 +504,14 @@ class ResourceResolver:
                        ("synonym", self._synonyms))
 
     def _add_resource_map(self, resource_map: Mapping[str, str], allow_new_codes: bool) -> frozenset[str]:
-        is_file = isinstance(resource_map, ResourceMap)
-        source = resource_map.source if is_file else "resource map"
+        from_file = resource_map if isinstance(resource_map, ResourceMap) else None
+        source = from_file.source if from_file is not None else "resource map"
         problems: list[Problem] = []
         new_codes: set[str] = set()
         by_key: dict[str, str] = {}
         for position, (name, written_code) in enumerate(resource_map.items(), start=1):
-            name_written = resource_map.written.get(name, name) if is_file else name
-            row = resource_map.rows.get(name) if is_file else None
+            name_written = from_file.written.get(name, name) if from_file is not None else name
+            row = from_file.rows.get(name) if from_file is not None else None
             code = str(written_code).strip()
             if code not in self.catalogue:
                 same = self._codes.normalised.get(normalise_name(code), ())
@@ -539,7 +539,7 @@ class ResourceResolver:
         return frozenset(new_codes)
 
     @classmethod
-    def from_store(cls, db, resource_map: Mapping[str, str] | None = None, *,
+    def from_store(cls, db, *, resource_map: Mapping[str, str] | None = None,
                    synonyms: Mapping[str, str] | None = None, allow_new_codes: bool = False) -> "ResourceResolver":
         """A resolver over the store's ``resources`` table (shipped catalogue plus the user's own).
 

@@ -134,7 +134,7 @@ def _parent(scheme: str, division: str) -> str | None:
     return row["parent"] if row else None
 
 
-def parse_sector(code: str | None, scheme: str | None = None, *, country: str | None = None) -> SectorCode | None:
+def parse_sector(code: str | None, *, scheme: str | None = None, country: str | None = None) -> SectorCode | None:
     """Read a sector code as real data write it (see the module docstring for the rules).
 
     Parameters
@@ -212,7 +212,7 @@ def parse_sector(code: str | None, scheme: str | None = None, *, country: str | 
     return None
 
 
-def sector_division(code: str | None, scheme: str | None = None, *, country: str | None = None) -> str | None:
+def sector_division(code: str | None, *, scheme: str | None = None, country: str | None = None) -> str | None:
     """The key to group firms by: the division (or the section, for a section alone).
 
     NACE keys are the section letter and the division ("C23"); GB/T keys carry the scheme ("GB/T
@@ -226,14 +226,14 @@ def sector_division(code: str | None, scheme: str | None = None, *, country: str
     >>> [sector_division(code, country="AU") for code in ("2131", "C23.5", "C2351")]
     [None, 'C23', 'C23']
     """
-    parsed = parse_sector(code, scheme, country=country)
+    parsed = parse_sector(code, scheme=scheme, country=country)
     if parsed is None:
         return None
     key = parsed.section + (parsed.division or "")
     return _GBT_PREFIX + key if parsed.scheme == "gbt4754" else key
 
 
-def sector_name(code: str | None, scheme: str | None = None, *, language: str = "en",
+def sector_name(code: str | None, *, scheme: str | None = None, language: str = "en",
                 country: str | None = None) -> str | None:
     """The official name of a code's division (or section), from the shipped table.
 
@@ -264,7 +264,7 @@ def sector_name(code: str | None, scheme: str | None = None, *, language: str = 
     """
     if language not in ("en", "zh", "both"):
         raise InputError(f"language must be 'en', 'zh' or 'both', not {language!r}")
-    parsed = parse_sector(code, scheme, country=country)
+    parsed = parse_sector(code, scheme=scheme, country=country)
     if parsed is None:
         return None
     row = _rows()[(parsed.scheme, parsed.division or parsed.section)]

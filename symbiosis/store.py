@@ -311,7 +311,7 @@ _DAMAGED_ADVICE = ("Check it with: sqlite3 {where} \"PRAGMA integrity_check\", a
                    "(or rebuild it by importing your files into a new store)")
 
 
-def store_error(exc: BaseException, path: str | os.PathLike | None = None,
+def store_error(exc: BaseException, *, path: str | os.PathLike | None = None,
                 waited_s: float | None = None) -> StoreError | None:
     """The StoreError that says what a SQLite error means for the store at ``path``, or None when the
     error is not about the file (a constraint, a bad statement: those are the caller's to explain).
@@ -357,7 +357,8 @@ def store_error(exc: BaseException, path: str | os.PathLike | None = None,
 
 
 def _raise_as_store_error(exc: sqlite3.DatabaseError, connection: sqlite3.Connection) -> None:
-    translated = store_error(exc, getattr(connection, "store_path", None), getattr(connection, "busy_timeout_s", None))
+    translated = store_error(exc, path=getattr(connection, "store_path", None),
+                             waited_s=getattr(connection, "busy_timeout_s", None))
     if translated is not None:
         raise translated from exc
 
@@ -669,7 +670,7 @@ def open_store(path: str | os.PathLike | None = None, *, create: bool = True,
     try:
         conn = sqlite3.connect(shown, isolation_level=None, timeout=timeout_s, factory=_StoreConnection)
     except sqlite3.DatabaseError as exc:
-        raise (store_error(exc, shown) or StoreError(f"cannot open {shown}: {exc}")) from None
+        raise (store_error(exc, path=shown) or StoreError(f"cannot open {shown}: {exc}")) from None
     conn.store_path, conn.busy_timeout_s = shown, timeout_s
     db = sqlite_utils.Database(conn)
     try:
@@ -701,7 +702,7 @@ def _prepare(db: sqlite_utils.Database, shown: str, in_memory: bool, create: boo
     except StoreError:
         raise
     except sqlite3.DatabaseError as exc:
-        raise (store_error(exc, shown) or StoreError(f"{shown} is not a usable SQLite store: {exc}")) from None
+        raise (store_error(exc, path=shown) or StoreError(f"{shown} is not a usable SQLite store: {exc}")) from None
 
 
 def _switch_to_wal(db: sqlite_utils.Database) -> None:

@@ -85,7 +85,7 @@ def chain_group(resource: str) -> str:
     return "heat" if resource in HEAT else resource
 
 
-_ureg = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
+_ureg: pint.UnitRegistry = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
 # Industrial usage first: 'kt' is a kilotonne here, never a knot.
 _ureg.define("kt = kilotonne")
 _ureg.define("tce = 29.3076 GJ")  # tonne of standard coal equivalent (GB/T 2589-2020)
@@ -224,7 +224,8 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
             return _ureg.Unit(name)
         except Exception as exc:  # pint's own errors vary by input
             raise UnitError(f"unknown unit {original!r} ({exc})") from None
-    return parsed.units
+    # pint annotates Quantity.units with its base facet's PlainUnit; a UnitRegistry returns its own pint.Unit
+    return parsed.units  # type: ignore[return-value]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -201,7 +201,7 @@ def _currency(data: dict) -> str:
     return data.get("currency") or CURRENCY.get(data["kind"], data["kind"])
 
 
-def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "park") -> nx.MultiDiGraph:
+def aggregate(G: nx.MultiDiGraph, *, parks: pd.DataFrame | None = None, by: str = "park") -> nx.MultiDiGraph:
     """Firms folded into their parks (``by="park"``) or parks into regions (``by="region"``).
 
     Each aggregate node carries ``name``, ``firms`` (how many), ``aggregate`` (``by``), ``lat``/``lon``
@@ -222,7 +222,7 @@ def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "
             return f"region:{getattr(info, 'region', None) or 'unknown region'}"
         return f"park:{park}"
 
-    H = nx.MultiDiGraph(aggregated=by)
+    H: nx.MultiDiGraph = nx.MultiDiGraph(aggregated=by)
     group_name = {node: group_of(node) for node in G}  # once per node, not twice per flow
     members: dict[str, list[str]] = defaultdict(list)
     for node, name in group_name.items():
@@ -234,9 +234,9 @@ def aggregate(G: nx.MultiDiGraph, parks: pd.DataFrame | None = None, by: str = "
             continue
         lats = [G.nodes[n]["lat"] for n in nodes if G.nodes[n].get("lat") is not None]
         lons = [G.nodes[n]["lon"] for n in nodes if G.nodes[n].get("lon") is not None]
-        key = group.split(":", 1)[1]
-        info = park_info.get(key)
-        name = (getattr(info, "name", None) or key) if by == "park" else key
+        group_id = group.split(":", 1)[1]
+        info = park_info.get(group_id)
+        name = (getattr(info, "name", None) or group_id) if by == "park" else group_id
         H.add_node(group, name=str(name), firms=len(nodes), boundary=False, aggregate=by,
                    lat=sum(lats) / len(lats) if lats else None, lon=sum(lons) / len(lons) if lons else None)
     totals: dict[tuple, list] = defaultdict(lambda: [0.0, 0, 0, None])
@@ -361,6 +361,7 @@ def _grouped_positions(G: nx.MultiDiGraph) -> dict[str, tuple[float, float]]:
 
 def build_map(
     G: nx.MultiDiGraph,
+    *,
     loops: pd.DataFrame | None = None,
     absorbers: list[str] | None = None,
     layout: str = "force",
@@ -402,7 +403,7 @@ def build_map(
     G, notice, aggregated = _drawn_graph(G, parks, show, max_nodes)
     if aggregated:
         loops, absorbers = None, None  # they name firms, which the aggregated map no longer shows
-    absorbers = set(absorbers or []) if "absorbers" in show else set()
+    absorber_ids = set(absorbers or []) if "absorbers" in show else set()
     detailed = G.number_of_edges() <= EDGE_DETAIL_LIMIT
     flows = _flow_totals(G)
     sectors = _sector_colours(G, parks)
@@ -411,7 +412,7 @@ def build_map(
         positions = _grouped_positions(G)
         notice = (notice + " " if notice else "") + (
             f"Above {PHYSICS_LIMIT:,} nodes the layout is precomputed (firms around their park) and physics is off.")
-    vis_nodes = [_vis_node(G, node, data, flows, sectors, absorbers, positions) for node, data in G.nodes(data=True)]
+    vis_nodes = [_vis_node(G, node, data, flows, sectors, absorber_ids, positions) for node, data in G.nodes(data=True)]
     vis_edges, edge_ids = _vis_edges(G, flows, detailed)
     loop_items = _loop_items(G, loops, edge_ids) if loops is not None and "loops" in show and len(loops) else []
     physics = layout == "force" and G.number_of_nodes() <= PHYSICS_LIMIT
@@ -432,13 +433,15 @@ def _drawn_graph(G: nx.MultiDiGraph, parks: pd.DataFrame | None, show: tuple[str
     original_nodes = G.number_of_nodes()
     if original_nodes > max_nodes:
         firms, aggregated = G, True
-        G = aggregate(firms, parks, by="park")
+        G = aggregate(firms, parks=parks, by="park")
         notice = f"{original_nodes:,} nodes are drawn as {G.number_of_nodes():,} parks (firms aggregated)."
         if G.number_of_nodes() > max_nodes:
-            G = aggregate(firms, parks, by="region")
+            G = aggregate(firms, parks=parks, by="region")
             notice = f"{original_nodes:,} nodes are drawn as {G.number_of_nodes():,} regions (parks aggregated)."
     if "potential" not in show:
-        G = G.edge_subgraph([(u, v, k) for u, v, k, s in G.edges(keys=True, data="status") if s != "potential"]).copy()
+        kept = [(u, v, k) for u, v, k, data in G.edges(keys=True, data=True) if data.get("status") != "potential"]
+        # types-networkx types edge_subgraph with Graph's (u, v) pairs; a multigraph's takes (u, v, key)
+        G = G.edge_subgraph(kept).copy()  # type: ignore[arg-type]
     return G, notice, aggregated
 
 
@@ -496,7 +499,8 @@ def _sector_colours(G: nx.MultiDiGraph, parks: pd.DataFrame | None) -> _Sectors:
     """Sector colours over every node drawn as a firm, in this park or not: a firm outside the park with a
     sector no firm inside has must get a colour too."""
     park_country = _park_countries(parks)
-    country_of = {node: park_country.get(data.get("park_id")) for node, data in G.nodes(data=True)}
+    country_of = {node: park_country.get(data["park_id"]) if data.get("park_id") is not None else None
+                  for node, data in G.nodes(data=True)}
     sector_of = {node: _sector_key(data, country_of[node]) for node, data in G.nodes(data=True)
                  if not _drawn_as_box(data)}
     members: dict[str, list[str]] = defaultdict(list)
@@ -526,7 +530,8 @@ def _node_lines(G: nx.MultiDiGraph, node: str, data: dict, flows: _Flows, sector
         for direction in ("in", "out"):
             total = flows.totals.get((node, currency, direction))
             if total:
-                lines.append(f"{currency} {direction}: {_total_text(*total, flows.units[currency])}")
+                known_sum, known, count = total
+                lines.append(f"{currency} {direction}: {_total_text(known_sum, known, count, flows.units[currency])}")
     if node in absorbers:
         lines.append("CO2 absorption node")
     return lines
@@ -537,9 +542,9 @@ def _vis_node(G: nx.MultiDiGraph, node: str, data: dict, flows: _Flows, sectors:
     """One node as vis-network draws it: label, tooltip, size by known throughput, colour by sector."""
     share = max((flows.throughput[node][currency] / flows.largest[currency] for currency in flows.throughput[node]
                  if flows.largest.get(currency)), default=0.0)
-    options = {"label": str(data.get("name") or node)[:40],
-               "title": "\n".join(_node_lines(G, node, data, flows, sectors, absorbers)),
-               "size": 8 + 32 * math.sqrt(share)}
+    options: dict[str, object] = {"label": str(data.get("name") or node)[:40],
+                                  "title": "\n".join(_node_lines(G, node, data, flows, sectors, absorbers)),
+                                  "size": 8 + 32 * math.sqrt(share)}
     if _drawn_as_box(data):
         options.update(color=BOUNDARY_COLOUR, shape="box", size=10)
         if _is_role_boundary(data):
@@ -557,7 +562,8 @@ def _vis_node(G: nx.MultiDiGraph, node: str, data: dict, flows: _Flows, sectors:
 
 def _vis_edges(G: nx.MultiDiGraph, flows: _Flows, detailed: bool) -> tuple[list[dict], dict]:
     """Every flow as vis-network draws it, and the edge ids of each pair of nodes (for loop highlights)."""
-    vis_edges, edge_ids = [], {}
+    vis_edges: list[dict] = []
+    edge_ids: dict[tuple[str, str], list[str]] = {}
     for u, v, key, data in G.edges(keys=True, data=True):
         edge_id = str(key)
         edge_ids[(u, v)] = edge_ids.get((u, v), []) + [edge_id]
@@ -581,8 +587,8 @@ def _vis_edge(G: nx.MultiDiGraph, u: str, v: str, edge_id: str, data: dict, flow
              amount, f"status: {data['status']}"]
     if data.get("distance_km") is not None:
         lines.append(f"distance: {data['distance_km']:,.1f} km")
-    options = {"id": edge_id, "title": "\n".join(lines), "arrows": "to",
-               "dashes": STATUS_DASHES.get(data["status"], False)}
+    options: dict[str, object] = {"id": edge_id, "title": "\n".join(lines), "arrows": "to",
+                                  "dashes": STATUS_DASHES.get(data["status"], False)}
     if quantity is None:
         # never the width of a known flow (nor of a known zero): a faded hairline marked "?"
         options.update(width=UNKNOWN_WIDTH, color={"color": colour_of_kind, "highlight": colour_of_kind,
@@ -715,7 +721,7 @@ def write_map(G: nx.MultiDiGraph, path: str | os.PathLike, **options) -> Path:
     return Path(write_output(path, build_map(G, **options)))
 
 
-def store_map(db, park: str | None = None, layout: str = "force",
+def store_map(db, park: str | None = None, *, layout: str = "force",
               show: tuple[str, ...] = ("loops", "absorbers", "potential"), title: str | None = None,
               max_nodes: int = MAX_NODES) -> str:
     """Build the map of a store (or one park): the graph, its loops and absorption nodes, drawn.

@@ -20,7 +20,7 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
-def bar_chart(items: list[tuple[str, float, str]], title: str, width: int = 640) -> str:
+def bar_chart(items: list[tuple[str, float, str]], title: str, *, width: int = 640) -> str:
     """Horizontal bars: (label, value, colour) per bar, each bar labelled with its value."""
     if not items:
         return ""
@@ -40,7 +40,7 @@ def bar_chart(items: list[tuple[str, float, str]], title: str, width: int = 640)
     return "".join(parts)
 
 
-def waterfall(steps: list[tuple[str, float]], title: str, unit: str, width: int = 640) -> str:
+def waterfall(steps: list[tuple[str, float]], title: str, unit: str, *, width: int = 640) -> str:
     """Start, reductions and the remainder: the first step is a total, the rest are subtracted."""
     if not steps:
         return ""
@@ -77,11 +77,12 @@ def waterfall(steps: list[tuple[str, float]], title: str, unit: str, width: int 
     return "".join(parts)
 
 
-def sankey(flows: list[tuple[str, str, float, str]], title: str, unit: str, width: int = 780) -> str:
+def sankey(flows: list[tuple[str, str, float, str]], title: str, unit: str, *, width: int = 780) -> str:
     """Two-column Sankey: (source, target, quantity, colour) bands from senders (left) to takers (right)."""
     if not flows:
         return ""
-    sources, targets = {}, {}
+    sources: dict[str, float] = {}
+    targets: dict[str, float] = {}
     for source, target, quantity, _ in flows:
         sources[source] = sources.get(source, 0.0) + quantity
         targets[target] = targets.get(target, 0.0) + quantity
@@ -93,7 +94,8 @@ def sankey(flows: list[tuple[str, str, float, str]], title: str, unit: str, widt
     left_x, right_x, node_width = 215, width - 215, 12
 
     def place(totals: dict[str, float]) -> dict[str, float]:
-        positions, y = {}, top
+        positions: dict[str, float] = {}
+        y: float = top
         for name, value in sorted(totals.items(), key=lambda item: -item[1]):
             positions[name] = y
             y += value * scale + gap

@@ -90,7 +90,7 @@ def _amount(value, unit: str = "t") -> str:
 
 
 def _park_section(db, park: str, include_map: bool) -> dict:
-    from symbiosis.pipeline import PAGE_ANALYSES, PAGE_OPTIONS, analyse_park
+    from symbiosis.pipeline import PAGE_ANALYSES, PAGE_OPTIONS, analyse_park, ran
 
     analysis = analyse_park(db, park, analyses=PAGE_ANALYSES, options=PAGE_OPTIONS)
     name, existing = analysis.name, analysis.existing
@@ -109,10 +109,11 @@ def _park_section(db, park: str, include_map: bool) -> dict:
     if overflowed:
         flows_by_kind.attrs["note"] = (f"the known quantities of {', '.join(overflowed)} flows add up beyond the "
                                        "largest float (about 1.8e308): their total is unknown")
-    card, loops, inventory, nodes, allocation = (analysis.scorecard, analysis.loops, analysis.inventory,
-                                                  analysis.absorbers, analysis.allocation)
+    card, loops, inventory, nodes, allocation = (ran(analysis.scorecard, "scorecard"), ran(analysis.loops, "loops"),
+                                                  ran(analysis.inventory, "carbon"), analysis.absorbers,
+                                                  ran(analysis.allocation, "allocation"))
     figures = dict(zip(inventory["figure"], inventory["value_t"]))
-    haul, missing, synergies = analysis.long_haul, analysis.gaps, analysis.matches
+    haul, missing, synergies = analysis.long_haul, analysis.gaps, ran(analysis.matches, "matching")
     plan = synergies.plan  # numbered 1..n (plan_row), each with its rank among all candidates
     if synergies.notes and not plan.attrs.get("note"):
         plan.attrs["note"] = "; ".join(synergies.notes)
@@ -210,7 +211,7 @@ def _allocation_sentence(summary: dict) -> str:
             f"{_amount(summary.get('allocated_greedy_t'))}); not stored: {_amount(summary.get('unabsorbed_t'))}.")
 
 
-def build_report(db, park: str | None = None, include_map: bool = True, max_parks: int = 20) -> str:
+def build_report(db, park: str | None = None, *, include_map: bool = True, max_parks: int = 20) -> str:
     """The report page for one park, or for every park (the first ``max_parks``, the rest named).
 
     Returns

@@ -401,9 +401,10 @@ def info(db_path, fmt):
 @_errors_to_click
 def export(fmt, output, park, year, kinds, status, db_path):
     """Export the flow network: GraphML or GEXF (Gephi), node-link JSON, or CSV of flows."""
-    check_output(output, fmt, EXPORT_FORMATS, "export")  # a wrong suffix is said before the graph is loaded
+    # a wrong suffix is said before the graph is loaded
+    check_output(output, fmt, formats=EXPORT_FORMATS, what="export")
     G = _load(db_path, park, year, kinds, status)
-    path = export_graph(G, output, fmt)
+    path = export_graph(G, output, fmt=fmt)
     _wrote(str(path), f" ({G.number_of_nodes()} nodes, {G.number_of_edges()} flows)")
 
 
@@ -601,7 +602,7 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
         raise click.UsageError("match prints its lists on standard output with --format csv or json; "
                                "-o takes a file (.csv, .xlsx or .json)")
     if output:  # before anything is saved: a bad -o must not leave the plan saved and the command failed
-        check_output(output, None, LIST_FORMATS, "list")
+        check_output(output, None, formats=LIST_FORMATS, what="list")
     db = open_store(db_path, create=False)
     weights, method = load_weights(weights_file)
     options = AnalysisOptions(match_radius_km=radius_km, weights=weights, method=method,

@@ -98,7 +98,7 @@ def output_format(path, fmt: str | None, formats: tuple[str, ...], *, what: str 
     return fmt
 
 
-def check_output(path, fmt: str | None = None, formats: tuple[str, ...] | None = None, what: str = "output") -> str:
+def check_output(path, fmt: str | None = None, *, formats: tuple[str, ...] | None = None, what: str = "output") -> str:
     """Check, without writing, that an output can be written: its format (when ``formats`` is given), its
     folder exists and takes a new file, it is not a folder, an existing file is writable.
 
@@ -268,7 +268,7 @@ def _for_gephi(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return H
 
 
-def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, fmt: str | None = None) -> Path:
+def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None = None) -> Path:
     """Write the flow graph to a file.
 
     Parameters

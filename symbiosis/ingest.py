@@ -1329,7 +1329,8 @@ def _factors(sheet: Sheet, units: pd.Series, kinds: pd.Series, resources: pd.Ser
     for unit, kind, resource in combos.itertuples(index=False, name=None):
         _, energy_t, energy_m3 = context.resources.get(resource, (None, None, None))
         try:
-            cache[(unit, kind, resource)] = conversion_factor(unit, kind, energy_t, energy_m3)
+            cache[(unit, kind, resource)] = conversion_factor(unit, kind, energy_mwh_per_t=energy_t,
+                                                              energy_mwh_per_m3=energy_m3)
         except UnitError as exc:
             cache[(unit, kind, resource)] = str(exc)
     keys = list(zip(frame["unit"], frame["kind"], frame["resource"]))

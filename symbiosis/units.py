@@ -232,6 +232,7 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
 def conversion_factor(
     unit: str,
     kind: str,
+    *,
     energy_mwh_per_t: float | None = None,
     energy_mwh_per_m3: float | None = None,
 ) -> float:

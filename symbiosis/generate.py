@@ -5,6 +5,10 @@
 2,543 parks, 250,000 firms and 1,000,000 flows, for benchmarks and for trying the analyses at national
 scale. Everything is SYNTHETIC: the parks are not real parks and no figure is a measurement.
 
+The tables it draws from (provinces, sectors and what they give, take and burn, park profiles, firm-name
+brands, ...) are data files in ``datasets/synthetic/``, read by :func:`load_tables`; that folder's
+``SOURCES.md`` says, column by column, which figures are cited and which are invented.
+
 How the data are made (all vectorised numpy; the same seed gives byte-identical files):
 
 - Parks lie around about 30 provincial industrial centres, weighted towards the east coast and the
@@ -30,6 +34,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,9 +42,12 @@ import pandas as pd
 from .datasets import catalogue_path
 from .errors import InputError, ShippedDataError
 from .geo import EARTH_RADIUS_KM, haversine_km, unit_vectors
+from .synthetic import (HEAT_PLANT, POWER_PLANT, WASTEWATER_PLANT, ParkProfile, Province, Sector, SyntheticTables,
+                        load_tables)
 from .units import CANONICAL_UNIT
 
-__all__ = ["generate_dataset", "SECTORS", "PROVINCES"]
+# SECTORS and PROVINCES (the shipped tables, as before) are still importable: see __getattr__ at the end
+__all__ = ["generate_dataset", "load_tables", "SyntheticTables", "Sector", "Province", "ParkProfile"]
 
 YEAR = 2024
 #: share of flows between firms of one park, between firms of nearby parks; the rest cross the boundary
@@ -50,320 +58,11 @@ NEIGHBOURS = 8
 ROAD_FACTOR = 1.3  # road distance / great-circle distance
 SHARE_UNKNOWN_QUANTITY = 0.05
 SHARE_OTHER_UNIT = 0.04
-
-# --------------------------------------------------------------------------------------------------
-# provinces: (name, lat, lon, spread lat deg, spread lon deg, weight ~ number of industrial parks,
-# heavy-industry province). Centres are the main industrial area, not always the capital.
-PROVINCES: tuple[tuple[str, float, float, float, float, float, bool], ...] = (
-    ("Beijing", 39.90, 116.40, 0.25, 0.30, 2.0, False),
-    ("Tianjin", 39.10, 117.30, 0.25, 0.25, 3.0, False),
-    ("Hebei", 38.60, 115.60, 1.10, 1.00, 6.0, True),
-    ("Shanxi", 37.70, 112.50, 1.10, 0.70, 3.5, True),
-    ("Inner Mongolia", 40.70, 110.50, 0.90, 3.50, 3.0, True),
-    ("Liaoning", 41.60, 122.80, 0.80, 1.10, 4.5, True),
-    ("Jilin", 43.80, 125.50, 0.80, 1.00, 2.0, False),
-    ("Heilongjiang", 45.90, 127.00, 1.00, 1.60, 2.0, False),
-    ("Shanghai", 31.20, 121.45, 0.20, 0.25, 3.0, False),
-    ("Jiangsu", 32.30, 119.90, 0.80, 0.80, 10.0, False),
-    ("Zhejiang", 29.90, 120.40, 0.70, 0.70, 8.0, False),
-    ("Anhui", 31.70, 117.40, 0.90, 0.70, 5.0, False),
-    ("Fujian", 25.60, 118.60, 0.80, 0.70, 4.0, False),
-    ("Jiangxi", 28.30, 115.80, 1.00, 0.80, 4.0, False),
-    ("Shandong", 36.40, 118.50, 0.90, 1.40, 9.0, True),
-    ("Henan", 34.50, 113.70, 0.90, 1.00, 5.5, True),
-    ("Hubei", 30.80, 113.50, 0.80, 1.30, 4.5, False),
-    ("Hunan", 27.80, 112.70, 1.00, 0.90, 4.0, False),
-    ("Guangdong", 23.00, 113.40, 0.60, 1.00, 9.0, False),
-    ("Guangxi", 23.30, 108.80, 1.00, 1.20, 3.0, False),
-    ("Hainan", 19.90, 110.00, 0.35, 0.50, 0.8, False),
-    ("Chongqing", 29.70, 106.70, 0.50, 0.70, 3.0, False),
-    ("Sichuan", 30.50, 104.30, 0.90, 0.90, 4.0, False),
-    ("Guizhou", 26.70, 106.60, 0.80, 1.00, 2.0, False),
-    ("Yunnan", 25.10, 102.80, 1.00, 1.10, 2.0, False),
-    ("Tibet", 29.60, 91.20, 0.40, 1.00, 0.2, False),
-    ("Shaanxi", 34.60, 108.90, 1.10, 0.80, 3.0, True),
-    ("Gansu", 37.00, 103.50, 1.30, 2.00, 1.5, True),
-    ("Qinghai", 36.60, 101.80, 0.50, 1.00, 0.6, True),
-    ("Ningxia", 38.30, 106.30, 0.60, 0.40, 1.2, True),
-    ("Xinjiang", 43.50, 86.00, 1.50, 4.00, 2.0, True),
-)
 _LAT_RANGE = (18.2, 48.0)
 _LON_RANGE = (75.0, 134.0)
 
 
-@dataclass(frozen=True)
-class Sector:
-    """One sector of the synthetic economy.
-
-    Quantities are for a firm of median size, in the resource's canonical unit a year (t, MWh, m3,
-    tCO2e); a firm's figures scale with its output value against the sector median.
-    """
-
-    code: str  # NACE Rev. 2
-    name: str
-    short: str  # for firm names
-    weight: float  # share of firms in a 'comprehensive' park (relative)
-    output_mcny: float  # median output value, million CNY/yr
-    employees: float  # median staff
-    scope1_t: float  # median scope-1 emissions, tCO2e/yr
-    scope2_t: float  # median scope-2 emissions, tCO2e/yr
-    propensity: float  # how many exchanges a firm of this sector takes part in (relative)
-    outputs: dict  # resource -> (weight, median quantity)
-    inputs: dict  # resource -> (weight, median quantity)
-    carriers: dict  # energy carrier -> (weight, median MWh/yr)
-
-
-def _s(code, name, short, weight, output, staff, scope1, scope2, propensity, outputs, inputs, carriers):
-    return Sector(code, name, short, weight, output, staff, scope1, scope2, propensity, outputs, inputs, carriers)
-
-
-SECTORS: tuple[Sector, ...] = (
-    _s("D35.11", "Production of electricity (coal-fired power plant)", "Thermal Power", 0.54, 1000, 350, 6e5, 4e3, 10,
-       {"fly_ash": (0.18, 7e4), "bottom_ash": (0.06, 1.2e4), "fgd_gypsum": (0.12, 2.5e4), "steam": (0.17, 1e5),
-        "electricity": (0.15, 3e5), "waste_heat": (0.08, 5e4), "co2": (0.07, 2e5),
-        "cooling_water": (0.05, 1.5e6), "wastewater": (0.12, 2e5)},
-       {"coal": (0.3, 1.9e6), "treated_wastewater": (0.15, 1.5e6), "limestone": (0.1, 3e4),
-        "biomass_fuel": (0.08, 8e4), "fresh_water": (0.12, 2e6), "natural_gas": (0.1, 1.5e5),
-        "wastewater_sludge": (0.05, 8e3), "cooling_water": (0.1, 1.5e6)},
-       {"coal": (0.8, 1.8e6), "natural_gas": (0.1, 1e5), "electricity": (0.3, 7e3), "biomass_fuel": (0.05, 5e4)}),
-    _s("D35.30", "Steam and air conditioning supply (heat plant)", "Heat & Power", 1.0, 150, 80, 6.5e4, 2e3, 8,
-       {"steam": (0.35, 8e4), "district_heat": (0.15, 5e4), "fly_ash": (0.12, 6e3), "bottom_ash": (0.08, 2e3),
-        "co2": (0.08, 3e4), "wastewater": (0.12, 3e4), "fgd_gypsum": (0.05, 2e3), "electricity": (0.05, 3e4)},
-       {"coal": (0.3, 1.5e5), "natural_gas": (0.2, 8e4), "waste_heat": (0.12, 2e4), "biomass_fuel": (0.1, 3e4),
-        "condensate": (0.1, 6e4), "treated_wastewater": (0.08, 2e5), "fresh_water": (0.1, 2e5)},
-       {"coal": (0.6, 1.6e5), "natural_gas": (0.3, 8e4), "electricity": (0.3, 4e3), "biomass_fuel": (0.1, 3e4)}),
-    _s("C24.10", "Manufacture of basic iron and steel and of ferro-alloys", "Iron & Steel", 0.51, 3000, 1200, 5.5e5,
-       8e4, 8,
-       {"blast_furnace_slag": (0.17, 9e4), "steel_slag": (0.15, 4e4), "waste_heat": (0.12, 8e4),
-        "mill_scale": (0.05, 5e3), "blast_furnace_gas": (0.08, 4e5), "coke_oven_gas": (0.06, 1.5e5),
-        "co2": (0.08, 2e5), "scrap_steel": (0.06, 1e4), "wastewater": (0.1, 3e5), "steam": (0.07, 5e4),
-        "fgd_gypsum": (0.03, 5e3), "hazardous_waste": (0.03, 2e3)},
-       {"iron_ore": (0.2, 5e5), "scrap_steel": (0.15, 8e4), "coke": (0.12, 8e5), "oxygen": (0.1, 5e4),
-        "lime": (0.08, 3e4), "natural_gas": (0.07, 1e5), "electricity": (0.08, 2.5e5),
-        "treated_wastewater": (0.06, 5e5), "hydrogen": (0.03, 2e4), "coal": (0.08, 5e5)},
-       {"coke": (0.5, 8e5), "coal": (0.4, 4e5), "electricity": (0.6, 1.8e5), "natural_gas": (0.2, 1e5),
-        "hydrogen": (0.03, 2e4)}),
-    _s("C24.51", "Casting of iron (foundry)", "Foundry", 2.9, 100, 100, 4e3, 4e3, 2,
-       {"foundry_sand": (0.35, 4e3), "scrap_steel": (0.2, 800), "waste_heat": (0.15, 4e3),
-        "hazardous_waste": (0.1, 200), "wastewater": (0.2, 1.5e4)},
-       {"scrap_steel": (0.35, 1.5e4), "coke": (0.15, 1.2e4), "electricity": (0.25, 7e3), "natural_gas": (0.15, 6e3),
-        "fresh_water": (0.1, 2e4)},
-       {"electricity": (0.6, 7e3), "coke": (0.3, 1.2e4), "natural_gas": (0.3, 6e3)}),
-    _s("C24.42", "Aluminium production (incl. alumina)", "Aluminium", 0.27, 2000, 700, 1.1e5, 4e5, 5,
-       {"red_mud": (0.25, 2e5), "waste_heat": (0.2, 5e4), "hazardous_waste": (0.15, 3e3), "co2": (0.15, 8e4),
-        "wastewater": (0.1, 1.5e5), "steam": (0.15, 3e4)},
-       {"electricity": (0.3, 7e5), "fly_ash": (0.05, 5e4), "natural_gas": (0.15, 1e5),
-        "petroleum_coke": (0.15, 1.5e5), "steam": (0.15, 5e4), "lime": (0.1, 2e4), "fresh_water": (0.1, 3e5)},
-       {"electricity": (0.8, 7e5), "natural_gas": (0.3, 1e5), "petroleum_coke": (0.3, 1.5e5), "coal": (0.2, 1e5)}),
-    _s("C24.44", "Copper production", "Copper Smelting", 0.17, 2500, 500, 3e4, 6e4, 5,
-       {"sulphuric_acid": (0.3, 1.5e5), "waste_heat": (0.2, 4e4), "steam": (0.15, 4e4),
-        "hazardous_waste": (0.15, 5e3), "wastewater": (0.15, 8e4), "catalyst_waste": (0.05, 50)},
-       {"electricity": (0.3, 1e5), "oxygen": (0.25, 1e5), "natural_gas": (0.15, 3e4), "coal": (0.1, 5e4),
-        "fresh_water": (0.1, 3e5), "scrap_steel": (0.1, 5e3)},
-       {"electricity": (0.7, 1e5), "natural_gas": (0.3, 3e4), "coal": (0.3, 5e4)}),
-    _s("C19.20", "Manufacture of refined petroleum products", "Refinery", 0.13, 12000, 1200, 4e5, 6e4, 8,
-       {"refinery_gas": (0.15, 3e5), "sulphur": (0.12, 2e4), "hydrogen": (0.1, 1.5e5), "steam": (0.12, 1.5e5),
-        "waste_heat": (0.12, 1e5), "co2": (0.1, 1.5e5), "catalyst_waste": (0.05, 300), "wastewater": (0.1, 1.5e6),
-        "cooling_water": (0.06, 2e6), "hazardous_waste": (0.05, 2e3), "petroleum_coke": (0.03, 1e5)},
-       {"crude_oil": (0.3, 3e6), "natural_gas": (0.15, 3e5), "hydrogen": (0.1, 1e5),
-        "treated_wastewater": (0.1, 2e6), "fresh_water": (0.15, 3e6), "steam": (0.1, 1e5),
-        "electricity": (0.1, 2e5)},
-       {"refinery_gas": (0.5, 1e6), "natural_gas": (0.4, 3e5), "electricity": (0.6, 1e5), "fuel_oil": (0.2, 1e5)}),
-    _s("C20.11", "Manufacture of industrial gases", "Industrial Gases", 1.0, 150, 60, 500, 2e4, 3,
-       {"oxygen": (0.4, 4e4), "nitrogen": (0.3, 3e4), "co2": (0.15, 1e4), "hydrogen": (0.05, 5e3),
-        "waste_heat": (0.1, 5e3)},
-       {"electricity": (0.5, 3.5e4), "co2": (0.3, 1.5e4), "cooling_water": (0.1, 3e5), "fresh_water": (0.1, 5e4)},
-       {"electricity": (1.0, 3.5e4), "natural_gas": (0.1, 3e3)}),
-    _s("C20.13", "Manufacture of other inorganic basic chemicals", "Inorganic Chemical", 1.7, 500, 200, 1e4, 1.8e4, 4,
-       {"hydrogen": (0.2, 2e4), "phosphogypsum": (0.15, 1e5), "sulphuric_acid": (0.1, 3e4), "steam": (0.1, 2e4),
-        "hazardous_waste": (0.1, 1e3), "wastewater": (0.15, 2e5), "waste_heat": (0.1, 1.5e4), "co2": (0.1, 5e3)},
-       {"electricity": (0.3, 4.5e4), "steam": (0.2, 5e4), "sulphur": (0.15, 3e4), "natural_gas": (0.1, 2e4),
-        "limestone": (0.1, 3e4), "fresh_water": (0.15, 3e5)},
-       {"electricity": (0.7, 4.5e4), "steam": (0.5, 5e4), "natural_gas": (0.3, 2e4), "coal": (0.2, 2e4)}),
-    _s("C20.14", "Manufacture of other organic basic chemicals", "Chemical", 2.7, 600, 250, 3e4, 1.5e4, 6,
-       {"co2": (0.18, 2e4), "steam": (0.1, 3e4), "waste_heat": (0.12, 2e4), "hydrogen": (0.08, 1.5e4),
-        "methanol": (0.08, 3e4), "catalyst_waste": (0.06, 100), "hazardous_waste": (0.1, 2e3),
-        "wastewater": (0.15, 2e5), "sulphur": (0.05, 2e3), "cooling_water": (0.08, 5e5)},
-       {"natural_gas": (0.15, 8e4), "coal": (0.15, 1e5), "steam": (0.2, 5e4), "hydrogen": (0.1, 3e4),
-        "co2": (0.05, 1e4), "electricity": (0.15, 3.5e4), "treated_wastewater": (0.1, 3e5), "methanol": (0.1, 2e4),
-        "process_water": (0.05, 2e5)},
-       {"coal": (0.5, 1e5), "natural_gas": (0.5, 8e4), "electricity": (0.6, 3.5e4), "steam": (0.4, 5e4)}),
-    _s("C20.15", "Manufacture of fertilisers and nitrogen compounds", "Fertiliser", 0.5, 700, 400, 6.5e4, 3e4, 5,
-       {"co2": (0.3, 5e4), "steam": (0.15, 3e4), "ammonia": (0.1, 3e4), "urea": (0.1, 6e4),
-        "waste_heat": (0.1, 2e4), "wastewater": (0.15, 2e5), "catalyst_waste": (0.05, 50),
-        "hydrogen": (0.05, 1e4)},
-       {"natural_gas": (0.25, 2e5), "coal": (0.2, 2e5), "co2": (0.1, 3e4), "hydrogen": (0.1, 3e4),
-        "steam": (0.1, 4e4), "electricity": (0.15, 5e4), "fresh_water": (0.1, 5e5)},
-       {"natural_gas": (0.6, 2e5), "coal": (0.5, 2e5), "electricity": (0.6, 5e4)}),
-    _s("C20.16", "Manufacture of plastics in primary forms", "PVC & Resins", 1.0, 800, 300, 2e4, 3.5e4, 5,
-       {"carbide_slag": (0.25, 6e4), "waste_plastic": (0.1, 1e3), "hydrogen": (0.1, 1.5e4), "steam": (0.1, 2e4),
-        "waste_heat": (0.1, 2e4), "hazardous_waste": (0.1, 1e3), "wastewater": (0.15, 1.5e5), "co2": (0.1, 1e4)},
-       {"electricity": (0.25, 9e4), "steam": (0.2, 5e4), "coal": (0.15, 5e4), "lime": (0.1, 5e4),
-        "natural_gas": (0.1, 2e4), "hydrogen": (0.1, 1.5e4), "fresh_water": (0.1, 3e5)},
-       {"electricity": (0.8, 9e4), "coal": (0.4, 5e4), "steam": (0.4, 5e4), "natural_gas": (0.2, 2e4)}),
-    _s("C21.20", "Manufacture of pharmaceutical preparations", "Pharmaceutical", 3.7, 400, 250, 4e3, 7e3, 2,
-       {"biomass_sludge": (0.2, 3e3), "hazardous_waste": (0.25, 500), "wastewater": (0.3, 8e4),
-        "waste_heat": (0.1, 3e3), "co2": (0.05, 1e3), "waste_plastic": (0.1, 100)},
-       {"steam": (0.35, 2e4), "deionised_water": (0.2, 4e4), "electricity": (0.2, 1.2e4), "natural_gas": (0.1, 8e3),
-        "fresh_water": (0.15, 8e4)},
-       {"electricity": (0.8, 1.2e4), "steam": (0.6, 2e4), "natural_gas": (0.3, 8e3)}),
-    _s("C22.29", "Manufacture of other plastic products", "Plastics", 7.9, 120, 80, 300, 3e3, 1,
-       {"waste_plastic": (0.55, 300), "waste_paper": (0.15, 80), "wastewater": (0.2, 4e3),
-        "hazardous_waste": (0.1, 10)},
-       {"waste_plastic": (0.3, 1.5e3), "electricity": (0.4, 5e3), "steam": (0.15, 2e3), "fresh_water": (0.15, 8e3)},
-       {"electricity": (1.0, 5e3), "natural_gas": (0.1, 1e3), "steam": (0.1, 2e3)}),
-    _s("C23.51", "Manufacture of cement", "Cement", 0.78, 500, 300, 2.2e5, 1.7e4, 8,
-       {"waste_heat": (0.3, 2.5e4), "co2": (0.3, 1.5e5), "cement": (0.2, 3e5), "electricity": (0.1, 1.5e4),
-        "wastewater": (0.1, 1.5e4)},
-       {"fly_ash": (0.12, 4e4), "blast_furnace_slag": (0.12, 5e4), "steel_slag": (0.06, 1.5e4),
-        "fgd_gypsum": (0.08, 1.5e4), "natural_gypsum": (0.06, 1.5e4), "limestone": (0.12, 4e5),
-        "carbide_slag": (0.04, 5e4), "coal": (0.12, 2.5e5), "municipal_solid_waste": (0.04, 2e4),
-        "waste_tyres": (0.02, 5e3), "wastewater_sludge": (0.04, 1e4), "clinker": (0.05, 1e5),
-        "bottom_ash": (0.03, 1e4), "phosphogypsum": (0.02, 1e4), "electricity": (0.05, 3e4)},
-       {"coal": (0.8, 2.5e5), "electricity": (0.8, 3e4), "biomass_fuel": (0.05, 2e4),
-        "petroleum_coke": (0.1, 4e4)}),
-    _s("C23.52", "Manufacture of lime and plaster", "Lime", 0.61, 80, 60, 4e4, 1.5e3, 3,
-       {"lime": (0.45, 3e4), "co2": (0.35, 3e4), "waste_heat": (0.2, 5e3)},
-       {"limestone": (0.5, 6e4), "coal": (0.3, 5e4), "carbide_slag": (0.1, 5e3), "natural_gas": (0.1, 1e4)},
-       {"coal": (0.7, 5e4), "natural_gas": (0.3, 1e4), "electricity": (0.5, 2.5e3)}),
-    _s("C23.61", "Manufacture of concrete products for construction purposes", "Building Materials", 4.0, 60, 60,
-       600, 1.5e3, 3,
-       {"construction_waste": (0.6, 2e3), "wastewater": (0.4, 4e3)},
-       {"fly_ash": (0.2, 2e4), "bottom_ash": (0.1, 8e3), "cement": (0.2, 3e4), "steel_slag": (0.08, 8e3),
-        "blast_furnace_slag": (0.08, 1.5e4), "construction_waste": (0.12, 1.5e4), "lime": (0.06, 3e3),
-        "steam": (0.08, 8e3), "fgd_gypsum": (0.04, 2e3), "foundry_sand": (0.04, 1.5e3)},
-       {"electricity": (1.0, 2.5e3), "steam": (0.4, 8e3), "diesel": (0.2, 1.5e3)}),
-    _s("C23.62", "Manufacture of plaster products for construction purposes", "Plasterboard", 0.23, 80, 100, 4e3,
-       3e3, 4,
-       {"plasterboard_waste": (0.7, 1.5e3), "wastewater": (0.3, 4e3)},
-       {"fgd_gypsum": (0.4, 8e4), "natural_gypsum": (0.2, 4e4), "phosphogypsum": (0.1, 2e4),
-        "plasterboard_waste": (0.1, 4e3), "natural_gas": (0.1, 2e4), "steam": (0.1, 8e3)},
-       {"natural_gas": (0.7, 2e4), "electricity": (0.7, 5e3), "steam": (0.3, 8e3)}),
-    _s("C23.11", "Manufacture of flat glass", "Glass", 0.25, 500, 400, 5e4, 1.5e4, 4,
-       {"waste_heat": (0.4, 3e4), "co2": (0.3, 5e4), "glass_cullet": (0.2, 8e3), "wastewater": (0.1, 2e4)},
-       {"natural_gas": (0.35, 2e5), "glass_cullet": (0.15, 2e4), "limestone": (0.1, 3e4), "electricity": (0.2, 2.5e4),
-        "petroleum_coke": (0.05, 5e4), "oxygen": (0.05, 1e4), "fresh_water": (0.1, 4e4)},
-       {"natural_gas": (0.8, 2e5), "electricity": (0.8, 2.5e4), "petroleum_coke": (0.1, 5e4)}),
-    _s("C17.12", "Manufacture of paper and paperboard", "Paper", 2.4, 400, 200, 1e4, 1.5e4, 4,
-       {"wastewater_sludge": (0.25, 1.5e4), "wastewater": (0.25, 1.5e6), "waste_heat": (0.1, 1e4),
-        "biomass_fuel": (0.1, 1.5e4), "waste_paper": (0.1, 3e3), "waste_plastic": (0.1, 3e3), "steam": (0.1, 2e4)},
-       {"waste_paper": (0.25, 1e5), "steam": (0.25, 8e4), "wood_chips": (0.1, 5e4), "fresh_water": (0.15, 2e6),
-        "treated_wastewater": (0.1, 1e6), "natural_gas": (0.05, 2e4), "electricity": (0.1, 2.5e4)},
-       {"coal": (0.4, 3e4), "steam": (0.5, 8e4), "electricity": (0.8, 2.5e4), "biomass_fuel": (0.2, 1.5e4)}),
-    _s("C16.21", "Manufacture of veneer sheets and wood-based panels", "Wood Panels", 2.9, 120, 100, 2e3, 3e3, 2,
-       {"wood_chips": (0.5, 1.5e4), "biomass_fuel": (0.2, 1.5e4), "wastewater": (0.3, 1.5e4)},
-       {"wood_chips": (0.3, 3e4), "steam": (0.3, 2e4), "electricity": (0.2, 5e3), "biomass_fuel": (0.2, 1.5e4)},
-       {"electricity": (0.8, 5e3), "biomass_fuel": (0.5, 1.5e4), "steam": (0.3, 2e4)}),
-    _s("C10.89", "Manufacture of other food products", "Food", 8.6, 250, 180, 2e3, 3e3, 2,
-       {"food_waste": (0.3, 2e3), "wastewater": (0.35, 8e4), "biomass_sludge": (0.1, 800),
-        "waste_paper": (0.1, 200), "co2": (0.05, 1e3), "waste_plastic": (0.1, 100)},
-       {"steam": (0.35, 1.5e4), "fresh_water": (0.3, 1.5e5), "natural_gas": (0.15, 8e3), "electricity": (0.2, 5e3)},
-       {"electricity": (0.9, 5e3), "steam": (0.5, 1.5e4), "natural_gas": (0.4, 8e3), "coal": (0.1, 8e3)}),
-    _s("C10.91", "Manufacture of prepared feeds for farm animals", "Feed", 1.4, 250, 100, 800, 1.5e3, 2,
-       {"wastewater": (0.6, 1.5e4), "waste_paper": (0.4, 150)},
-       {"yeast_slurry": (0.2, 4e3), "food_waste": (0.2, 4e3), "steam": (0.3, 8e3), "electricity": (0.3, 2.5e3)},
-       {"electricity": (0.9, 2.5e3), "steam": (0.5, 8e3), "natural_gas": (0.3, 2e3)}),
-    _s("C11.05", "Manufacture of beer", "Brewery", 0.72, 500, 300, 5e3, 6e3, 3,
-       {"yeast_slurry": (0.3, 2e3), "co2": (0.2, 5e3), "wastewater": (0.3, 3e5), "glass_cullet": (0.1, 1.5e3),
-        "biogas": (0.1, 3e3)},
-       {"steam": (0.3, 3e4), "co2": (0.15, 2e3), "fresh_water": (0.3, 5e5), "electricity": (0.15, 1e4),
-        "natural_gas": (0.1, 1.5e4)},
-       {"electricity": (0.8, 1e4), "steam": (0.6, 3e4), "natural_gas": (0.4, 1.5e4), "biogas": (0.1, 3e3)}),
-    _s("C13.30", "Finishing of textiles (dyeing and printing)", "Textile Dyeing", 7.2, 120, 150, 3e3, 4e3, 2,
-       {"wastewater": (0.6, 2e5), "waste_heat": (0.2, 4e3), "wastewater_sludge": (0.1, 1.5e3),
-        "hazardous_waste": (0.1, 80)},
-       {"steam": (0.45, 2e4), "fresh_water": (0.2, 2e5), "treated_wastewater": (0.15, 1.5e5),
-        "electricity": (0.15, 7e3), "natural_gas": (0.05, 4e3)},
-       {"steam": (0.8, 2e4), "electricity": (0.8, 7e3), "natural_gas": (0.2, 4e3)}),
-    _s("C26.11", "Manufacture of electronic components", "Electronics", 14.0, 300, 350, 500, 3e3, 1,
-       {"hazardous_waste": (0.3, 200), "waste_plastic": (0.15, 150), "wastewater": (0.35, 8e4),
-        "waste_paper": (0.1, 150), "waste_heat": (0.1, 2e3)},
-       {"electricity": (0.35, 9e3), "deionised_water": (0.2, 8e4), "nitrogen": (0.15, 2e3),
-        "fresh_water": (0.15, 8e4), "steam": (0.1, 4e3), "hydrogen": (0.05, 500)},
-       {"electricity": (1.0, 9e3), "natural_gas": (0.2, 2e3), "steam": (0.2, 4e3)}),
-    _s("C28.29", "Manufacture of other general-purpose machinery", "Machinery", 18.0, 200, 150, 400, 1.5e3, 1,
-       {"scrap_steel": (0.4, 1.5e3), "used_oil": (0.15, 30), "hazardous_waste": (0.1, 30),
-        "waste_paper": (0.1, 80), "wastewater": (0.25, 8e3)},
-       {"electricity": (0.5, 3.5e3), "natural_gas": (0.2, 1.5e3), "steam": (0.1, 1.5e3), "fresh_water": (0.2, 8e3)},
-       {"electricity": (1.0, 3.5e3), "natural_gas": (0.3, 1.5e3), "diesel": (0.1, 300)}),
-    _s("C29.10", "Manufacture of motor vehicles and parts", "Automotive", 4.2, 800, 600, 3e3, 1.2e4, 2,
-       {"scrap_steel": (0.35, 1e4), "waste_plastic": (0.15, 800), "hazardous_waste": (0.15, 800),
-        "waste_paper": (0.1, 800), "wastewater": (0.15, 1.5e5), "used_oil": (0.1, 100)},
-       {"electricity": (0.4, 3.5e4), "steam": (0.2, 2e4), "natural_gas": (0.2, 1.5e4), "fresh_water": (0.2, 2e5)},
-       {"electricity": (1.0, 3.5e4), "natural_gas": (0.5, 1.5e4), "steam": (0.3, 2e4)}),
-    _s("J63.11", "Data processing, hosting and related activities (data centre)", "Data Centre", 0.48, 300, 100, 300,
-       5e4, 2,
-       {"waste_heat": (0.8, 5e4), "wastewater": (0.2, 3e4)},
-       {"electricity": (0.6, 9e4), "cooling_water": (0.2, 5e5), "treated_wastewater": (0.2, 3e5)},
-       {"electricity": (1.0, 9e4), "diesel": (0.1, 300)}),
-    _s("E37.00", "Sewerage (wastewater treatment plant)", "Water Treatment", 1.0, 40, 50, 3e3, 3e3, 10,
-       {"treated_wastewater": (0.5, 2e6), "wastewater_sludge": (0.35, 8e3), "biogas": (0.15, 3e3)},
-       {"wastewater": (0.7, 1.5e6), "electricity": (0.2, 5e3), "oxygen": (0.05, 1e3), "steam": (0.05, 1.5e3)},
-       {"electricity": (1.0, 5e3), "biogas": (0.2, 2e3)}),
-    _s("E38.21", "Treatment and disposal of non-hazardous waste (waste-to-energy)", "Waste-to-Energy", 0.71, 100, 100,
-       4e4, 1e3, 6,
-       {"steam": (0.3, 5e4), "electricity": (0.2, 6e4), "bottom_ash": (0.2, 4e4), "hazardous_waste": (0.1, 5e3),
-        "co2": (0.2, 4e4)},
-       {"municipal_solid_waste": (0.35, 2e5), "wastewater_sludge": (0.2, 2e4), "waste_plastic": (0.1, 3e3),
-        "food_waste": (0.1, 8e3), "biomass_sludge": (0.1, 3e3), "waste_tyres": (0.05, 1.5e3), "straw": (0.1, 8e3)},
-       {"electricity": (0.8, 1.5e4), "diesel": (0.2, 800)}),
-    _s("E38.32", "Recovery of sorted materials (recycling)", "Recycling", 3.6, 60, 40, 800, 1e3, 4,
-       {"scrap_steel": (0.3, 8e3), "waste_plastic": (0.2, 3e3), "waste_paper": (0.2, 8e3),
-        "glass_cullet": (0.1, 2e3), "construction_waste": (0.2, 1.5e4)},
-       {"construction_waste": (0.25, 3e4), "waste_plastic": (0.2, 8e3), "waste_paper": (0.15, 8e3),
-        "scrap_steel": (0.1, 8e3), "waste_tyres": (0.1, 2e3), "plasterboard_waste": (0.05, 1.5e3),
-        "glass_cullet": (0.05, 1.5e3), "electricity": (0.1, 1.8e3)},
-       {"electricity": (1.0, 1.8e3), "diesel": (0.4, 1.5e3)}),
-    _s("E39.00", "Remediation and other waste management services (hazardous waste)", "Hazardous Waste Treatment",
-       0.65, 80, 50, 6e3, 1.5e3, 5,
-       {"bottom_ash": (0.4, 2e3), "steam": (0.3, 8e3), "co2": (0.3, 5e3)},
-       {"hazardous_waste": (0.5, 8e3), "used_oil": (0.2, 1.5e3), "catalyst_waste": (0.1, 300),
-        "natural_gas": (0.1, 4e3), "electricity": (0.1, 2.5e3)},
-       {"electricity": (0.8, 2.5e3), "natural_gas": (0.5, 4e3), "diesel": (0.2, 800)}),
-    _s("D35.21", "Manufacture of gas (biogas plant)", "Biogas", 0.39, 40, 30, 800, 1e3, 4,
-       {"biogas": (0.4, 2e4), "digestate": (0.3, 2e4), "co2": (0.1, 3e3), "wastewater": (0.2, 1.5e4)},
-       {"food_waste": (0.3, 2e4), "wastewater_sludge": (0.2, 8e3), "straw": (0.2, 8e3), "yeast_slurry": (0.1, 2e3),
-        "biomass_sludge": (0.2, 4e3)},
-       {"electricity": (0.8, 1.8e3), "biogas": (0.5, 2e3)}),
-    _s("A01.13", "Growing of vegetables in glasshouses", "Greenhouse", 0.45, 40, 120, 1.5e3, 1.5e3, 2,
-       {"straw": (0.7, 2e3), "wastewater": (0.3, 1.5e4)},
-       {"co2": (0.3, 3e3), "waste_heat": (0.25, 1.5e4), "district_heat": (0.2, 2e4), "digestate": (0.1, 1.5e3),
-        "fertiliser": (0.1, 300), "treated_wastewater": (0.05, 4e4)},
-       {"district_heat": (0.5, 2e4), "natural_gas": (0.4, 1.5e4), "electricity": (0.8, 2.5e3)}),
-)
-
-# park profiles: sector-code prefix -> multiplier of the sector's weight
-_PROFILES: dict[str, dict[str, float]] = {
-    "chemical": {"C19": 6, "C20": 6, "C21": 2, "D35.30": 2, "E39": 3},
-    "metallurgy": {"C24": 6, "D35.11": 2, "C23.5": 2, "E38": 2, "C28": 2},
-    "building materials": {"C23": 6, "D35.11": 1.5, "E38.32": 2},
-    "light industry": {"C10": 4, "C11": 4, "C13": 4, "C16": 4, "C17": 4, "C22": 3},
-    "high-tech": {"C26": 4, "C28": 2, "C29": 3, "C21": 3, "J63": 4},
-    "circular economy": {"E37": 4, "E38": 5, "E39": 4, "D35.21": 5, "C23.61": 2, "A01": 3},
-    "comprehensive": {},
-}
-_PROFILE_SHARES = {  # (ordinary province, heavy-industry province)
-    "chemical": (0.18, 0.22), "metallurgy": (0.07, 0.20), "building materials": (0.07, 0.14),
-    "light industry": (0.18, 0.10), "high-tech": (0.20, 0.06), "circular economy": (0.06, 0.06),
-    "comprehensive": (0.24, 0.22),
-}
-_BRANDS = ("Huaxin", "Hengyuan", "Jinlong", "Zhongtai", "Xinyuan", "Dongfang", "Hongda", "Tianrun", "Baoli",
-           "Changsheng", "Ruifeng", "Huarun", "Jiahe", "Shenghua", "Yongxing", "Hualong", "Taihe", "Xinghai",
-           "Lianhua", "Fuyuan", "Zhongxin", "Kaida", "Minsheng", "Guotai", "Hengtong", "Wanda", "Jintai",
-           "Haixin", "Longsheng", "Tongda", "Anda", "Ronghua", "Xiangyu", "Huayang", "Qiaolian", "Shunfeng")
-_OFFSET_KINDS = ("CCER", "forestry", "green certificate")
-_RENEWABLE_ALWAYS = {"biomass_fuel", "biogas"}
-_RENEWABLE_BY_PARK = {"electricity", "hydrogen", "district_heat", "steam"}
-# resources that do not travel between parks (heat and water by pipe stay local)
-_LOCAL = {"steam", "waste_heat", "district_heat", "condensate", "cooling_water", "wastewater", "electricity",
-          "process_water", "deionised_water", "blast_furnace_gas", "coke_oven_gas"}
-_SEWER = {"wastewater", "treated_wastewater", "cooling_water", "condensate", "process_water"}
-
-
-# --------------------------------------------------------------------------------------------------
-
-
-def generate_dataset(out: str | os.PathLike, parks: int = 2543, firms: int = 250_000, flows: int = 1_000_000,
+def generate_dataset(out: str | os.PathLike, *, parks: int = 2543, firms: int = 250_000, flows: int = 1_000_000,
                      seed: int = 0) -> dict[str, int]:
     """Write a synthetic national dataset of Chinese industrial parks as CSV files in ``out``.
 
@@ -383,6 +82,14 @@ def generate_dataset(out: str | os.PathLike, parks: int = 2543, firms: int = 250
         table other than parks, enterprises and flows that would have no rows (offsets of a handful of
         parks) is not written, since the importer refuses a file with a header and no data.
 
+    Raises
+    ------
+    InputError
+        Sizes out of range.
+    ShippedDataError
+        The generator's tables (``datasets/synthetic/``) or the resource catalogue missing from this
+        installation.
+
     Examples
     --------
     >>> import tempfile
@@ -395,18 +102,18 @@ def generate_dataset(out: str | os.PathLike, parks: int = 2543, firms: int = 250
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    model = _Model.build()
+    model = _Model.build(load_tables())
 
-    park = _make_parks(rng, parks)
+    park = _make_parks(rng, model.tables, parks)
     firm = _make_firms(rng, model, park, firms)
     flow = _make_flows(rng, model, park, firm, flows)
     offers = _make_exchanges(rng, model, firm, "O", model.out_cdf, model.out_median, 0.3)
     demands = _make_exchanges(rng, model, firm, "D", model.in_cdf, model.in_median, 0.3)
     emissions = _make_emissions(rng, model, firm)
     energy = _make_energy(rng, model, park, firm)
-    offsets = _make_offsets(rng, park)
+    offsets = _make_offsets(rng, model.tables, park)
 
-    tables = {
+    frames = {
         "parks.csv": pd.DataFrame({"id": park["id"], "name": park["name"], "country": "CN",
                                    "region": park["region"], "lat": park["lat"], "lon": park["lon"]}),
         "enterprises.csv": firm["frame"],
@@ -417,8 +124,8 @@ def generate_dataset(out: str | os.PathLike, parks: int = 2543, firms: int = 250
         "energy_use.csv": energy,
         "offsets.csv": offsets,
     }
-    counts = {}
-    for name, frame in tables.items():
+    counts: dict[str, int] = {}
+    for name, frame in frames.items():
         if len(frame) or name in ("parks.csv", "enterprises.csv", "flows.csv"):
             _write_csv(frame, folder / name)  # an optional table with no rows is left out
             counts[name] = len(frame)
@@ -448,11 +155,12 @@ def _number_text(values: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------
-# lookup tables built once from SECTORS and the catalogue
+# lookup tables built once from the tables and the catalogue
 
 
 @dataclass
 class _Model:
+    tables: SyntheticTables
     codes: list[str]  # resource codes (index = resource number)
     kinds: np.ndarray  # kind per resource (object)
     energy_t: np.ndarray  # MWh per t (nan if none)
@@ -468,39 +176,37 @@ class _Model:
     carrier_median: np.ndarray  # [S, C]
 
     @classmethod
-    def build(cls) -> _Model:
+    def build(cls, tables: SyntheticTables) -> _Model:
         path = catalogue_path()
         if path is None:
             raise ShippedDataError("the resource catalogue is missing from this installation of symbiosis")
+        # read as before the tables moved, so energy contents parse to the same floats
         catalogue = pd.read_csv(path, dtype={"code": str, "kind": str})
         known = dict(zip(catalogue["code"], catalogue["kind"]))
-        used = sorted({code for sector in SECTORS for code in (*sector.outputs, *sector.inputs)})
-        missing = [code for code in used if code not in known]
-        if missing:
-            raise ShippedDataError(f"the generator's sectors use resources not in the shipped catalogue: "
-                                   f"{', '.join(missing)}")
+        sectors = tables.sectors
+        used = sorted({code for sector in sectors for code in (*sector.outputs, *sector.inputs)})  # all known
         index = {code: number for number, code in enumerate(used)}
         by_code = catalogue.set_index("code")
-        n_sectors, n_resources = len(SECTORS), len(used)
+        n_sectors, n_resources = len(sectors), len(used)
         out_w = np.zeros((n_sectors, n_resources))
         in_w = np.zeros((n_sectors, n_resources))
         out_median = np.zeros((n_sectors, n_resources))
         in_median = np.zeros((n_sectors, n_resources))
-        for s, sector in enumerate(SECTORS):
+        for s, sector in enumerate(sectors):
             for code, (weight, median) in sector.outputs.items():
                 out_w[s, index[code]], out_median[s, index[code]] = weight, median
             for code, (weight, median) in sector.inputs.items():
                 in_w[s, index[code]], in_median[s, index[code]] = weight, median
-        far = np.array([0.03 if code in _LOCAL else 1.0 for code in used])
-        carriers = sorted({carrier for sector in SECTORS for carrier in sector.carriers})
+        far = np.array([0.03 if code in tables.stays_in_park else 1.0 for code in used])
+        carriers = sorted({carrier for sector in sectors for carrier in sector.carriers})
         carrier_logw = np.full((n_sectors, len(carriers)), -np.inf)
         carrier_median = np.zeros((n_sectors, len(carriers)))
-        for s, sector in enumerate(SECTORS):
+        for s, sector in enumerate(sectors):
             for carrier, (weight, median) in sector.carriers.items():
                 c = carriers.index(carrier)
                 carrier_logw[s, c], carrier_median[s, c] = np.log(weight), median
         return cls(
-            codes=used,
+            tables=tables, codes=used,
             kinds=np.array([known[code] for code in used], dtype=object),
             energy_t=pd.to_numeric(by_code.loc[used, "energy_mwh_per_t"]).to_numpy(dtype=float),
             energy_m3=pd.to_numeric(by_code.loc[used, "energy_mwh_per_m3"]).to_numpy(dtype=float),
@@ -535,7 +241,7 @@ def _ids(prefix: str, n: int, width: int) -> np.ndarray:
     return chars.view(f"S{chars.shape[1]}").ravel().astype(str).astype(object)
 
 
-def _lognormal(rng: np.random.Generator, median, sigma: float, size: int) -> np.ndarray:
+def _lognormal(rng: np.random.Generator, median: np.ndarray | float, sigma: float, size: int) -> np.ndarray:
     return np.asarray(median, dtype=float) * np.exp(sigma * rng.standard_normal(size))
 
 
@@ -543,19 +249,19 @@ def _lognormal(rng: np.random.Generator, median, sigma: float, size: int) -> np.
 # parks and firms
 
 
-def _make_parks(rng: np.random.Generator, n: int) -> dict:
-    weights = np.array([row[5] for row in PROVINCES])
-    province = rng.choice(len(PROVINCES), size=n, p=weights / weights.sum())
-    centre_lat = np.array([row[1] for row in PROVINCES])[province]
-    centre_lon = np.array([row[2] for row in PROVINCES])[province]
-    spread_lat = np.array([row[3] for row in PROVINCES])[province]
-    spread_lon = np.array([row[4] for row in PROVINCES])[province]
+def _make_parks(rng: np.random.Generator, tables: SyntheticTables, n: int) -> dict[str, Any]:
+    provinces = tables.provinces
+    weights = np.array([row.park_weight for row in provinces])
+    province = rng.choice(len(provinces), size=n, p=weights / weights.sum())
+    centre_lat = np.array([row.lat for row in provinces])[province]
+    centre_lon = np.array([row.lon for row in provinces])[province]
+    spread_lat = np.array([row.spread_lat_deg for row in provinces])[province]
+    spread_lon = np.array([row.spread_lon_deg for row in provinces])[province]
     lat = np.clip(centre_lat + spread_lat * rng.standard_normal(n), *_LAT_RANGE).round(4)
     lon = np.clip(centre_lon + spread_lon * rng.standard_normal(n), *_LON_RANGE).round(4)
-    region = np.array([row[0] for row in PROVINCES], dtype=object)[province]
-    heavy = np.array([row[6] for row in PROVINCES])[province]
-    profiles = list(_PROFILES)
-    shares = np.array([_PROFILE_SHARES[name] for name in profiles])  # [profile, 2]
+    region = np.array([row.name for row in provinces], dtype=object)[province]
+    heavy = np.array([row.heavy_industry for row in provinces])[province]
+    shares = np.array([(profile.share_ordinary, profile.share_heavy) for profile in tables.profiles])  # [profile, 2]
     cdf = np.cumsum(shares / shares.sum(axis=0), axis=0).T  # [2, profile]
     profile = _draw_rows(rng, cdf, heavy.astype(np.int64))
     ids = _ids("P", n, 4)
@@ -566,20 +272,21 @@ def _make_parks(rng: np.random.Generator, n: int) -> dict:
             "renewable": renewable}
 
 
-def _sector_cdf_by_profile() -> np.ndarray:
-    base = np.array([sector.weight for sector in SECTORS])
+def _sector_cdf_by_profile(tables: SyntheticTables) -> np.ndarray:
+    base = np.array([sector.weight for sector in tables.sectors])
     rows = []
-    for tilt in _PROFILES.values():
+    for profile in tables.profiles:
         weights = base.copy()
-        for s, sector in enumerate(SECTORS):
-            for prefix, factor in tilt.items():
+        for s, sector in enumerate(tables.sectors):
+            for prefix, factor in profile.tilts:
                 if sector.code.startswith(prefix):
                     weights[s] *= factor
         rows.append(weights)
     return _cdf(np.array(rows))
 
 
-def _make_firms(rng: np.random.Generator, model: _Model, park: dict, n: int) -> dict:
+def _make_firms(rng: np.random.Generator, model: _Model, park: dict[str, Any], n: int) -> dict[str, Any]:
+    sectors = model.tables.sectors
     n_parks = park["n"]
     floor = 2 if n >= 2 * n_parks else 1
     size = rng.lognormal(0.0, 1.1, n_parks)
@@ -588,17 +295,17 @@ def _make_firms(rng: np.random.Generator, model: _Model, park: dict, n: int) -> 
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     rank = np.arange(n) - starts[park_of]  # position of the firm inside its park
 
-    sector = _draw_rows(rng, _sector_cdf_by_profile(), park["profile"][park_of])
-    codes = [sector_.code for sector_ in SECTORS]
+    sector = _draw_rows(rng, _sector_cdf_by_profile(model.tables), park["profile"][park_of])
+    codes = [sector_.code for sector_ in sectors]
     # Chinese parks run a central heat (or power) plant and a wastewater plant
-    utility = np.where(rng.random(n) < 0.8, codes.index("D35.30"), codes.index("D35.11"))
+    utility = np.where(rng.random(n) < 0.8, codes.index(HEAT_PLANT), codes.index(POWER_PLANT))
     sector = np.where((rank == 0) & (counts[park_of] >= 3), utility, sector)
-    sector = np.where((rank == 1) & (counts[park_of] >= 5), codes.index("E37.00"), sector)
+    sector = np.where((rank == 1) & (counts[park_of] >= 5), codes.index(WASTEWATER_PLANT), sector)
 
-    output_median = np.array([s.output_mcny for s in SECTORS])[sector]
+    output_median = np.array([s.output_mcny for s in sectors])[sector]
     output = _lognormal(rng, output_median, 0.9, n)
     size_factor = np.clip((output / output_median) ** 0.8, 0.02, 50.0)
-    staff = np.array([s.employees for s in SECTORS])[sector] * (output / output_median) ** 0.7
+    staff = np.array([s.employees for s in sectors])[sector] * (output / output_median) ** 0.7
     staff = np.maximum(np.rint(staff * np.exp(0.4 * rng.standard_normal(n))), 5).astype(np.int64)
 
     radius_km = np.minimum(0.6 + 0.2 * np.sqrt(counts[park_of]), 5.0)  # spread of a park, km
@@ -608,13 +315,14 @@ def _make_firms(rng: np.random.Generator, model: _Model, park: dict, n: int) -> 
     lat, lon = lat.round(5), lon.round(5)
 
     ids = _ids("E", n, 6)
-    brand = np.array(_BRANDS, dtype=object)[rng.integers(0, len(_BRANDS), n)]
-    short = np.array([s.short for s in SECTORS], dtype=object)[sector]
+    brands = model.tables.brands
+    brand = np.array(brands, dtype=object)[rng.integers(0, len(brands), n)]
+    short = np.array([s.short for s in sectors], dtype=object)[sector]
     names = brand + " " + short + " Co., Ltd."
     frame = pd.DataFrame({
         "id": ids, "name": names, "park_id": park["id"][park_of],
         "sector_code": np.array(codes, dtype=object)[sector],
-        "sector_name": np.array([s.name for s in SECTORS], dtype=object)[sector],
+        "sector_name": np.array([s.name for s in sectors], dtype=object)[sector],
         "lat": lat, "lon": lon, "output_value_mcny": output.round(2), "employees": staff,
     })
     return {"n": n, "id": ids, "park": park_of, "sector": sector, "size": size_factor, "lat": lat, "lon": lon,
@@ -628,7 +336,7 @@ def _make_firms(rng: np.random.Generator, model: _Model, park: dict, n: int) -> 
 class _Takers:
     """For each (park, resource): the firms of that park whose sector takes the resource."""
 
-    def __init__(self, model: _Model, firm: dict, n_parks: int):
+    def __init__(self, model: _Model, firm: dict[str, Any], n_parks: int):
         per_sector = np.array([len(items) for items in model.in_lists])
         flat = np.concatenate(model.in_lists)
         offsets = np.concatenate(([0], np.cumsum(per_sector)[:-1]))
@@ -659,7 +367,7 @@ class _Takers:
         return target
 
 
-def _neighbours(park: dict) -> tuple[np.ndarray, np.ndarray]:
+def _neighbours(park: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Up to NEIGHBOURS other parks within NEARBY_KM of each park: (index matrix, count per park)."""
     from scipy.spatial import cKDTree
 
@@ -676,15 +384,17 @@ def _neighbours(park: dict) -> tuple[np.ndarray, np.ndarray]:
     return index, valid.sum(axis=1)
 
 
-def _pick_sources(rng: np.random.Generator, firm: dict, n: int, eligible: np.ndarray) -> np.ndarray:
+def _pick_sources(rng: np.random.Generator, model: _Model, firm: dict[str, Any], n: int,
+                  eligible: np.ndarray) -> np.ndarray:
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    propensity = np.array([s.propensity for s in SECTORS])[firm["sector"]]
+    propensity = np.array([s.propensity for s in model.tables.sectors])[firm["sector"]]
     weights = propensity * np.sqrt(firm["size"]) * eligible
     return rng.choice(firm["n"], size=n, p=weights / weights.sum())
 
 
-def _make_flows(rng: np.random.Generator, model: _Model, park: dict, firm: dict, n: int) -> pd.DataFrame:
+def _make_flows(rng: np.random.Generator, model: _Model, park: dict[str, Any], firm: dict[str, Any],
+                n: int) -> pd.DataFrame:
     sector, park_of = firm["sector"], firm["park"]
     counts = firm["park_count"]
     near, near_count = _neighbours(park)
@@ -700,7 +410,7 @@ def _make_flows(rng: np.random.Generator, model: _Model, park: dict, firm: dict,
     takers = _Takers(model, firm, park["n"])
 
     # -- within a park
-    source = _pick_sources(rng, firm, n_local, can_local)
+    source = _pick_sources(rng, model, firm, n_local, can_local)
     home = park_of[source]
     resource = np.zeros(n_local, dtype=np.int64)
     target = np.full(n_local, -1, dtype=np.int64)
@@ -718,7 +428,7 @@ def _make_flows(rng: np.random.Generator, model: _Model, park: dict, firm: dict,
     local = (source, target, resource)
 
     # -- to a firm of a park within NEARBY_KM
-    source = _pick_sources(rng, firm, n_far, can_far)
+    source = _pick_sources(rng, model, firm, n_far, can_far)
     home = park_of[source]
     resource = np.zeros(n_far, dtype=np.int64)
     target = np.full(n_far, -1, dtype=np.int64)
@@ -741,9 +451,9 @@ def _make_flows(rng: np.random.Generator, model: _Model, park: dict, firm: dict,
     n_import = round(n_boundary * 0.4)
     n_export = n_boundary - n_import
     everyone = np.ones(firm["n"], dtype=bool)
-    importer = _pick_sources(rng, firm, n_import, everyone)
+    importer = _pick_sources(rng, model, firm, n_import, everyone)
     import_resource = _draw_rows(rng, model.in_cdf, sector[importer])
-    exporter = _pick_sources(rng, firm, n_export, everyone)
+    exporter = _pick_sources(rng, model, firm, n_export, everyone)
     export_resource = _draw_rows(rng, model.out_cdf, sector[exporter])
 
     source = np.concatenate([local[0], far[0], np.full(n_import, -1), exporter])
@@ -762,7 +472,7 @@ def _make_flows(rng: np.random.Generator, model: _Model, park: dict, firm: dict,
     exports = target < 0
     export_code = codes[resource]
     label = np.where(kinds == "co2", "air",
-                     np.where(np.isin(export_code, list(_SEWER)), "sewer",
+                     np.where(np.isin(export_code, sorted(model.tables.to_sewer)), "sewer",
                               np.where(export_code == "electricity", "grid",
                                        np.where(kinds == "waste",
                                                 np.where(rng.random(n) < 0.8, "landfill", "export"), "export"))))
@@ -798,14 +508,7 @@ def _units(rng: np.random.Generator, model: _Model, resource: np.ndarray,
     value = quantity.astype(float).copy()
     other = rng.random(n) < SHARE_OTHER_UNIT
     pick = rng.random(n)
-    alternatives = {  # kind -> [(unit, factor from canonical)]
-        "material": [("kt/yr", 1e-3), ("t", 1.0)],
-        "waste": [("kt/yr", 1e-3), ("t", 1.0)],
-        "energy": [("GJ/yr", 3.6), ("GWh/yr", 1e-3), ("TJ", 3.6e-3)],
-        "water": [("m³/yr", 1.0), ("thousand m3/yr", 1e-3)],
-        "co2": [("ktCO2e/yr", 1e-3), ("t/yr", 1.0)],
-    }
-    for kind, choices in alternatives.items():
+    for kind, choices in model.tables.other_units.items():  # kind -> ((unit, factor from canonical), ...)
         mask = other & (kinds == kind)
         which = np.minimum((pick * len(choices)).astype(int), len(choices) - 1)
         for number, (text, factor) in enumerate(choices):
@@ -831,7 +534,7 @@ def _units(rng: np.random.Generator, model: _Model, resource: np.ndarray,
 # offers, demands, emissions, energy use, offsets
 
 
-def _make_exchanges(rng: np.random.Generator, model: _Model, firm: dict, prefix: str, cdf: np.ndarray,
+def _make_exchanges(rng: np.random.Generator, model: _Model, firm: dict[str, Any], prefix: str, cdf: np.ndarray,
                     medians: np.ndarray, per_firm: float) -> pd.DataFrame:
     n = round(firm["n"] * per_firm)
     who = np.sort(rng.integers(0, firm["n"], n))
@@ -849,19 +552,19 @@ def _make_exchanges(rng: np.random.Generator, model: _Model, firm: dict, prefix:
     })
 
 
-def _make_emissions(rng: np.random.Generator, model: _Model, firm: dict) -> pd.DataFrame:
+def _make_emissions(rng: np.random.Generator, model: _Model, firm: dict[str, Any]) -> pd.DataFrame:
     n, sector, size = firm["n"], firm["sector"], firm["size"]
-    scope1 = np.rint(_lognormal(rng, np.array([s.scope1_t for s in SECTORS])[sector], 0.5, n) * size)
-    scope2 = np.rint(_lognormal(rng, np.array([s.scope2_t for s in SECTORS])[sector], 0.5, n) * size)
-    emitter = np.isin(np.array([s.code for s in SECTORS])[sector],
-                      ["D35.11", "D35.30", "C23.51", "C24.10", "C20.14", "C20.15", "C19.20"])
+    sectors = model.tables.sectors
+    scope1 = np.rint(_lognormal(rng, np.array([s.scope1_t for s in sectors])[sector], 0.5, n) * size)
+    scope2 = np.rint(_lognormal(rng, np.array([s.scope2_t for s in sectors])[sector], 0.5, n) * size)
+    emitter = np.array([s.may_capture_co2 for s in sectors], dtype=bool)[sector]
     capture = emitter & (rng.random(n) < 0.03)
     capture_t = np.where(capture, np.rint(scope1 * rng.uniform(0.05, 0.3, n)), 0.0)
     return pd.DataFrame({"enterprise_id": firm["id"], "year": YEAR, "scope1_t": scope1, "scope2_t": scope2,
                          "co2_capture_t": capture_t})
 
 
-def _make_energy(rng: np.random.Generator, model: _Model, park: dict, firm: dict) -> pd.DataFrame:
+def _make_energy(rng: np.random.Generator, model: _Model, park: dict[str, Any], firm: dict[str, Any]) -> pd.DataFrame:
     n, sector = firm["n"], firm["sector"]
     logw = model.carrier_logw[sector]
     keys = logw + rng.gumbel(size=logw.shape)  # Gumbel top-k: weighted draw without replacement
@@ -877,8 +580,8 @@ def _make_energy(rng: np.random.Generator, model: _Model, park: dict, firm: dict
     # Switchable carriers (power, heat, hydrogen) are green with the probability that brings the park's
     # expected renewable share of MWh to its target (as far as its switchable MWh allow).
     home = firm["park"][rows]
-    fixed = np.isin(names, list(_RENEWABLE_ALWAYS))
-    switchable = np.isin(names, list(_RENEWABLE_BY_PARK))
+    fixed = np.isin(names, sorted(model.tables.renewable_always))
+    switchable = np.isin(names, sorted(model.tables.renewable_by_park))
     total = np.bincount(home, weights=mwh, minlength=park["n"])
     green = np.bincount(home, weights=mwh * fixed, minlength=park["n"])
     room = np.bincount(home, weights=mwh * switchable, minlength=park["n"])
@@ -892,8 +595,19 @@ def _make_energy(rng: np.random.Generator, model: _Model, park: dict, firm: dict
                          "mwh": mwh, "renewable": np.where(renewable, "true", "false")})
 
 
-def _make_offsets(rng: np.random.Generator, park: dict) -> pd.DataFrame:
+def _make_offsets(rng: np.random.Generator, tables: SyntheticTables, park: dict[str, Any]) -> pd.DataFrame:
     chosen = np.flatnonzero(rng.random(park["n"]) < 0.25)
-    kind = np.array(_OFFSET_KINDS, dtype=object)[rng.integers(0, len(_OFFSET_KINDS), len(chosen))]
+    kinds = tables.offset_kinds
+    kind = np.array(kinds, dtype=object)[rng.integers(0, len(kinds), len(chosen))]
     tonnes = np.rint(_lognormal(rng, 20e3, 1.0, len(chosen)))
     return pd.DataFrame({"park_id": park["id"][chosen], "year": YEAR, "t_co2e": tonnes, "kind": kind})
+
+
+def __getattr__(name: str) -> Any:
+    """``SECTORS`` and ``PROVINCES``: the shipped tables' rows, read on first use (the names the tables had
+    when they were written in this module)."""
+    if name == "SECTORS":
+        return load_tables().sectors
+    if name == "PROVINCES":
+        return load_tables().provinces
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ def demo_store(tmp_path_factory):
 
 
 def test_every_set_has_sources():
-    for name in ("catalogue", *DEMO_SETS):
+    for name in ("catalogue", "synthetic", *DEMO_SETS):
         sources = datasets_dir() / name / "SOURCES.md"
         assert sources.is_file() and len(sources.read_text(encoding="utf-8")) > 1000
 

@@ -516,6 +516,9 @@ def _prepare(sheet: Sheet, spec: TableSpec, column_map: dict[str, str], context:
             frame["resource_as_written"] = written.where(renamed, "")
             extras.append("resource_as_written")
     for spec_field in present:
+        if spec_field.type == "uncertainty":  # one column, two stored fields: sd (absolute), sd_rel (relative)
+            out.update(_parse_uncertainty(sheet, frame[spec_field.name], empty[spec_field.name], problems))
+            continue
         out[spec_field.name] = _parse_field(sheet, frame, spec_field, empty[spec_field.name], context, problems)
     report.warnings += context.warnings
     context.warnings.clear()
@@ -785,7 +788,46 @@ def _parse_field(sheet: Sheet, frame: pd.DataFrame, spec_field: Field, empty: pd
         return _parse_text(sheet, frame[spec_field.name], spec_field, empty, context, problems)
     if spec_field.type == "bool":
         return _parse_bool(sheet, frame[spec_field.name], spec_field, empty, problems)
+    if spec_field.type == "currencies":
+        return _parse_currencies(sheet, frame[spec_field.name], empty, problems)
     return _parse_number(sheet, frame[spec_field.name], spec_field, empty, context, problems)
+
+
+#: an uncertainty as written: '120' (a standard deviation in the row's unit), '10 %' or '±10%' (relative)
+_UNCERTAINTY_TEXT = re.compile(r"^\s*(?:±|\+/-|\+-)?\s*(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*"
+                               r"(?P<percent>%|％|percent|pct)?\s*$")
+
+
+def _parse_uncertainty(sheet: Sheet, raw: pd.Series, empty: pd.Series, problems: _Problems) -> dict[str, pd.Series]:
+    """An ``uncertainty`` column as ``sd`` (a standard deviation in the row's unit, converted with the
+    quantity later) and ``sd_rel`` (a share of the quantity: '10 %' -> 0.1); each row has one or neither."""
+    parts = raw.where(~empty, "").str.extract(_UNCERTAINTY_TEXT)
+    numbers = pd.to_numeric(parts["number"], errors="coerce").astype(float)
+    relative = parts["percent"].notna()
+    bad = ~empty & (numbers.isna() | ~np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan)) | (numbers < 0))
+    problems.add_rows(sheet, bad, "uncertainty", raw,
+                      "expected a standard deviation in the row's unit (120) or a relative one (10 %), not negative")
+    numbers = numbers.where(~bad)
+    return {"sd": numbers.where(~relative), "sd_rel": (numbers / 100.0).where(relative)}
+
+
+def _parse_currencies(sheet: Sheet, raw: pd.Series, empty: pd.Series, problems: _Problems) -> pd.Series:
+    """A ``balanced`` column: the currencies whose balance holds at the firm ('mass', 'mass, energy',
+    'all'), stored sorted and comma-joined; 'none' or empty: no balance declared."""
+    currencies = sorted(set(CURRENCY.values()))
+
+    def parsed(text: str) -> str | None:
+        words = {word for word in re.split(r"[\s,;/|+]+", text.strip().lower()) if word}
+        if words <= {"none", "no", "-"}:
+            return None
+        if "all" in words or "yes" in words or "true" in words:
+            return ",".join(currencies)
+        return ",".join(sorted(words)) if words <= set(currencies) else "?"
+
+    values = raw.where(~empty, "").map(parsed)
+    problems.add_rows(sheet, values.eq("?"), "balanced", raw,
+                      f"expected the currencies balanced at this firm: all, none, or some of {', '.join(currencies)}")
+    return values.where(values.ne("?"), None)
 
 
 def _parse_text(sheet: Sheet, raw: pd.Series, spec_field: Field, empty: pd.Series, context: _Context,
@@ -996,17 +1038,19 @@ def _check_magnitudes(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: d
                       problems: _Problems) -> None:
     """One guard for every real figure as it will be stored (after unit conversion): finite and at
     most :data:`symbiosis.schema.MAX_MAGNITUDE`, so that no inf is stored and no park total overflows."""
-    for spec_field in spec.fields:
-        name = spec_field.name
-        if spec_field.type != "real" or name not in out:
+    stored = {spec_field.name: spec_field.name for spec_field in spec.fields if spec_field.type == "real"}
+    if "sd" in out:  # an uncertainty's standard deviation, converted with its quantity
+        stored["sd"] = "uncertainty"
+    for name, written in stored.items():
+        if name not in out:
             continue
         values = out[name].to_numpy(dtype=float, na_value=np.nan)
         with np.errstate(invalid="ignore"):
             bad = ~np.isnan(values) & ~(np.abs(values) <= MAX_MAGNITUDE)  # inf and too large alike
         if not bad.any():
             continue
-        column = name if name in frame.columns else ("quantity" if "quantity" in frame.columns else None)
-        how = "once converted to the canonical unit " if name in spec.unit_fields else ""
+        column = written if written in frame.columns else ("quantity" if "quantity" in frame.columns else None)
+        how = "once converted to the canonical unit " if name in spec.unit_fields or name == "sd" else ""
         problems.add_rows(sheet, pd.Series(bad, index=frame.index), column,
                           frame[column] if column else None,
                           f"too large {how}(the limit is {MAX_MAGNITUDE:g} in the canonical unit)")
@@ -1130,6 +1174,9 @@ def _co2_quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: dic
     header_units = frame.attrs.get("column_units", {})
     co2 = pd.Series("co2", index=index)
     factors = _factors(sheet, unit, co2, None, context, problems, "unit")
+    if "sd" in out:  # a row holds up to three figures: only a share can apply to each
+        problems.add_rows(sheet, out.pop("sd").notna(), "uncertainty", frame.get("uncertainty"),
+                          "give a relative uncertainty (10 %): an emissions row holds several figures")
     for column in spec.unit_fields:
         if column in out:
             # a unit column wins; else the column's header unit ("Scope 1 (kt CO2-e)"); else tCO2e
@@ -1204,6 +1251,12 @@ def _resource_quantities(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out
                        "unit")
     out["kind"] = kind
     converted = _converted(quantity, factors)  # an overflow is reported by _check_magnitudes
+    if "sd" in out:  # an absolute standard deviation is in the row's unit: converted as its quantity is
+        absolute = out["sd"].notna()
+        problems.add_rows(sheet, absolute & quantity_empty, "uncertainty", frame.get("uncertainty"),
+                          "a standard deviation needs the quantity (and unit) it belongs to; a relative one "
+                          "(10 %) needs none")
+        out["sd"] = _converted(out["sd"].where(~quantity_empty), factors)
     out["quantity"] = converted
     out["unit"] = kind.map(CANONICAL_UNIT)
     out["quantity_orig"] = quantity

@@ -14,10 +14,13 @@ from .errors import UnknownIdError
 from .units import KINDS
 from .settings import MAX_MAGNITUDE
 
-__all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "BOUNDARY_PREFIX", "ROLES", "NON_FIRM_ROLES",
+__all__ = ["Field", "TableSpec", "TABLES", "FLOW_STATUSES", "QUALITY_CLASSES", "BOUNDARY_PREFIX", "ROLES", "NON_FIRM_ROLES",
            "MAX_MAGNITUDE", "escape_key_part", "natural_key"]
 
 FLOW_STATUSES = ("existing", "planned", "potential")
+#: how a stated figure was obtained, from the most to the least certain; a figure without a stated
+#: uncertainty takes its class's default (:data:`symbiosis.uncertainty.DEFAULT_RELATIVE_SD`)
+QUALITY_CLASSES = ("measured", "calculated", "estimated", "literature")
 #: what a node of the enterprises table is: a firm (the default), or part of the park's boundary: a
 #: utility network (power or gas grid, water mains), the environment (a lake, the sea, the air) or
 #: external actors (other mills, local farmers) that analyses must not count as the park's firms
@@ -71,7 +74,9 @@ def natural_key(table: str, parts: Sequence[str]) -> str:
 class Field:
     """One column a file may carry for a table.
 
-    ``type`` is one of text, real, int, year, bool. ``references`` names the table whose key the value
+    ``type`` is one of text, real, int, year, bool, uncertainty (a standard deviation in the row's
+    unit, ``120``, or a relative one, ``10 %``; stored as ``sd`` in the canonical unit or ``sd_rel``),
+    currencies (a list of currencies, or all or none). ``references`` names the table whose key the value
     must be (in the store or in the same import). ``minimum``/``maximum`` bound numbers.
     """
 
@@ -160,6 +165,8 @@ class TableSpec:
 _LAT = Field("lat", type="real", minimum=-90.0, maximum=90.0)
 _LON = Field("lon", type="real", minimum=-180.0, maximum=180.0)
 _KIND = Field("kind", choices=KINDS)
+_UNCERTAINTY = Field("uncertainty", type="uncertainty")
+_QUALITY = Field("quality", choices=QUALITY_CLASSES)
 _EXCHANGE_FIELDS = (
     Field("id"),
     Field("enterprise_id", required=True, references="enterprises"),
@@ -169,6 +176,8 @@ _EXCHANGE_FIELDS = (
     Field("unit"),
     Field("year", type="year"),
     Field("note"),
+    _UNCERTAINTY,
+    _QUALITY,
 )
 
 TABLES: dict[str, TableSpec] = {
@@ -204,6 +213,7 @@ TABLES: dict[str, TableSpec] = {
             Field("output_value_mcny", type="real", minimum=0.0),
             Field("employees", type="int", minimum=0),
             Field("role", choices=ROLES, default="firm"),
+            Field("balanced", type="currencies"),
         )),
         TableSpec("flows", "id", (
             Field("id"),
@@ -219,6 +229,8 @@ TABLES: dict[str, TableSpec] = {
             Field("cost_cny_per_yr", type="real"),
             Field("boundary"),
             Field("note"),
+            _UNCERTAINTY,
+            _QUALITY,
         ), natural_key=("source_id", "target_id", "resource_code", "year"), key_joins=(">", ":", ":"),
             quantity="quantity", unit_rule="resource", unit_fields=("quantity",),
             one_of=("source_id", "target_id"), one_of_label="source_id or target_id",
@@ -235,6 +247,8 @@ TABLES: dict[str, TableSpec] = {
             Field("scope2_t", type="real", minimum=0.0),
             Field("co2_capture_t", type="real", minimum=0.0),
             Field("unit"),
+            _UNCERTAINTY,
+            _QUALITY,
         ), natural_key=("enterprise_id", "year"), key_from_natural_only=True, unit_rule="co2",
             unit_fields=("scope1_t", "scope2_t", "co2_capture_t")),
         TableSpec("energy_use", "id", (

@@ -94,6 +94,9 @@ DATA_TABLES = (
 )
 
 _KIND_CHECK = "CHECK (kind IN ('material', 'waste', 'energy', 'water', 'co2'))"
+#: data-quality classes of a stated figure (symbiosis.schema.QUALITY_CLASSES; their default uncertainty
+#: is in symbiosis.uncertainty)
+_QUALITY_CHECK = "CHECK (quality IN ('measured', 'calculated', 'estimated', 'literature'))"
 # offers (what a firm could give away) and demands (what it could take) have the same shape
 _EXCHANGE_COLUMNS = f"""
         id TEXT PRIMARY KEY NOT NULL,
@@ -260,6 +263,53 @@ _MIGRATIONS: list[str] = [
     """
     ALTER TABLE enterprises ADD COLUMN role TEXT CHECK (role IN ('firm', 'utility', 'environment', 'external'));
     ALTER TABLE imports ADD COLUMN undone_at TEXT;
+    """,
+    # 6 -> 7: uncertain data and their reconciliation. A flow, offer, demand or emissions row may state its
+    # uncertainty (an absolute standard deviation in the canonical unit, or a relative one) and its data
+    # quality class; a firm declares the currencies whose balance holds at it. Reconciled values live in
+    # their own layer (reconciliations, estimates): imported rows are never overwritten.
+    f"""
+    ALTER TABLE flows ADD COLUMN sd REAL CHECK (sd >= 0);
+    ALTER TABLE flows ADD COLUMN sd_rel REAL CHECK (sd_rel >= 0);
+    ALTER TABLE flows ADD COLUMN quality TEXT {_QUALITY_CHECK};
+    ALTER TABLE offers ADD COLUMN sd REAL CHECK (sd >= 0);
+    ALTER TABLE offers ADD COLUMN sd_rel REAL CHECK (sd_rel >= 0);
+    ALTER TABLE offers ADD COLUMN quality TEXT {_QUALITY_CHECK};
+    ALTER TABLE demands ADD COLUMN sd REAL CHECK (sd >= 0);
+    ALTER TABLE demands ADD COLUMN sd_rel REAL CHECK (sd_rel >= 0);
+    ALTER TABLE demands ADD COLUMN quality TEXT {_QUALITY_CHECK};
+    ALTER TABLE emissions ADD COLUMN sd_rel REAL CHECK (sd_rel >= 0);
+    ALTER TABLE emissions ADD COLUMN quality TEXT {_QUALITY_CHECK};
+    ALTER TABLE enterprises ADD COLUMN balanced TEXT;
+    CREATE TABLE reconciliations (
+        id INTEGER PRIMARY KEY,
+        park_id TEXT REFERENCES parks(id),
+        currency TEXT NOT NULL,
+        year INTEGER,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        flows INTEGER NOT NULL,
+        measured INTEGER NOT NULL,
+        unknown INTEGER NOT NULL,
+        determined INTEGER NOT NULL,
+        chi2 REAL,
+        dof INTEGER,
+        p_value REAL,
+        passed INTEGER,
+        settings TEXT
+    );
+    CREATE TABLE estimates (
+        reconciliation_id INTEGER NOT NULL REFERENCES reconciliations(id) ON DELETE CASCADE,
+        flow_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('adjusted', 'determined', 'kept', 'undetermined')),
+        value REAL,
+        sd REAL CHECK (sd >= 0),
+        measured REAL,
+        test REAL,
+        gross_error INTEGER NOT NULL DEFAULT 0,
+        reason TEXT,
+        PRIMARY KEY (reconciliation_id, flow_id)
+    );
+    CREATE INDEX idx_estimates_flow ON estimates (flow_id);
     """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)

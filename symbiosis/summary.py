@@ -17,17 +17,20 @@ def summarise(db: sqlite_utils.Database) -> dict[str, pd.DataFrame]:
     dict of DataFrame
         ``tables``: table, rows.
         ``flows``: kind, status, flows, with_quantity, quantity, unit (canonical; quantities of
-        different units are never summed together; flows without a quantity are counted, not summed).
+        different units are never summed together; flows without a quantity are counted, not summed),
+        with_uncertainty (a stated standard deviation, absolute or relative), with_quality (a data-quality
+        class: the flows whose uncertainty a reconciliation or ``--samples`` can take from the data).
         ``parks``: park_id, name, enterprises, internal_flows (both ends in the park),
         crossing_flows (one end in the park, the other outside or at the boundary).
     """
     tables = pd.DataFrame(list(table_counts(db).items()), columns=["table", "rows"])
     flows = pd.DataFrame(
         db.execute(
-            "SELECT kind, status, count(*), count(quantity), sum(quantity), unit FROM flows "
+            "SELECT kind, status, count(*), count(quantity), sum(quantity), unit, "
+            "sum(sd IS NOT NULL OR sd_rel IS NOT NULL), count(quality) FROM flows "
             "GROUP BY kind, status, unit ORDER BY kind, status"
         ).fetchall(),
-        columns=["kind", "status", "flows", "with_quantity", "quantity", "unit"],
+        columns=["kind", "status", "flows", "with_quantity", "quantity", "unit", "with_uncertainty", "with_quality"],
     )
     parks = pd.DataFrame(
         db.execute(

@@ -8,7 +8,11 @@ from symbiosis.schema import TABLES
 from symbiosis.store import DATA_TABLES, open_store
 
 #: the SQL type each spec type is stored as
-_SQL_TYPE = {"text": "TEXT", "real": "REAL", "int": "INTEGER", "year": "INTEGER", "bool": "INTEGER"}
+_SQL_TYPE = {"text": "TEXT", "real": "REAL", "int": "INTEGER", "year": "INTEGER", "bool": "INTEGER",
+             "currencies": "TEXT"}
+#: an uncertainty column is stored as these (emissions: relative only, a row holds several figures)
+_UNCERTAINTY_COLUMNS = {"flows": ("sd", "sd_rel"), "offers": ("sd", "sd_rel"), "demands": ("sd", "sd_rel"),
+                        "emissions": ("sd_rel",)}
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +42,9 @@ def test_every_spec_has_its_table_and_every_table_its_spec(store):
 def test_fields_are_columns_of_the_stored_type(store, name):
     spec, columns = TABLES[name], _columns(store, name)
     for field in spec.fields:
+        if field.type == "uncertainty":  # stored as an absolute and a relative standard deviation
+            assert all(columns.get(part, {}).get("type") == "REAL" for part in _UNCERTAINTY_COLUMNS[name]), name
+            continue
         stored = _stored_name(spec, field.name, columns)
         assert stored in columns, f"{name}.{field.name} has no column"
         sql_type = columns[stored]["type"]
@@ -83,7 +90,7 @@ def test_choices_are_checked_by_the_store_too(store, name):
     """A value outside a choice field's choices is refused by SQL as well as by the importer, for
     the fields the store checks (kind and status; role is checked by the importer only)."""
     spec = TABLES[name]
-    checked = [field for field in spec.fields if field.choices and field.name in ("kind", "status")
+    checked = [field for field in spec.fields if field.choices and field.name in ("kind", "status", "quality")
                and field.name in _columns(store, name)]
     sql = store.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
     for field in checked:

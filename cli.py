@@ -107,6 +107,21 @@ def _graph_options(default_status: str | None):
     return decorate
 
 
+def _samples_options(command):
+    """--samples, --seed and --default-quality: figures with a median and a 90 % interval."""
+    for option in reversed([
+        click.option("--samples", type=click.IntRange(1, 100_000), default=None,
+                     help="Draw this many flow sets from the data's uncertainties and give each headline figure's "
+                          "median and 90 % interval."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed of --samples."),
+        click.option("--default-quality", type=click.Choice(["measured", "calculated", "estimated", "literature"]),
+                     default=None, help="With --samples: the quality class of a quantity that states no uncertainty "
+                                        "(default: it keeps its value)."),
+    ]):
+        command = option(command)
+    return command
+
+
 def _output_option(help_text: str, required: bool = True):
     return click.option("-o", "--output", required=required, default=None,
                         type=click.Path(dir_okay=False, allow_dash=True), help=help_text)
@@ -121,6 +136,11 @@ def _wrote(path: str, detail: str = "") -> None:
 def _factors_option(command):
     return click.option("--factors", "factors_file", type=click.Path(exists=True, dir_okay=False), default=None,
                         help="Your own factors CSV (key,value rows replace the shipped ones).")(command)
+
+
+def _intervals(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """The --samples table, when there is one."""
+    return {} if frame is None else {"intervals (median, 90 % interval)": frame}
 
 
 def _statuses(status: str | None) -> tuple[str, ...]:
@@ -383,6 +403,61 @@ def undo(import_id, db_path):
 
 
 @cli.command()
+@click.option("--park", required=True, help="The park whose flows are reconciled.")
+@click.option("--currency", "currencies", multiple=True, type=click.Choice(["mass", "energy", "water", "co2"]),
+              help="A currency to reconcile (repeatable; default: every currency a firm declares balanced).")
+@click.option("--year", type=YEARS, default=None, help="Flows of this year (and undated ones).")
+@click.option("--default-quality", type=click.Choice(["measured", "calculated", "estimated", "literature", "exact"]),
+              default="estimated", show_default=True,
+              help="Quality class of a known quantity that states no uncertainty ('exact': known exactly, never adjusted).")
+@click.option("--balanced", type=click.Choice(["declared", "all"]), default="declared", show_default=True,
+              help="Balanced firms: those whose 'balanced' column names the currency, or every firm of the park.")
+@click.option("--significance", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
+              help="Significance of the chi-square and measurement tests.")
+@click.option("--dry-run", is_flag=True, help="Compute and show; store nothing.")
+@_db_option
+@_format_option
+@_errors_to_click
+def reconcile(park, currencies, year, default_quality, balanced, significance, dry_run, db_path, fmt):
+    """Reconcile a park's flows against its firms' balances: unknown flows the balances determine, measured
+    ones adjusted by weighted least squares, standard deviations, and tests naming likely gross errors.
+
+    The result is stored as a separate estimates layer (never over the imported data); analyses read it
+    with --estimates; 'symbiosis estimates' lists and drops stored reconciliations.
+    """
+    from symbiosis.estimates import reconcile_store
+
+    result = reconcile_store(open_store(db_path, create=False), park, currencies=tuple(currencies) or None, year=year,
+                             default_quality=default_quality, balanced=balanced, significance=significance,
+                             save=not dry_run)
+    frames = {"reconciliation": result.summary}
+    for currency, table in result.tables.items():
+        if fmt == "table":
+            table = table[["flow_id", "status", "measured", "measured_sd", "value", "sd", "test_statistic", "suspect",
+                           "reason"]]
+        frames[f"{currency} flows"] = table
+    _echo_frames(frames, fmt)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@cli.command()
+@click.option("--drop", "drop_id", type=click.IntRange(1), default=None, help="Remove this stored reconciliation.")
+@_db_option
+@_format_option
+@_errors_to_click
+def estimates(drop_id, db_path, fmt):
+    """Stored reconciliations (the estimates layer analyses read with --estimates); --drop removes one."""
+    from symbiosis.estimates import drop_reconciliation, list_reconciliations
+
+    db = open_store(db_path, create=False)
+    if drop_id is not None:
+        removed = drop_reconciliation(db, drop_id)
+        click.echo(f"dropped reconciliation {drop_id} ({removed} estimates)", err=True)
+    _echo_frame(list_reconciliations(db), fmt, title="reconciliations")
+
+
+@cli.command()
 @_db_option
 @_format_option
 @_errors_to_click
@@ -414,18 +489,20 @@ def export(fmt, output, park, year, kinds, status, db_path):
               help="Most firms in a loop.")
 @click.option("--limit", type=click.IntRange(1), default=DEFAULT_LIMIT, show_default=True,
               help="Most loops to list (the search stops there).")
+@click.option("--estimates", "use_estimates", is_flag=True,
+              help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_db_option
 @_format_option
 @_errors_to_click
-def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
+def loops(park, year, kinds, status, max_length, limit, use_estimates, db_path, fmt):
     """Recycling loops: cycles of firms, ranked by their smallest link, per currency.
 
     Also lists the strongly connected components that hold them.
     """
     options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), max_length=max_length,
-                              loop_limit=limit)
-    search = ran(analyse_park(open_store(db_path, create=False), park, analyses=("loops",), options=options).loops,
-                 "loops")
+                              loop_limit=limit, estimates=use_estimates)
+    analysis = analyse_park(open_store(db_path, create=False), park, analyses=("loops",), options=options)
+    search = ran(analysis.loops, "loops")
     summary = pd.DataFrame([{"loops_listed": len(search.loops), "capped": search.capped, "limit": limit,
                              "max_length": max_length}])
     loops_table = search.loops
@@ -433,7 +510,7 @@ def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
         loops_table = loops_table[["rank", "currency", "length", "bottleneck", "unit", "names", "resources"]]
         loops_table = loops_table.rename(columns={"names": "loop"})
     _echo_frames({"components": search.components, "loops": loops_table, "search": summary}, fmt)
-    for note in search.notes:
+    for note in search.notes + ([analysis.estimates_note] if analysis.estimates_note else []):
         click.echo(f"note: {note}", err=True)
 
 
@@ -447,38 +524,50 @@ def loops(park, year, kinds, status, max_length, limit, db_path, fmt):
               help="Flow metrics (TST, FCI, ascendency ...) are withheld below this share of flows with a quantity.")
 @click.option("--by-park", is_flag=True, help="One row per park and currency (every park, in parallel).")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Processes for --by-park (default: every core).")
+@click.option("--estimates", "use_estimates", is_flag=True,
+              help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
+@_samples_options
 @_db_option
 @_format_option
 @_errors_to_click
-def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_park, jobs, db_path, fmt):
+def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_park, jobs, use_estimates, samples,
+            seed, default_quality, db_path, fmt):
     """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency.
 
     Each currency's flow metrics stand on the flows with a quantity: 'coverage' says what share that
     is, and below --min-coverage (or with nothing known) they are withheld, with the reason.
     """
     if by_park:
+        if samples:
+            raise click.UsageError("--samples runs one park at a time (give --park)")
         table = metrics_by_park(str(db_path or default_db_path()), parks=[park] if park else None,
                                 orientation=throughflow, imbalance_threshold=threshold, jobs=jobs,
-                                status=_statuses(status), min_coverage=min_coverage, year=year, kinds=_kinds(kinds))
+                                status=_statuses(status), min_coverage=min_coverage, year=year, kinds=_kinds(kinds),
+                                estimates=use_estimates)
         _echo_frame(table, fmt, title="metrics by park")
         return
     options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), throughflow=throughflow,
-                              imbalance_threshold=threshold, min_coverage=min_coverage)
+                              imbalance_threshold=threshold, min_coverage=min_coverage, estimates=use_estimates,
+                              samples=samples, seed=seed, default_quality=default_quality)
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("metrics",), options=options)
     table, balance = ran(analysis.metrics, "metrics"), ran(analysis.imbalance, "metrics")
+    if analysis.estimates_note:  # with the figures in JSON and CSV, on stderr with the table
+        table.attrs["note"] = analysis.estimates_note
+        click.echo(f"note: {analysis.estimates_note}", err=True)
     if fmt == "table":
         shown = table.set_index("currency").T
         notes = shown.loc[["warning", "reason"]]
         shown = shown.drop(index=["warning", "reason"])
         # a withheld or unknown figure says so; topology counts are never unknown
         shown = shown.astype(object).where(shown.notna(), "unknown").reset_index().rename(columns={"index": "metric"})
-        _echo_frames({"metrics": shown, f"firms out of balance by more than {threshold:.0%}": balance}, fmt)
+        _echo_frames({"metrics": shown, f"firms out of balance by more than {threshold:.0%}": balance}
+                     | _intervals(analysis.metric_intervals), fmt)
         for kind_of_note, by_currency in notes.iterrows():
             for currency, text in by_currency.items():
                 if isinstance(text, str) and text:
                     click.echo(f"{'warning' if kind_of_note == 'warning' else 'withheld'}: {currency}: {text}", err=True)
     else:
-        _echo_frames({"metrics": table, "imbalance": balance}, fmt)
+        _echo_frames({"metrics": table, "imbalance": balance} | _intervals(analysis.metric_intervals), fmt)
 
 
 @cli.command()
@@ -487,14 +576,16 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
 @click.option("--max-km", type=FiniteFloat(0, min_open=True), default=100.0, show_default=True,
               help="Longest emitter-absorber distance for the allocation.")
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Rows of the per-firm balance.")
+@click.option("--estimates", "use_estimates", is_flag=True,
+              help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_factors_option
 @_db_option
 @_format_option
 @_errors_to_click
-def carbon(park, year, max_km, top, factors_file, db_path, fmt):
+def carbon(park, year, max_km, top, use_estimates, factors_file, db_path, fmt):
     """CO2 of the park as one entity (park view, each tonne once), per firm (firm view), absorption nodes
     (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
-    options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file))
+    options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file), estimates=use_estimates)
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("carbon", "allocation"), options=options)
     balance, credits, view, nodes = (ran(analysis.balance, "carbon"), ran(analysis.credits, "carbon"),
                                      ran(analysis.inventory, "carbon"), ran(analysis.absorbers, "carbon"))
@@ -514,7 +605,7 @@ def carbon(park, year, max_km, top, factors_file, db_path, fmt):
     _echo_frames({"park view (tCO2e/yr)": view, "balance, firm view (tCO2e/yr)": shown,
                   "by-product exchanges": credits, "absorption nodes": nodes,
                   "allocation (min-cost flow)": allocation.pairs, "park CO2 (tCO2e/yr)": allocation.summary}, fmt)
-    for note in allocation.notes:
+    for note in allocation.notes + ([analysis.estimates_note] if analysis.estimates_note else []):
         click.echo(f"note: {note}", err=True)
 
 
@@ -555,18 +646,24 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_p
               help="Your own targets CSV.")
 @click.option("--min-coverage", type=FiniteFloat(0, 1), default=MIN_COVERAGE, show_default=True,
               help="Below this share of what an indicator needs, its verdict is 'insufficient data'.")
+@click.option("--estimates", "use_estimates", is_flag=True,
+              help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_factors_option
 @_db_option
 @_format_option
 @_errors_to_click
-def scorecard_command(park, year, targets_file, min_coverage, factors_file, db_path, fmt):
+def scorecard_command(park, year, targets_file, min_coverage, use_estimates, factors_file, db_path, fmt):
     """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
     db = open_store(db_path, create=False)
     options = AnalysisOptions(year=year, targets=load_targets(targets_file), factors=load_factors(factors_file),
-                              min_coverage=min_coverage)
+                              min_coverage=min_coverage, estimates=use_estimates)
     parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
-    cards = pd.concat([ran(analyse_park(db, park_id, analyses=("scorecard",), options=options).scorecard, "scorecard")
-                       for park_id in parks], ignore_index=True) if parks else pd.DataFrame()
+    analyses = [analyse_park(db, park_id, analyses=("scorecard",), options=options) for park_id in parks]
+    cards = pd.concat([ran(analysis.scorecard, "scorecard") for analysis in analyses],
+                      ignore_index=True) if parks else pd.DataFrame()
+    for analysis in analyses:
+        if analysis.estimates_note:
+            click.echo(f"note: {analysis.park}: {analysis.estimates_note}", err=True)
     if fmt == "table" and len(cards):
         cards = cards[["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage",
                        "target_status", "reason"]]

@@ -7,10 +7,12 @@ users can catch them the ordinary way.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
     "SymbiosisError",
+    "ReconciliationError",
     "StoreError",
     "SchemaVersionError",
     "InputError",
@@ -57,6 +59,15 @@ class GraphContractError(InputError):
 
 class ShippedDataError(SymbiosisError, FileNotFoundError):
     """A file shipped with symbiosis is missing or broken: the installation, not the user's data."""
+
+
+class ReconciliationError(InputError):
+    """Balances that cannot close: after the unknown flows are eliminated they hold fixed values only,
+    and those do not add up (:func:`symbiosis.reconcile.reconcile`). ``processes`` names the balances."""
+
+    def __init__(self, message: str, processes: Sequence[str] = ()):
+        super().__init__(message)
+        self.processes = tuple(processes)
 
 
 class SolverError(SymbiosisError, RuntimeError):

@@ -46,7 +46,7 @@ EDGE_ATTRIBUTES = ("resource", "kind", "currency", "quantity")
 _LISTED = 10
 
 _NODE_COLUMNS = ("name", "park_id", "sector_code", "sector_name", "lat", "lon", "output_value_mcny", "employees",
-                 "role")
+                 "role", "balanced")
 
 
 def boundary_node(direction: str, label: str | None = None) -> str:
@@ -77,6 +77,7 @@ def load_graph(
     kinds: str | Iterable[str] | None = None,
     status: str | Iterable[str] | None = None,
     resources: Iterable[str] | None = None,
+    estimates: bool = False,
 ) -> nx.MultiDiGraph:
     """Build the flow network from the store.
 
@@ -95,6 +96,9 @@ def load_graph(
         Keep flows with these statuses (existing, planned, potential). Default: all.
     resources : list of str, optional
         Keep flows of these resource codes (firms are kept whatever they exchange). Default: all.
+    estimates : bool
+        Read the latest stored reconciliation's estimates (:mod:`symbiosis.estimates`) in place of the
+        quantities it adjusted or determined; ``G.graph['estimates']`` counts them.
 
     Returns
     -------
@@ -152,7 +156,35 @@ def load_graph(
         + " ORDER BY f.rowid"
     )
     with collector_paused():  # a million small edge dicts, no cycles: see symbiosis._gc
-        return _build(db, sql, params, park, year, kinds, status, resources)
+        G = _build(db, sql, params, park, year, kinds, status, resources)
+    if estimates:
+        _apply_estimates(db, G, park, year)
+    return G
+
+
+def _apply_estimates(db: sqlite_utils.Database, G: nx.MultiDiGraph, park: str | None, year: int | None) -> None:
+    """The latest reconciliation of each currency (of the park, or of each park; of the year asked, or
+    of no year) replaces the quantities it adjusted or determined; each such edge says so in
+    ``estimate`` (``adjusted`` or ``determined``) and keeps its imported quantity in ``quantity_imported``."""
+    where = "park_id = ?" if park is not None else "1"
+    latest = [row[0] for row in db.execute(
+        f"SELECT max(id) FROM reconciliations WHERE {where} AND year IS ? GROUP BY park_id, currency",
+        ([park] if park is not None else []) + [year])]
+    counts = {"adjusted": 0, "determined": 0}
+    G.graph["estimates"] = {"reconciliations": latest, **counts}
+    if not latest:
+        return
+    estimates = {flow: (status, value, sd) for flow, status, value, sd in db.execute(
+        "SELECT flow_id, status, value, sd FROM estimates WHERE status IN ('adjusted', 'determined') AND "
+        f"reconciliation_id IN ({', '.join('?' for _ in latest)})", latest)}
+    for _, _, flow_id, data in G.edges(keys=True, data=True):
+        found = estimates.get(flow_id)
+        if found is None:
+            continue
+        status, value, sd = found
+        data["quantity_imported"], data["quantity"], data["sd"], data["estimate"] = data["quantity"], value, sd, status
+        counts[status] += 1
+    G.graph["estimates"].update(counts)
 
 
 def _build(db: sqlite_utils.Database, sql: str, params: list, park: str | None, year: int | None,

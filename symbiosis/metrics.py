@@ -904,6 +904,7 @@ def metrics_by_park(
     min_coverage: float = MIN_COVERAGE,
     year: int | None = None,
     kinds: tuple[str, ...] | None = None,
+    estimates: bool = False,
 ) -> pd.DataFrame:
     """:func:`network_metrics` for every park (or the given ones), one row per park and currency.
 
@@ -917,7 +918,7 @@ def metrics_by_park(
     min_coverage : float
         Least share of a currency's flows with a quantity for a park's flow metrics to be given, per park
         and currency (see :func:`network_metrics`).
-    year, kinds, status
+    year, kinds, status, estimates
         The flows of each park's graph, as :func:`symbiosis.graph.load_graph` reads them.
 
     Returns
@@ -936,7 +937,7 @@ def metrics_by_park(
     _check_filters(kinds, status)
     options = AnalysisOptions(year=year, status=tuple(status), kinds=tuple(kinds) if kinds else None,
                               currencies=tuple(currencies), throughflow=orientation,
-                              imbalance_threshold=imbalance_threshold, min_coverage=min_coverage)
+                              imbalance_threshold=imbalance_threshold, min_coverage=min_coverage, estimates=estimates)
     per_park = analyse_parks(db_path, parks, analyses=("metrics",), options=options, collect=_park_metric_rows,
                              jobs=jobs)
     return metrics_frame([row for rows in per_park for row in rows], by_park=True)

@@ -69,6 +69,14 @@ class AnalysisOptions:
     match_radius_km, weights, method : matchmaking options (:func:`symbiosis.matching.match`).
     factors, targets, sectors, substitutes, prices : the shipped or the user's tables, loaded by the
         caller (``None``: the shipped one).
+    estimates : bool
+        Read the stored reconciliation estimates into the graphs (:mod:`symbiosis.estimates`): quantities
+        adjusted or determined by the latest reconciliation replace the imported ones, and
+        :attr:`ParkAnalysis.estimates_note` says how many.
+    samples, seed, default_quality : int or None, int, str or None
+        Draw ``samples`` flow sets (:mod:`symbiosis.sampling`; with ``estimates``, the reconciled flows
+        jointly) and give each headline figure's median and 90 % interval; ``default_quality`` is the
+        quality class of a known quantity that states no uncertainty (default: it keeps its value).
     """
 
     year: int | None = None
@@ -88,6 +96,10 @@ class AnalysisOptions:
     weights: dict[str, float] | None = None
     method: str | None = None
     factors: dict[str, float] | None = None
+    estimates: bool = False
+    samples: int | None = None
+    seed: int = 0
+    default_quality: str | None = None
     targets: pd.DataFrame | None = None
     sectors: pd.DataFrame | None = None
     substitutes: pd.DataFrame | None = None
@@ -112,6 +124,9 @@ class ParkAnalysis:
     loops : symbiosis.loops.LoopSearch
     metric_rows : list of dict
         :func:`symbiosis.metrics.network_metrics`'s rows (``metrics`` gives them as a table).
+    metric_intervals : DataFrame
+        With ``options.samples``: each flow metric's median and 90 % interval
+        (:func:`symbiosis.sampling.with_intervals`).
     balance, credits, inventory, absorbers : DataFrame
         Carbon: firm view, by-product exchanges, park view, absorption nodes.
     allocation : symbiosis.carbon.Allocation
@@ -126,6 +141,7 @@ class ParkAnalysis:
     graph: nx.MultiDiGraph | None = None
     loops: LoopSearch | None = None
     metric_rows: list[dict] | None = None
+    metric_intervals: pd.DataFrame | None = None
     balance: pd.DataFrame | None = None
     credits: pd.DataFrame | None = None
     inventory: pd.DataFrame | None = None
@@ -137,6 +153,17 @@ class ParkAnalysis:
     gaps: pd.DataFrame | None = None
     matches: Matches | None = None
     ran: tuple[str, ...] = field(default_factory=tuple)
+    estimates: dict[str, Any] | None = None
+
+    @property
+    def estimates_note(self) -> str | None:
+        """Which figures stand on reconciliation estimates, or None when none do."""
+        if not self.estimates or not (self.estimates["adjusted"] or self.estimates["determined"]):
+            return None
+        runs = ", ".join(f"#{run}" for run in self.estimates["reconciliations"])
+        return (f"{self.estimates['adjusted'] + self.estimates['determined']} flow quantities are reconciliation "
+                f"estimates ({self.estimates['adjusted']} adjusted, {self.estimates['determined']} determined; "
+                f"reconciliation {runs}): every figure built on them is an estimate too")
 
     @property
     def metrics(self) -> pd.DataFrame | None:
@@ -180,9 +207,14 @@ def ran(value: _Result | None, analysis: str) -> _Result:
 class _Graphs:
     """Each graph a park's analyses read, loaded once however many analyses read it."""
 
-    def __init__(self, db: sqlite_utils.Database, park: str | None, year: int | None):
-        self.db, self.park, self.year = db, park, year
+    def __init__(self, db: sqlite_utils.Database, park: str | None, year: int | None, estimates: bool = False):
+        self.db, self.park, self.year, self.estimates = db, park, year, estimates
         self._loaded: dict[tuple, nx.MultiDiGraph] = {}
+
+    def estimates_read(self) -> dict[str, Any] | None:
+        """The most estimates any loaded graph read (each graph counts those among its own flows)."""
+        counted = [G.graph["estimates"] for G in self._loaded.values() if "estimates" in G.graph]
+        return max(counted, key=lambda found: found["adjusted"] + found["determined"]) if counted else None
 
     def get(self, status: Sequence[str], kinds: Sequence[str] | None = None,
             resources: Sequence[str] | None = None, *, dated: bool = True) -> nx.MultiDiGraph:
@@ -193,7 +225,7 @@ class _Graphs:
         if key not in self._loaded:
             self._loaded[key] = load_graph(self.db, park=self.park, year=self.year if dated else None,
                                            kinds=list(kinds) if kinds else None, status=list(status),
-                                           resources=resources)
+                                           resources=resources, estimates=self.estimates)
         return self._loaded[key]
 
 
@@ -229,12 +261,13 @@ def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: Seque
     found = ("every park",) if park is None else db.execute("SELECT name FROM parks WHERE id = ?", (park,)).fetchone()
     if found is None:
         raise UnknownIdError(f"no park {park!r} in the store")
-    graphs = _Graphs(db, park, options.year)
+    graphs = _Graphs(db, park, options.year, options.estimates)
     result = ParkAnalysis(park=park, name=found[0], existing=graphs.get(("existing",)), options=options,
                           ran=tuple(analyses))
     for name, step in _STEPS:
         if name in analyses or (name == "carbon" and "allocation" in analyses):
             step(db, result, graphs, options)
+    result.estimates = graphs.estimates_read()
     return result
 
 
@@ -249,9 +282,53 @@ def _metrics(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, o
     from .metrics import CURRENCIES, metric_rows
 
     result.graph = graphs.get(options.status, options.kinds)
-    result.metric_rows = metric_rows(result.graph, options.currencies or CURRENCIES, orientation=options.throughflow,
+    currencies = options.currencies or CURRENCIES
+    result.metric_rows = metric_rows(result.graph, currencies, orientation=options.throughflow,
                                      imbalance_threshold=options.imbalance_threshold,
                                      min_coverage=options.min_coverage)
+    if options.samples:
+        from .sampling import with_intervals
+
+        present = {data["currency"] for _, _, data in result.graph.edges(data=True)}
+        sampled = tuple(currency for currency in currencies if currency in present)
+
+        def figures(G: nx.MultiDiGraph) -> dict[str, float | None]:
+            rows = metric_rows(G, sampled, orientation=options.throughflow,
+                               imbalance_threshold=options.imbalance_threshold, min_coverage=options.min_coverage)
+            return {f"{row['currency']}: {name}": row[name] for row in rows for name in _SAMPLED_METRICS}
+
+        result.metric_intervals = with_intervals(result.graph, _draws(db, result.graph, result.park, options),
+                                                 figures)
+
+
+#: the flow metrics given with an interval under ``--samples`` (topology counts do not vary with quantities)
+_SAMPLED_METRICS = ("TST", "FCI", "APL", "ascendency", "robustness")
+
+
+def _draws(db: sqlite_utils.Database, G: nx.MultiDiGraph, park: str | None, options: AnalysisOptions):
+    """The flow sets ``--samples`` draws for a graph: jointly from the reconciliation of each currency the
+    graph read estimates of (recomputed from the imported data with the stored settings), else from the
+    stated uncertainties."""
+    import json
+
+    from .estimates import joint_distribution
+    from .graph import load_graph
+    from .sampling import draw_flows
+
+    if options.samples is None:
+        raise InputError("no samples asked for")
+    reconciled = {}
+    runs = (G.graph.get("estimates") or {}).get("reconciliations") or []
+    if runs and park is not None:
+        imported = load_graph(db, park, year=options.year, status="existing")
+        for currency, settings in db.execute(
+                f"SELECT currency, settings FROM reconciliations WHERE id IN ({', '.join('?' for _ in runs)})", runs):
+            chosen = json.loads(settings or "{}")
+            reconciled[currency] = joint_distribution(imported, currency,
+                                                      default_quality=chosen.get("default_quality", "estimated"),
+                                                      balanced=chosen.get("balanced", "declared"))
+    return draw_flows(G, options.samples, options.seed, default_quality=options.default_quality,
+                      reconciled=reconciled or None)
 
 
 def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:

@@ -1,13 +1,20 @@
 """Shared fixtures: a real SQLite store on disk, filled from the small CSV park in tests/data/good."""
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import pytest
+# One BLAS thread, as the symbiosis command runs (cli.py): the tests' many small factorisations lose
+# badly to thread contention otherwise. Set before numpy is imported.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from symbiosis.factors import load_factors
-from symbiosis.ingest import import_files
-from symbiosis.store import open_store
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from symbiosis.factors import load_factors  # noqa: E402
+from symbiosis.ingest import import_files  # noqa: E402
+from symbiosis.store import open_store  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 #: what the reliability tests tried, printed at the end of the run

@@ -108,3 +108,15 @@ def test_kalundborg_determines_what_the_published_figures_allow_and_no_more(tmp_
     assert all("not determined by the balances" in reason for reason in water.loc[undetermined, "reason"])
     stored = dict(db.execute("SELECT flow_id, value FROM estimates WHERE status = 'undetermined'").fetchall())
     assert set(undetermined) <= set(stored) and all(value is None for value in stored.values())
+
+
+def test_the_report_lists_the_estimated_flows_with_intervals_only_after_a_reconciliation(store_path):
+    from viz.report import build_report
+
+    db = open_store(store_path)
+    assert "Reconciled flows" not in build_report(db, "u", include_map=False)
+    reconcile_store(db, "u")
+    page = build_report(db, "u", include_map=False)
+    section = page[page.index("Reconciled flows"):page.index("Co-location")]
+    assert section.count("<tr>") == 1 + 1 + 1 + 3  # two header rows, one summary row, three estimated flows
+    assert "determined" in section and "adjusted" in section and "likely" in section and "90 % high" in section

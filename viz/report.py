@@ -197,8 +197,49 @@ def _park_section(db, park: str, include_map: bool) -> dict:
                                    "value_cny": "value (CNY/yr)"}, 15,
                             empty=no_sides or "No offer and demand of the park match within the matching radius.",
                             figures=("plan_quantity", "co2_avoided_t", "value_cny", "distance_km")),
+        "reconciled": _reconciled(db, park),
         "plots": [plot for plot in plots if plot],
         "map": store_map(db, park=park) if include_map else None,
+    }
+
+
+#: a 90 % interval of a normal estimate: value +- 1.645 standard deviations
+_Z90 = 1.6448536269514722
+
+
+def _reconciled(db, park: str) -> dict | None:
+    """The park's latest stored reconciliation of each currency: which flows were estimated (adjusted,
+    determined, left undetermined), with 90 % intervals; None when the park has none (the section is not
+    shown). The page's other figures stay on the imported data."""
+    runs = db.execute("SELECT max(id) FROM reconciliations WHERE park_id = ? GROUP BY currency", (park,)).fetchall()
+    if not runs:
+        return None
+    ids = [run for (run,) in runs]
+    marks = ", ".join("?" for _ in ids)
+    summary = pd.DataFrame(db.execute(
+        f"SELECT id, currency, year, flows, measured, unknown, determined, chi2, dof, p_value, passed "
+        f"FROM reconciliations WHERE id IN ({marks}) ORDER BY currency", ids).fetchall(),
+        columns=["id", "currency", "year", "flows", "measured", "unknown", "determined", "chi2", "dof", "p_value",
+                 "passed"])
+    summary["passed"] = summary["passed"].map({1: "yes", 0: "no: see the flagged flows"}).fillna("nothing to test")
+    flows = pd.DataFrame(db.execute(
+        "SELECT e.flow_id, r.currency, e.status, e.measured, e.value, e.sd, e.gross_error, e.reason FROM estimates e "
+        f"JOIN reconciliations r ON r.id = e.reconciliation_id WHERE e.reconciliation_id IN ({marks}) AND "
+        "e.status <> 'kept' ORDER BY e.gross_error DESC, r.currency, e.status, e.flow_id", ids).fetchall(),
+        columns=["flow_id", "currency", "status", "measured", "value", "sd", "gross_error", "reason"])
+    flows["low"] = (flows["value"] - _Z90 * flows["sd"]).clip(lower=0.0)
+    flows["high"] = flows["value"] + _Z90 * flows["sd"]
+    flows["gross_error"] = flows["gross_error"].map({1: "likely", 0: ""})
+    return {
+        "summary": _table(summary, {"id": "reconciliation", "currency": "currency", "flows": "flows",
+                                    "measured": "measured", "unknown": "unknown", "determined": "determined",
+                                    "chi2": "chi-square", "dof": "degrees of freedom", "p_value": "p",
+                                    "passed": "balances consistent"}, figures=("chi2", "p_value")),
+        "flows": _table(flows, {"flow_id": "flow", "currency": "currency", "status": "estimate",
+                                "measured": "measured", "value": "reconciled", "sd": "sd", "low": "90 % low",
+                                "high": "90 % high", "gross_error": "gross error", "reason": "why not estimated"},
+                        30, empty="No flow was adjusted or determined.",
+                        figures=("measured", "value", "sd", "low", "high")),
     }
 
 

@@ -2,10 +2,18 @@
 
 Distances are great-circle (haversine); candidate pairs come from a KD-tree on unit vectors
 (:func:`symbiosis.geo.pairs_within`), so nationwide data is never compared all against all.
+
+Each analysis is a loader and a pure function: :func:`load_colocation_inputs` reads from the store
+everything the analyses need (:class:`ColocationInputs`), and :func:`long_haul_of`, :func:`clusters_of`
+and :func:`gaps_of` compute from those inputs alone (no store, no files). :func:`long_haul`,
+:func:`clusters` and :func:`gaps` are the two in one call.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TypeVar
 
 import networkx as nx
 import numpy as np
@@ -20,7 +28,8 @@ from .graph import load_graph
 from .schema import NON_FIRM_ROLES
 from .units import HEAT  # energy carriers that travel only by a heat pipe (fuels, power, hydrogen go further)
 
-__all__ = ["park_centres", "long_haul", "clusters", "gaps"]
+__all__ = ["park_centres", "long_haul", "clusters", "gaps", "COLOCATION_PARTS", "ColocationInputs",
+           "load_colocation_inputs", "long_haul_of", "clusters_of", "gaps_of"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,12 @@ log = logging.getLogger(__name__)
 DEFAULT_COLOCATED_KM = 5.0
 #: currencies moved by road, whose haul has a tonne-km figure
 FREIGHT = ("mass", "co2")
+#: what :func:`load_colocation_inputs` reads (every part by default): for :func:`long_haul_of`, for
+#: :func:`clusters_of`, for :func:`gaps_of`
+COLOCATION_PARTS = ("long_haul", "clusters", "gaps")
+#: the statuses of the flows co-location judges (of every year)
+_GRAPH_STATUSES = ["existing", "potential"]
+_Value = TypeVar("_Value")
 
 
 def _immovable(G: nx.MultiDiGraph) -> set[str]:
@@ -62,6 +77,161 @@ def park_centres(db: sqlite_utils.Database) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["park_id", "name", "lat", "lon", "source"])
 
 
+@dataclass(frozen=True)
+class ColocationInputs:
+    """What the co-location analyses read from the store, read once by :func:`load_colocation_inputs`.
+
+    :func:`long_haul_of`, :func:`clusters_of` and :func:`gaps_of` compute from these alone: they run
+    after the store is closed. The containers are shared, not copied: the pure functions never change
+    them, and neither should a caller. A part not read is None.
+
+    Attributes
+    ----------
+    park : str or None
+        The park the inputs were read for (None: every park).
+    parts : frozenset of str
+        What was read (of :data:`COLOCATION_PARTS`).
+    G : networkx.MultiDiGraph or None
+        The existing and potential flows of every year (``long_haul``, ``clusters``).
+    centres : DataFrame or None
+        :func:`park_centres` of the store (``long_haul``, ``clusters``).
+    co2_factors : dict or None
+        Resource code -> t CO2e avoided per unit, for the resources that have a factor (``clusters``).
+    potential_offers, potential_demands : DataFrame or None
+        The offers (demands) of the park's firms (role ``firm``; of every firm without a park):
+        ``firm, resource, kind, quantity, lat, lon``, floats NaN where unknown (``clusters``).
+    enterprises : DataFrame or None
+        ``id, name, lat, lon`` of every enterprise of the store, floats NaN where unknown (``clusters``).
+        A frame, not dicts: a quarter of a million tuples held while the analysis runs would slow every
+        garbage collection of it (measured: clusters of 200 parks 7 % slower).
+    resource_names : dict or None
+        Resource code -> name of the catalogue (``gaps``).
+    gap_offers, gap_demands : DataFrame or None
+        The offers (demands) of the park's enterprises (of every enterprise in a park): ``park_id, firm,
+        enterprise, resource_code, quantity, unit`` (``gaps``).
+    gap_flows : DataFrame or None
+        The flows (any status) between two enterprises of the same park (of the park): ``source, park,
+        target, target_park, resource_code`` (``gaps``).
+    """
+
+    park: str | None
+    parts: frozenset[str]
+    G: nx.MultiDiGraph | None = None
+    centres: pd.DataFrame | None = None
+    co2_factors: dict[str, float] | None = None
+    potential_offers: pd.DataFrame | None = None
+    potential_demands: pd.DataFrame | None = None
+    enterprises: pd.DataFrame | None = None
+    resource_names: dict[str, str] | None = None
+    gap_offers: pd.DataFrame | None = None
+    gap_demands: pd.DataFrame | None = None
+    gap_flows: pd.DataFrame | None = None
+
+
+def load_colocation_inputs(db: sqlite_utils.Database, park: str | None = None, *, G: nx.MultiDiGraph | None = None,
+                           parts: Collection[str] = COLOCATION_PARTS) -> ColocationInputs:
+    """Read from the store everything the co-location analyses need, once.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database
+        The store.
+    park : str, optional
+        Only this park's flows, offers and demands (the graph loaded here); default every park.
+    G : networkx.MultiDiGraph, optional
+        The graph of existing and potential flows of every year, if already loaded; default
+        ``load_graph(db, park=park, status=["existing", "potential"])``, loaded only when a part needs it
+        (``long_haul``, ``clusters``).
+    parts : collection of str
+        What to read; default all of :data:`COLOCATION_PARTS`, which every pure function can run on.
+        ``long_haul``: the graph and the park centres (:func:`long_haul_of`); ``clusters``: those, the
+        firms' offers and demands, the CO2 factors and every enterprise's place and name
+        (:func:`clusters_of`); ``gaps``: the offers, demands and flows inside parks and the resource
+        names (:func:`gaps_of`; no graph).
+
+    Returns
+    -------
+    ColocationInputs
+
+    Raises
+    ------
+    InputError
+        An unknown part.
+    UnknownIdError
+        No such park, when the graph is loaded here.
+    """
+    unknown = sorted(set(parts) - set(COLOCATION_PARTS))
+    if unknown:
+        raise InputError(f"unknown co-location input {', '.join(map(repr, unknown))}; expected "
+                         f"{', '.join(COLOCATION_PARTS)}")
+    wanted = frozenset(parts)
+    read: dict = {}
+    if wanted & {"long_haul", "clusters"}:
+        read["G"] = G if G is not None else load_graph(db, park=park, status=_GRAPH_STATUSES)
+        read["centres"] = park_centres(db)
+    if "clusters" in wanted:
+        read["co2_factors"] = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+        read["potential_offers"], read["potential_demands"] = (_firm_side(db, table, park)
+                                                               for table in ("offers", "demands"))
+        enterprises = pd.DataFrame(db.execute("SELECT id, name, lat, lon FROM enterprises").fetchall(),
+                                   columns=["id", "name", "lat", "lon"])
+        for column in ("lat", "lon"):  # floats, NaN where unknown (a column of None stays object)
+            enterprises[column] = enterprises[column].astype(float)
+        read["enterprises"] = enterprises
+    if "gaps" in wanted:
+        read["resource_names"] = dict(db.execute("SELECT code, name FROM resources"))
+        read["gap_offers"], read["gap_demands"], read["gap_flows"] = _gap_tables(db, park)
+    return ColocationInputs(park=park, parts=wanted, **read)
+
+
+def _firm_side(db: sqlite_utils.Database, table: str, park: str | None) -> pd.DataFrame:
+    """Every firm's offer (or demand) of the park, to weigh and to count what cannot be used (no
+    quantity or no coordinates): ``firm, resource, kind, quantity, lat, lon``."""
+    where, params = ("", []) if park is None else (" AND e.park_id = ?", [park])
+    rows = pd.DataFrame(db.execute(
+        f"SELECT t.enterprise_id, t.resource_code, t.kind, t.quantity, e.lat, e.lon FROM {table} t "
+        f"JOIN enterprises e ON e.id = t.enterprise_id WHERE (e.role IS NULL OR e.role = 'firm'){where}",
+        params).fetchall(), columns=["firm", "resource", "kind", "quantity", "lat", "lon"])
+    for column in ("quantity", "lat", "lon"):  # floats, NaN where unknown (a column of None stays object)
+        rows[column] = rows[column].astype(float)
+    return rows
+
+
+def _gap_tables(db: sqlite_utils.Database, park: str | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The offers and demands of enterprises in the park (in any park) and the flows between two
+    enterprises of one park (of the park), read by park in SQL (see :class:`ColocationInputs`)."""
+    in_park, params = ("e.park_id = ?", [park]) if park is not None else ("e.park_id IS NOT NULL", [])
+    offers, demands = (pd.DataFrame(db.execute(
+        f"SELECT e.park_id, e.id, e.name, t.resource_code, t.quantity, t.unit FROM {table} t "
+        f"JOIN enterprises e ON e.id = t.enterprise_id WHERE {in_park}", params).fetchall(),
+        columns=["park_id", "firm", "enterprise", "resource_code", "quantity", "unit"])
+        for table in ("offers", "demands"))
+    flows = pd.DataFrame(db.execute(
+        "SELECT f.source_id, s.park_id, f.target_id, t.park_id, f.resource_code FROM flows f "
+        "JOIN enterprises s ON s.id = f.source_id JOIN enterprises t ON t.id = f.target_id "
+        "WHERE s.park_id = t.park_id" + (" AND s.park_id = ?" if park is not None else ""),
+        params).fetchall(), columns=["source", "park", "target", "target_park", "resource_code"])
+    return offers, demands, flows
+
+
+def _part(value: _Value | None, part: str, analysis: str) -> _Value:
+    """An input a pure function needs, or an error saying which part of :func:`load_colocation_inputs` it is."""
+    if value is None:
+        raise InputError(f"{analysis} needs co-location inputs read with {part!r} "
+                         "(load_colocation_inputs(..., parts=...)); these were read without it")
+    return value
+
+
+def _check_radius(radius_km: float) -> None:
+    if radius_km < 0:
+        raise InputError(f"radius_km must not be negative, not {radius_km}")
+
+
+def _check_weight(weight: str) -> None:
+    if weight not in ("tco2e", "tonnes"):
+        raise InputError(f"weight must be 'tco2e' or 'tonnes', not {weight!r}")
+
+
 def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
               factors: dict[str, float] | None = None, G: nx.MultiDiGraph | None = None) -> pd.DataFrame:
     """Existing and potential exchanges longer than ``radius_km``, and what co-location would save.
@@ -86,11 +256,38 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
         None. ``attrs["note"]`` says, when it applies, why the list is empty or partial: no exchange
         between firms, how many of them have a distance, how many savings are unknown.
     """
-    if radius_km < 0:
-        raise InputError(f"radius_km must not be negative, not {radius_km}")
+    _check_radius(radius_km)
     factors = factors_or_shipped(factors)
-    G = G if G is not None else load_graph(db, park=park, status=["existing", "potential"])
-    centres = park_centres(db)
+    inputs = load_colocation_inputs(db, park, G=G, parts=("long_haul",))
+    return long_haul_of(inputs, radius_km=radius_km, factors=factors)
+
+
+def long_haul_of(inputs: ColocationInputs, *, radius_km: float = 50.0, factors: dict[str, float]) -> pd.DataFrame:
+    """:func:`long_haul` computed from the inputs :func:`load_colocation_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : ColocationInputs
+        Read with ``long_haul`` (or ``clusters``): the graph and the park centres.
+    radius_km : float
+        Exchanges longer than this are listed.
+    factors : dict
+        From :func:`symbiosis.factors.load_factors`: pipe reaches, road-freight factors and rate.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`long_haul`.
+
+    Raises
+    ------
+    InputError
+        A negative radius, or inputs read without the graph.
+    """
+    _check_radius(radius_km)
+    G = _part(inputs.G, "long_haul", "long_haul_of")
+    centres = _part(inputs.centres, "long_haul", "long_haul_of")
+    park = inputs.park
     centre = {row.park_id: (row.lat, row.lon) for row in centres.itertuples()}
     pipe_limit = {"energy": factors["pipe_max_km_energy"], "water": factors["pipe_max_km_water"],
                   "co2": factors["pipe_max_km_co2"]}
@@ -168,9 +365,10 @@ def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: flo
     return with_note(none_for_nan(frame), notes)
 
 
-def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: float, weight: str,
+def _potential_edges(read: dict[str, pd.DataFrame], match_km: float, weight: str,
                      G: nx.MultiDiGraph, co2_factor: dict[str, float]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Undirected exchange potential: existing/potential flows plus offer-demand matches nearby.
+    """Undirected exchange potential: existing/potential flows plus offer-demand matches nearby
+    (``read``: the firms' offers and demands, :func:`_firm_side`).
 
     Built from arrays and summed per pair in one group-by (a national network has a million flows).
     Returns ``a, b, weight`` with ``a < b``, one row per pair, sorted; and what it stands on (counts of
@@ -178,27 +376,28 @@ def _potential_edges(db: sqlite_utils.Database, park: str | None, match_km: floa
     resource has no CO2 factor), for the coverage note."""
     currency_of = {"material": "mass", "waste": "mass", "energy": "energy", "water": "water", "co2": "co2"}
     immovable = _immovable(G)
-    between = [(u, v, data) for u, v, data in G.edges(data=True) if u not in immovable and v not in immovable]
-    known = [(u, v, data) for u, v, data in between if data["quantity"] is not None]
-    pieces = [pd.DataFrame({"u": [u for u, _, _ in known], "v": [v for _, v, _ in known],
-                            "resource": [data["resource"] for *_, data in known],
-                            "currency": [data["currency"] for *_, data in known],
-                            "waste": [data["kind"] == "waste" for *_, data in known],
-                            "quantity": [data["quantity"] for *_, data in known]},
-                           columns=["u", "v", "resource", "currency", "waste", "quantity"])]
-    where, params = "", []
-    if park is not None:
-        where, params = " AND e.park_id = ?", [park]
-    counts = {"flows": len(between), "flows_known": len(known)}
+    # one pass into plain columns, no tuple kept per edge: a national graph has a million edges, and
+    # every object held alive lengthens each garbage collection of the analysis
+    known: dict[str, list] = {"u": [], "v": [], "resource": [], "currency": [], "waste": [], "quantity": []}
+    between = 0
+    for u, v, data in G.edges(data=True):
+        if u in immovable or v in immovable:
+            continue
+        between += 1
+        if data["quantity"] is None:
+            continue
+        known["u"].append(u)
+        known["v"].append(v)
+        known["resource"].append(data["resource"])
+        known["currency"].append(data["currency"])
+        known["waste"].append(data["kind"] == "waste")
+        known["quantity"].append(data["quantity"])
+    pieces = [pd.DataFrame(known, columns=["u", "v", "resource", "currency", "waste", "quantity"])]
+    counts = {"flows": between, "flows_known": len(known["u"])}
     sides = {}
     for table in ("offers", "demands"):
-        # every firm's offer (or demand), to count what cannot be used: no quantity or no coordinates
-        rows = pd.DataFrame(db.execute(
-            f"SELECT t.enterprise_id, t.resource_code, t.kind, t.quantity, e.lat, e.lon FROM {table} t "
-            f"JOIN enterprises e ON e.id = t.enterprise_id WHERE (e.role IS NULL OR e.role = 'firm'){where}",
-            params).fetchall(), columns=["firm", "resource", "kind", "quantity", "lat", "lon"])
-        for column in ("quantity", "lat", "lon"):  # floats, NaN where unknown (a column of None stays object)
-            rows[column] = rows[column].astype(float)
+        # every firm's offer (or demand) is counted, so that what cannot be used is said
+        rows = read[table]
         rows = rows[~(rows["quantity"] <= 0)]  # a known zero offers nothing; unknown (NaN) is counted
         usable = rows["lat"].notna() & rows["lon"].notna() & rows["quantity"].notna()
         counts[table], counts[f"{table}_usable"] = len(rows), int(usable.sum())
@@ -320,12 +519,46 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
         it applies, why the list is empty or partial (what the potential stands on, firms without
         coordinates).
     """
-    if weight not in ("tco2e", "tonnes"):
-        raise InputError(f"weight must be 'tco2e' or 'tonnes', not {weight!r}")
+    _check_weight(weight)
     factors = factors_or_shipped(factors)
-    G = G if G is not None else load_graph(db, park=park, status=["existing", "potential"])
-    co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
-    potential, counts = _potential_edges(db, park, match_km, weight, G, co2_factor)
+    inputs = load_colocation_inputs(db, park, G=G, parts=("clusters",))
+    return clusters_of(inputs, radius_km=radius_km, match_km=match_km, weight=weight, colocated_km=colocated_km,
+                       factors=factors, seed=seed)
+
+
+def clusters_of(inputs: ColocationInputs, *, radius_km: float = 50.0, match_km: float = 200.0, weight: str = "tco2e",
+                colocated_km: float = DEFAULT_COLOCATED_KM, factors: dict[str, float], seed: int = 0) -> pd.DataFrame:
+    """:func:`clusters` computed from the inputs :func:`load_colocation_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : ColocationInputs
+        Read with ``clusters``.
+    radius_km, match_km, weight, colocated_km, seed
+        As :func:`clusters`.
+    factors : dict
+        From :func:`symbiosis.factors.load_factors` (road-freight factor).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`clusters`.
+
+    Raises
+    ------
+    InputError
+        An unknown weight, or inputs read without ``clusters``.
+    """
+    _check_weight(weight)
+    analysis = "clusters_of"
+    G = _part(inputs.G, "clusters", analysis)
+    co2_factor = _part(inputs.co2_factors, "clusters", analysis)
+    enterprises = _part(inputs.enterprises, "clusters", analysis)
+    centres = _part(inputs.centres, "clusters", analysis)
+    read = {"offers": _part(inputs.potential_offers, "clusters", analysis),
+            "demands": _part(inputs.potential_demands, "clusters", analysis)}
+    park = inputs.park
+    potential, counts = _potential_edges(read, match_km, weight, G, co2_factor)
     notes = _potential_notes(counts, park, weight, potential.empty)
     columns = ["cluster", "size", "members", "names", "weight", "spread_km", "centroid_lat", "centroid_lon",
                "host_park", "tkm_now", "tkm_colocated", "saved_tkm", "saved_tco2e", "freight_coverage"]
@@ -336,8 +569,8 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
     # weighted degree of each firm, and each community's internal weight, in two group-bys
     strength = pd.concat([potential[["a", "weight"]].rename(columns={"a": "firm"}),
                           potential[["b", "weight"]].rename(columns={"b": "firm"})]).groupby("firm")["weight"].sum()
-    location = {firm: (lat, lon) for firm, lat, lon in
-                db.execute("SELECT id, lat, lon FROM enterprises WHERE lat IS NOT NULL AND lon IS NOT NULL")}
+    located = enterprises[enterprises["lat"].notna().to_numpy() & enterprises["lon"].notna().to_numpy()]
+    location = dict(zip(located["id"].tolist(), zip(located["lat"].tolist(), located["lon"].tolist())))
     unlocated = sum(1 for firm in firms if firm not in location)
     if unlocated == len(firms):
         notes.append(f"unknown: none of the {len(firms):,} firms with exchange potential has coordinates, so the "
@@ -349,8 +582,7 @@ def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: floa
     label_a, label_b = potential["a"].map(label_of), potential["b"].map(label_of)
     inside = (label_a == label_b) & potential["a"].isin(location.keys()) & potential["b"].isin(location.keys())
     internal = potential["weight"][inside].groupby(label_a[inside]).sum()
-    names = dict(db.execute("SELECT id, name FROM enterprises"))
-    centres = park_centres(db)
+    names = dict(zip(enterprises["id"].tolist(), enterprises["name"].tolist()))
     # freight of each community's own exchanges now and once co-located, in one pass over the flows;
     # how many of its mass and CO2 exchanges have a quantity and a distance, and how many there are
     tkm_now: dict[int, float] = {}
@@ -437,6 +669,34 @@ def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFra
         many gaps have no quantity.
     """
     sectors = sectors if sectors is not None else load_resource_sectors()
+    return gaps_of(load_colocation_inputs(db, park, parts=("gaps",)), sectors=sectors)
+
+
+def gaps_of(inputs: ColocationInputs, *, sectors: pd.DataFrame) -> pd.DataFrame:
+    """:func:`gaps` computed from the inputs :func:`load_colocation_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : ColocationInputs
+        Read with ``gaps``.
+    sectors : DataFrame
+        The resource-to-sector table, :func:`symbiosis.factors.load_resource_sectors`.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`gaps`.
+
+    Raises
+    ------
+    InputError
+        Inputs read without ``gaps``.
+    """
+    names = _part(inputs.resource_names, "gaps", "gaps_of")
+    sides = {"offers": _part(inputs.gap_offers, "gaps", "gaps_of"),
+             "demands": _part(inputs.gap_demands, "gaps", "gaps_of")}
+    flows = _part(inputs.gap_flows, "gaps", "gaps_of")
+    park = inputs.park
     typical = {
         (code, role): "; ".join(f"{sector_code} {sector_name}" for sector_code, sector_name in
                                 zip(group["sector_code"], group["sector_name"]))
@@ -444,18 +704,6 @@ def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFra
     }
     # Linear in offers, demands and flows (merges on park and resource), not a scan per row: the
     # national store has 70,000 offers and demands of a few dozen resources.
-    names = dict(db.execute("SELECT code, name FROM resources"))
-    in_park, params = ("e.park_id = ?", [park]) if park is not None else ("e.park_id IS NOT NULL", [])
-    sides = {table: pd.DataFrame(db.execute(
-        f"SELECT e.park_id, e.id, e.name, t.resource_code, t.quantity, t.unit FROM {table} t "
-        f"JOIN enterprises e ON e.id = t.enterprise_id WHERE {in_park}", params).fetchall(),
-        columns=["park_id", "firm", "enterprise", "resource_code", "quantity", "unit"])
-        for table in ("offers", "demands")}
-    flows = pd.DataFrame(db.execute(
-        "SELECT f.source_id, s.park_id, f.target_id, t.park_id, f.resource_code FROM flows f "
-        "JOIN enterprises s ON s.id = f.source_id JOIN enterprises t ON t.id = f.target_id "
-        "WHERE s.park_id = t.park_id" + (" AND s.park_id = ?" if park is not None else ""),
-        params).fetchall(), columns=["source", "park", "target", "target_park", "resource_code"])
     rows = []
     for table, other, side, role, own_end in (("offers", "demands", "offer without taker", "taker", "source"),
                                               ("demands", "offers", "demand without supplier", "giver", "target")):

@@ -63,6 +63,12 @@ with a known quantity, and its totals say how many candidates that is (``with_qu
 ``coverage``). Why a list is empty or partial (no offers or demands, firms without coordinates, unknown
 quantities, offers and demands already met by existing flows) is said in ``attrs["note"]`` of
 :func:`find_candidates`' frame and in ``Matches.notes``.
+
+**Loader and pure functions.** :func:`load_matching_inputs` reads from the store what matchmaking needs
+(:class:`MatchingInputs`: a park's offers and demands within the radius, their flows, the CO2 factors);
+:func:`find_candidates_of` and :func:`match_of` compute from those inputs alone (no store, no files: the
+factors, substitutes, prices and CO2 uses are passed in). :func:`find_candidates` and :func:`match` are
+the two in one call.
 """
 from __future__ import annotations
 
@@ -97,6 +103,10 @@ __all__ = [
     "load_substitutes",
     "load_prices",
     "find_candidates",
+    "MatchingInputs",
+    "load_matching_inputs",
+    "find_candidates_of",
+    "match_of",
     "score_candidates",
     "plan_exchanges",
     "greedy_plan",
@@ -110,6 +120,8 @@ log = logging.getLogger(__name__)
 #: criterion -> True when more is better
 CRITERIA = {"co2_avoided": True, "value": True, "distance": False, "quantity_match": True}
 DEFAULT_WEIGHTS = {"co2_avoided": 0.4, "value": 0.3, "distance": 0.15, "quantity_match": 0.15}
+#: None as an array, for np.where (an object array with None where it picks it)
+_NONE = np.array(None, dtype=object)
 _CRITERION_COLUMN = {"co2_avoided": "co2_avoided_t", "value": "value_cny", "distance": "distance_km",
                      "quantity_match": "quantity_match"}
 #: mineral residues: landfilling them emits little (inert-landfill factor), unlike organic wastes
@@ -195,15 +207,14 @@ def load_prices(override: str | os.PathLike | None = None) -> pd.DataFrame:
 _OFFERED = "(t.quantity > 0 OR t.quantity IS NULL)"
 
 
-def _sides(db: sqlite_utils.Database, table: str, box: tuple[float, float, float, float] | None = None
-           ) -> tuple[pd.DataFrame, set[tuple[str, str, str]]]:
+def _read_side(db: sqlite_utils.Database, table: str, box: tuple[float, float, float, float] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Offers or demands with their firm's place, sector and country; only firms inside ``box`` (lat/lon
-    min/max) if given; with the existing flows deducted (see the module docstring).
+    min/max) if given; and the flows that count against them (:func:`_flows_of`), as
+    :class:`MatchingInputs` holds them.
 
-    ``quantity`` is the open quantity, ``gross`` the stated one and ``existing`` what existing flows
-    already give (bring); ``quantity``, ``gross``, ``existing``, ``lat`` and ``lon`` are floats, NaN where
-    unknown (for the arithmetic; results hold None). Also returns ``(source, target, resource)`` of the
-    existing and planned flows of these firms and resources (what sets a candidate's ``exists``)."""
+    ``lat``, ``lon``, ``quantity`` (stated) and ``year`` are floats, NaN where unknown (for the
+    arithmetic; results hold None); each flow's ``row`` is the position of its offer (demand)."""
     where, params = "", []
     if box is not None:
         where, params = " AND e.lat BETWEEN ? AND ? AND e.lon BETWEEN ? AND ?", list(box)
@@ -220,13 +231,23 @@ def _sides(db: sqlite_utils.Database, table: str, box: tuple[float, float, float
     frame["country"] = frame["park_id"].map(dict(db.execute("SELECT id, country FROM parks").fetchall()))
     flows = _flows_of(db, table, where, params)
     flows["row"] = pd.Index(frame["rowid"]).get_indexer(flows["rowid"])
-    flows = flows[flows["row"].to_numpy() >= 0]
+    flows = flows[flows["row"].to_numpy() >= 0].drop(columns="rowid")
+    return frame.drop(columns="rowid"), flows
+
+
+def _open_side(frame: pd.DataFrame, flows: pd.DataFrame, table: str
+               ) -> tuple[pd.DataFrame, set[tuple[str, str, str]]]:
+    """Offers or demands (``frame``, :func:`_read_side`) with the existing flows deducted (see the module
+    docstring), as a new frame: ``quantity`` is the open quantity, ``gross`` the stated one and
+    ``existing`` what existing flows already give (bring), floats NaN where unknown. Also returns
+    ``(source, target, resource)`` of the existing and planned flows of these firms and resources (what
+    sets a candidate's ``exists``)."""
     linked = flows[flows["partner"].notna().to_numpy()]
     at = linked["row"].to_numpy()
     firms, resources = frame["firm"].to_numpy()[at].tolist(), frame["resource"].to_numpy()[at].tolist()
     partners = linked["partner"].tolist()
     links = set(zip(firms, partners, resources) if table == "offers" else zip(partners, firms, resources))
-    return _open_quantities(frame.drop(columns="rowid"), flows[flows["deducted"].to_numpy()]), links
+    return _open_quantities(frame.copy(), flows[flows["deducted"].to_numpy()]), links
 
 
 def _flows_of(db: sqlite_utils.Database, table: str, where: str, params: list) -> pd.DataFrame:
@@ -350,6 +371,101 @@ def _park_box(db: sqlite_utils.Database, park: str, radius_km: float) -> tuple[f
     return lat_min, lat_max, lon_min - margin_lon, lon_max + margin_lon
 
 
+def _check_radius(radius_km: float) -> None:
+    if not radius_km > 0 or not math.isfinite(radius_km):
+        raise InputError(f"radius_km must be a positive finite number, not {radius_km}")
+
+
+def _nothing_located(park: str | None, counts: dict[str, tuple[int, int, int]]) -> bool:
+    """A park none of whose offers and demands is of a located firm: a candidate needs a located side in
+    the park, so there is nothing to read or match."""
+    return park is not None and not counts["offers"][1] and not counts["demands"][1]
+
+
+@dataclass(frozen=True)
+class MatchingInputs:
+    """What matchmaking reads from the store, read once by :func:`load_matching_inputs`.
+
+    :func:`find_candidates_of` and :func:`match_of` compute from these alone: they run after the store
+    is closed. The frames are shared, not copied: the pure functions never change them, and neither
+    should a caller.
+
+    Attributes
+    ----------
+    park : str or None
+        The park the inputs were read for (None: every park).
+    radius_km : float
+        The longest exchange distance; a park's offers and demands were read within it of its firms.
+    counts : dict
+        ``offers`` and ``demands`` of the park (of the store) -> (how many, how many of located firms, how
+        many without a quantity), for the notes.
+    offers, demands : DataFrame or None
+        The offers (demands) with a positive or unknown quantity of the firms within ``radius_km`` of the
+        park's (every one for the store), by id: ``id, firm, name, park_id, lat, lon, resource, kind,
+        quantity`` (stated), ``unit, year, sector, country``; floats NaN where unknown. None when the park
+        has no offer or demand of a located firm (nothing to match, nothing read).
+    offer_flows, demand_flows : DataFrame or None
+        The existing and planned flows of each offer's resource from its firm (of each demand's into its
+        firm): ``partner`` (the other end, None at the boundary), ``year, quantity`` (NaN where unknown),
+        ``deducted`` (an existing flow that counts against it) and ``row`` (the position of its offer or
+        demand in ``offers`` / ``demands``).
+    co2_factors : dict
+        Resource code -> t CO2e avoided per unit, for the resources that have a factor.
+    """
+
+    park: str | None
+    radius_km: float
+    counts: dict[str, tuple[int, int, int]]
+    offers: pd.DataFrame | None
+    demands: pd.DataFrame | None
+    offer_flows: pd.DataFrame | None
+    demand_flows: pd.DataFrame | None
+    co2_factors: dict[str, float]
+
+
+def load_matching_inputs(db: sqlite_utils.Database, park: str | None = None, *,
+                         radius_km: float = 50.0) -> MatchingInputs:
+    """Read from the store everything matchmaking needs, once.
+
+    A park's candidates lie within ``radius_km`` of its firms: only the offers and demands there are
+    read (a lat/lon box in SQL), and of those only their own flows (through the flows index), so a park
+    of a national store reads its neighbourhood and never a whole table.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database
+        The store.
+    park : str, optional
+        Pairs with at least one side in this park; default every park.
+    radius_km : float
+        Longest exchange distance (positive, finite); the pure functions match within it.
+
+    Returns
+    -------
+    MatchingInputs
+
+    Raises
+    ------
+    InputError
+        A radius that is not a positive finite number.
+    UnknownIdError
+        No such park.
+    """
+    _check_radius(radius_km)
+    if park is not None and not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+        raise UnknownIdError(f"no park {park!r} in the store")
+    counts = {table: _side_counts(db, table, park) for table in ("offers", "demands")}
+    co2_factors = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+    if _nothing_located(park, counts):
+        return MatchingInputs(park=park, radius_km=radius_km, counts=counts, offers=None, demands=None,
+                              offer_flows=None, demand_flows=None, co2_factors=co2_factors)
+    box = _park_box(db, park, radius_km) if park is not None else None
+    (offers, offer_flows), (demands, demand_flows) = _read_side(db, "offers", box), _read_side(db, "demands", box)
+    return MatchingInputs(park=park, radius_km=radius_km, counts=counts, offers=offers, demands=demands,
+                          offer_flows=offer_flows, demand_flows=demand_flows, co2_factors=co2_factors)
+
+
+
 # --------------------------------------------------------------------------------------------------
 # candidates
 
@@ -392,36 +508,65 @@ def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_k
         unknown by an existing flow without a quantity, candidates with an unknown quantity, CO2 takers
         whose sector has no CO2 use.
     """
-    frame, notes = _candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
-                               prices=prices, max_offers=max_offers, co2_uses=co2_uses)
+    inputs = load_matching_inputs(db, park, radius_km=radius_km)
+    frame, notes = _candidates_of(inputs, *_tables_or_shipped(factors, substitutes, prices), max_offers=max_offers,
+                                  co2_uses=co2_uses)
     return with_note(frame, notes)
 
 
-def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, factors: dict[str, float] | None,
-                substitutes: pd.DataFrame | None, prices: pd.DataFrame | None,
-                max_offers: int = MAX_OFFERS_PER_DEMAND,
-                co2_uses: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """:func:`find_candidates` and the sentences of its note."""
-    if not radius_km > 0 or not math.isfinite(radius_km):
-        raise InputError(f"radius_km must be a positive finite number, not {radius_km}")
-    if park is not None and not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
-        raise UnknownIdError(f"no park {park!r} in the store")
-    factors = factors_or_shipped(factors)
-    substitutes = substitutes if substitutes is not None else load_substitutes()
-    prices = prices if prices is not None else load_prices()
+def _tables_or_shipped(factors: dict[str, float] | None, substitutes: pd.DataFrame | None,
+                       prices: pd.DataFrame | None) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame]:
+    """The factors, substitutes and prices a db-first function was given, or the shipped ones."""
+    return (factors_or_shipped(factors), substitutes if substitutes is not None else load_substitutes(),
+            prices if prices is not None else load_prices())
+
+
+def find_candidates_of(inputs: MatchingInputs, *, factors: dict[str, float], substitutes: pd.DataFrame,
+                       prices: pd.DataFrame, co2_uses: pd.DataFrame,
+                       max_offers: int = MAX_OFFERS_PER_DEMAND) -> pd.DataFrame:
+    """:func:`find_candidates` computed from the inputs :func:`load_matching_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : MatchingInputs
+        Matched within their ``radius_km``.
+    factors : dict
+        From :func:`symbiosis.factors.load_factors`: pipe reaches, road freight, landfill factors.
+    substitutes : DataFrame
+        :func:`load_substitutes`.
+    prices : DataFrame
+        :func:`load_prices`.
+    co2_uses : DataFrame
+        :func:`symbiosis.co2uses.load_co2_uses`: how much of the CO2 a firm takes is stored for good.
+    max_offers : int
+        Each demand keeps its ``max_offers`` nearest offers per resource route.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`find_candidates`.
+    """
+    frame, notes = _candidates_of(inputs, factors, substitutes, prices, max_offers=max_offers, co2_uses=co2_uses)
+    return with_note(frame, notes)
+
+
+def _candidates_of(inputs: MatchingInputs, factors: dict[str, float], substitutes: pd.DataFrame,
+                   prices: pd.DataFrame, max_offers: int = MAX_OFFERS_PER_DEMAND,
+                   co2_uses: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`find_candidates_of` and the sentences of its note (``co2_uses`` None: the shipped table,
+    as :func:`symbiosis.co2uses.co2_use` reads it once, for the db-first functions)."""
+    park, radius_km, counts = inputs.park, inputs.radius_km, inputs.counts
     columns = ["offer_id", "offer_firm", "offer_name", "offer_park", "demand_id", "demand_firm", "demand_name",
                "demand_park", "offered", "demanded", "ratio", "offered_quantity", "demanded_quantity",
                "offer_existing", "demand_existing", "quantity", "unit", "offered_used", "offered_unit", "distance_km",
                "tkm", "transport_tco2e", "transport_cost_cny", "co2_avoided_t", "co2_fate", "value_cny",
                "quantity_match", "exists", "quantity_known"]
-    counts = {table: _side_counts(db, table, park) for table in ("offers", "demands")}
     notes = _input_notes(counts, park)
-    if park is not None and not counts["offers"][1] and not counts["demands"][1]:
-        # a candidate needs a located side in the park: there is none, so nothing to read
+    if (_nothing_located(park, counts) or inputs.offers is None or inputs.demands is None
+            or inputs.offer_flows is None or inputs.demand_flows is None):
         return pd.DataFrame(columns=columns), notes
-    # A park's candidates lie within the radius of its firms: read only the offers and demands there.
-    box = _park_box(db, park, radius_km) if park is not None else None
-    (offers, offer_links), (demands, demand_links) = _sides(db, "offers", box), _sides(db, "demands", box)
+    (offers, offer_links), (demands, demand_links) = (_open_side(inputs.offers, inputs.offer_flows, "offers"),
+                                                      _open_side(inputs.demands, inputs.demand_flows, "demands"))
     offers = offers[offers["lat"].notna() & offers["lon"].notna()]
     demands = demands[demands["lat"].notna() & demands["lon"].notna()]
     notes += _existing_notes(offers, demands, park)
@@ -430,7 +575,7 @@ def _candidates(db: sqlite_utils.Database, park: str | None, radius_km: float, f
     # one grouping instead of a mask over every row per route
     offers_of = {code: group for code, group in offers.groupby("resource", sort=False)}
     demands_of = {code: group for code, group in demands.groupby("resource", sort=False)}
-    co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+    co2_factor = inputs.co2_factors
     routes = pd.concat([
         pd.DataFrame({"offered": sorted(set(offers["resource"])), "demanded": sorted(set(offers["resource"])),
                       "ratio": 1.0}),
@@ -678,7 +823,7 @@ def score_candidates(candidates: pd.DataFrame, weights: dict[str, float] | None 
         names = np.full(len(frame), "", dtype=object)
         for criterion, flags in unknown.items():
             names = np.where(flags, np.where(names == "", criterion, names + ", " + criterion), names)
-        frame["unknown_criteria"] = np.where(names == "", None, names)
+        frame["unknown_criteria"] = np.where(names == "", _NONE, names)
     else:
         frame["unknown_criteria"] = None
     frame = frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
@@ -697,7 +842,7 @@ def _share_series(share: np.ndarray, known: np.ndarray, index: pd.Index) -> pd.S
     """Shares as a Series: floats when every row was planned, else object with None where not plannable."""
     if known.all():
         return pd.Series(share, index=index, dtype=float)
-    return pd.Series(np.where(known, share, None), index=index, dtype=object)
+    return pd.Series(np.where(known, share, _NONE), index=index, dtype=object)
 
 
 def plan_exchanges(scored: pd.DataFrame) -> pd.Series:
@@ -728,7 +873,10 @@ def _solve_plan(scored: pd.DataFrame) -> np.ndarray:
     demand holds) and every bound is 1. The solver then sees the same well-scaled problem whether
     quantities are grams or 1e308 t (unscaled, HiGHS refuses such a model)."""
     n = len(scored)
-    rows, cols, values, bounds = [], [], [], []
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    bounds: list[float] = []
     for side, amount, capacity in (("offer_id", "offered_used", "offered_quantity"),
                                    ("demand_id", "quantity", "demanded_quantity")):
         codes, uniques = pd.factorize(scored[side])
@@ -829,8 +977,36 @@ def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float =
     >>> result.notes
     ['no offers or demands in the store: load offers.csv/demands.csv to find synergies']
     """
-    candidates, notes = _candidates(db, park=park, radius_km=radius_km, factors=factors, substitutes=substitutes,
-                                    prices=prices, co2_uses=co2_uses)
+    inputs = load_matching_inputs(db, park, radius_km=radius_km)
+    return _match_of(inputs, weights, method, *_tables_or_shipped(factors, substitutes, prices), co2_uses=co2_uses)
+
+
+def match_of(inputs: MatchingInputs, *, weights: dict[str, float] | None = None, method: str = "weighted_sum",
+             factors: dict[str, float], substitutes: pd.DataFrame, prices: pd.DataFrame,
+             co2_uses: pd.DataFrame) -> Matches:
+    """:func:`match` computed from the inputs :func:`load_matching_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : MatchingInputs
+        Matched within their ``radius_km``.
+    weights, method
+        As :func:`score_candidates` (default :data:`DEFAULT_WEIGHTS`, weighted sum).
+    factors, substitutes, prices, co2_uses
+        As :func:`find_candidates_of`.
+
+    Returns
+    -------
+    Matches
+        As :func:`match`.
+    """
+    return _match_of(inputs, weights, method, factors, substitutes, prices, co2_uses=co2_uses)
+
+
+def _match_of(inputs: MatchingInputs, weights: dict[str, float] | None, method: str, factors: dict[str, float],
+              substitutes: pd.DataFrame, prices: pd.DataFrame, co2_uses: pd.DataFrame | None) -> Matches:
+    """:func:`match_of` (``co2_uses`` None: the shipped table, for :func:`match`)."""
+    candidates, notes = _candidates_of(inputs, factors, substitutes, prices, co2_uses=co2_uses)
     # the candidates' own note on unknown quantities is said again, with what it means for the plan, below
     notes = [note for note in notes if not note.startswith("quantity unknown for")]
     weights = weights or dict(DEFAULT_WEIGHTS)

@@ -67,7 +67,7 @@ class AnalysisOptions:
         Longest emitter-absorber distance of the CO2 allocation.
     radius_km, match_km, weight : co-location options (:func:`symbiosis.colocation.long_haul`, ``clusters``).
     match_radius_km, weights, method : matchmaking options (:func:`symbiosis.matching.match`).
-    factors, targets, sectors, substitutes, prices : the shipped or the user's tables, loaded by the
+    factors, targets, sectors, substitutes, prices, co2_uses : the shipped or the user's tables, loaded by the
         caller (``None``: the shipped one).
     estimates : bool
         Read the stored reconciliation estimates into the graphs (:mod:`symbiosis.estimates`): quantities
@@ -104,6 +104,7 @@ class AnalysisOptions:
     sectors: pd.DataFrame | None = None
     substitutes: pd.DataFrame | None = None
     prices: pd.DataFrame | None = None
+    co2_uses: pd.DataFrame | None = None
 
 
 #: the options of the report and the map: the strongest loops of a shorter search
@@ -366,35 +367,37 @@ def _scorecard(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs,
 
 
 def _colocation(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
-    from .colocation import gaps, long_haul
+    from .colocation import gaps_of, load_colocation_inputs, long_haul_of
     from .factors import factors_or_shipped, load_resource_sectors
 
-    factors = factors_or_shipped(options.factors)
     G = graphs.get(_COLOCATION_STATUSES, dated=False)  # co-location reads every year's flows
-    result.long_haul = long_haul(db, park=result.park, radius_km=options.radius_km, factors=factors, G=G)
-    result.gaps = gaps(db, park=result.park,
-                       sectors=options.sectors if options.sectors is not None else load_resource_sectors())
+    inputs = load_colocation_inputs(db, result.park, G=G, parts=("long_haul", "gaps"))
+    result.long_haul = long_haul_of(inputs, radius_km=options.radius_km, factors=factors_or_shipped(options.factors))
+    result.gaps = gaps_of(inputs, sectors=options.sectors if options.sectors is not None else load_resource_sectors())
 
 
 def _clusters(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
-    from .colocation import clusters
+    from .colocation import clusters_of, load_colocation_inputs
     from .factors import factors_or_shipped
 
-    result.clusters = clusters(db, park=result.park, radius_km=options.radius_km, match_km=options.match_km,
-                               weight=options.weight, factors=factors_or_shipped(options.factors),
-                               G=graphs.get(_COLOCATION_STATUSES, dated=False))
+    inputs = load_colocation_inputs(db, result.park, G=graphs.get(_COLOCATION_STATUSES, dated=False),
+                                    parts=("clusters",))
+    result.clusters = clusters_of(inputs, radius_km=options.radius_km, match_km=options.match_km,
+                                  weight=options.weight, factors=factors_or_shipped(options.factors))
 
 
 def _matching(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
+    from .co2uses import load_co2_uses
     from .factors import factors_or_shipped
-    from .matching import load_prices, load_substitutes, load_weights, match
+    from .matching import load_matching_inputs, load_prices, load_substitutes, load_weights, match_of
 
     weights, method = ((options.weights, options.method) if options.weights is not None and options.method
                        else load_weights())
-    result.matches = match(db, park=result.park, radius_km=options.match_radius_km, weights=weights, method=method,
-                           factors=factors_or_shipped(options.factors),
-                           substitutes=options.substitutes if options.substitutes is not None else load_substitutes(),
-                           prices=options.prices if options.prices is not None else load_prices())
+    inputs = load_matching_inputs(db, result.park, radius_km=options.match_radius_km)
+    result.matches = match_of(inputs, weights=weights, method=method, factors=factors_or_shipped(options.factors),
+                              substitutes=options.substitutes if options.substitutes is not None else load_substitutes(),
+                              prices=options.prices if options.prices is not None else load_prices(),
+                              co2_uses=options.co2_uses if options.co2_uses is not None else load_co2_uses())
 
 
 #: each analysis's step, in the order their results feed each other

@@ -30,12 +30,20 @@ figures that need it unknown. Every per-firm figure has a status: ``known`` (all
 quantity), ``partial`` (the figure is the known part; the coverage column says how much of the input it
 stands on) or ``unknown`` (None). A firm with no CO2 flows keeps no CO2 (absorbed 0, known), and one that
 receives no by-products avoids nothing (0, known): those zeros are facts about the links, not guesses.
+
+Reading and computing are apart: :func:`load_carbon_inputs` reads from the store, once, what the analyses
+need (:class:`CarbonInputs`), and :func:`exchange_credits_of`, :func:`carbon_balance_of`,
+:func:`absorption_nodes_of` and :func:`allocate_co2_of` compute from those inputs alone. The functions that
+take the store (:func:`exchange_credits`, :func:`carbon_balance`, :func:`absorption_nodes`,
+:func:`allocate_co2`) read only what they need and call them.
 """
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar, cast
 
 import networkx as nx
 import numpy as np
@@ -54,6 +62,8 @@ from .units import CURRENCY, SCOPE2_CARRIERS, chain_group
 
 __all__ = ["carbon_resources", "carbon_balance", "exchange_credits", "exchange_coverage", "park_totals",
            "is_exchange_partner", "absorption_nodes", "allocate_co2", "greedy_allocation", "Allocation",
+           "load_carbon_inputs", "CarbonInputs", "CO2Side", "CARBON_PARTS", "exchange_credits_of",
+           "carbon_balance_of", "absorption_nodes_of", "allocate_co2_of",
            "BYPRODUCT_KINDS", "KNOWN", "PARTIAL", "UNKNOWN"]
 
 log = logging.getLogger(__name__)
@@ -116,6 +126,200 @@ def carbon_resources(db: sqlite_utils.Database) -> list[str]:
         "SELECT code FROM resources WHERE kind = 'co2' OR co2_factor IS NOT NULL ORDER BY code")]
 
 
+#: what :func:`load_carbon_inputs` reads besides the graph and the resource catalogue (every part by default):
+#: the by-product exchanges the graph left out, the emissions and energy purchases of its firms, and the
+#: firms' CO2 offers and demands
+CARBON_PARTS = ("exchanges", "emissions", "offers")
+#: a lighter "exchanges" for a balance without credits: the exchanges the graph left out, counted per taker
+#: when none of their resources has a CO2 factor (their saving is unknown whatever their quantity)
+_EXCHANGE_COUNTS = "exchange_counts"
+#: the edge attributes the carbon analyses read
+_GRAPH_NEEDS = ("resource", "currency", "quantity")
+_Value = TypeVar("_Value")
+
+
+class CO2Side(NamedTuple):
+    """Firms' CO2 offers (or demands), as the allocation reads them.
+
+    Attributes
+    ----------
+    known : DataFrame
+        ``id, name, lat, lon, tonnes, sector_code, park_id`` of the firms with a quantity (``tonnes``: the
+        sum of their positive quantities of kind co2), by id.
+    unknown_firms : int
+        Firms whose rows of kind co2 have no quantity at all.
+    unknown_rows : int
+        Rows of kind co2 without a quantity.
+    """
+
+    known: pd.DataFrame
+    unknown_firms: int
+    unknown_rows: int
+
+
+@dataclass(frozen=True)
+class CarbonInputs:
+    """What the carbon analyses read from the store, read once by :func:`load_carbon_inputs`.
+
+    :func:`exchange_credits_of`, :func:`carbon_balance_of`, :func:`absorption_nodes_of` and
+    :func:`allocate_co2_of` compute from these alone: they run after the store is closed. The containers
+    are shared, not copied: the pure functions never change them, and neither should a caller.
+
+    Attributes
+    ----------
+    park : str or None
+        The park the inputs were read for (None: every park).
+    year : int or None
+        The year they were read for (None: every year's flows, each firm's latest emissions).
+    G : networkx.MultiDiGraph or None
+        The existing-flow graph; None when only ``offers`` were read (the allocation of a given balance
+        needs no graph).
+    parts : frozenset of str
+        What was read besides the graph and the catalogue (of :data:`CARBON_PARTS`, or ``exchange_counts``).
+    resources : dict
+        The resource catalogue: code -> (co2_factor, note, kind).
+    outside_records : list of tuple or None
+        The by-product exchanges between partners that a graph loaded for some resources only left out,
+        as records ``(flow_id, supplier_id, supplier, taker_id, taker, resource, currency, quantity, unit,
+        distance_km)``; empty when the graph has every resource; None when not read.
+    outside_takers : list of (str, int) or None
+        Read instead of ``outside_records`` for a balance (part ``exchange_counts``) when none of those
+        exchanges' resources has a CO2 factor: how many of them each firm of the graph receives.
+    emissions : dict or None
+        firm -> (year, scope1_t, scope2_t, co2_capture_t): the given year's row, else the firm's latest.
+    purchases : dict or None
+        firm -> {(electricity?, from a park firm?): (flows, with a quantity, MWh)}: the existing flows of
+        scope-2 energy into the graph's firms.
+    countries : dict or None
+        park id -> country, for every park of the store.
+    offers, demands : CO2Side or None
+        The firms' CO2 offers and demands (of ``park``, of ``year`` or undated).
+    """
+
+    park: str | None
+    year: int | None
+    G: nx.MultiDiGraph | None
+    parts: frozenset[str]
+    resources: dict[str, tuple]
+    outside_records: list[tuple] | None = None
+    outside_takers: list[tuple[str, int]] | None = None
+    emissions: dict[str, tuple] | None = None
+    purchases: dict[str, dict] | None = None
+    countries: dict[str, str | None] | None = None
+    offers: CO2Side | None = None
+    demands: CO2Side | None = None
+
+
+def load_carbon_inputs(db: sqlite_utils.Database, park: str | None = None, *, year: int | None = None,
+                       G: nx.MultiDiGraph | None = None, parts: Collection[str] = CARBON_PARTS) -> CarbonInputs:
+    """Read from the store everything the carbon analyses need, once.
+
+    Parameters
+    ----------
+    db : sqlite_utils.Database
+        The store.
+    park : str, optional
+        Only this park's firms (the graph loaded here, the offers and demands).
+    year : int, optional
+        Emissions of this year, and flows, offers and demands of this year (or undated); default each
+        firm's latest emissions.
+    G : networkx.MultiDiGraph, optional
+        The existing-flow graph, if already loaded (all flows, or only :func:`carbon_resources`' ones);
+        default ``load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))``,
+        loaded only when a part needs it (every part but ``offers``).
+    parts : collection of str
+        What to read besides the graph and the resource catalogue; default all of :data:`CARBON_PARTS`,
+        which every pure function can run on. ``exchanges``: the by-product exchanges a graph loaded for
+        some resources only left out (:func:`exchange_credits_of`; read with the graph's own filters);
+        ``emissions``: the emissions and scope-2 energy purchases of the graph's firms
+        (:func:`carbon_balance_of`); ``offers``: the firms' CO2 offers and demands
+        (:func:`allocate_co2_of`). ``exchange_counts`` reads what a balance without credits needs of the
+        exchanges the graph left out: only how many each firm receives when none of their resources has
+        a CO2 factor, which spares reading 10^5 flows one by one at national scale.
+
+    Returns
+    -------
+    CarbonInputs
+
+    Raises
+    ------
+    InputError
+        An unknown part.
+    GraphContractError
+        ``G`` is not a networkx MultiDiGraph (its edges are checked by the functions that read them).
+    """
+    unknown = sorted(set(parts) - {*CARBON_PARTS, _EXCHANGE_COUNTS})
+    if unknown:
+        raise InputError(f"unknown carbon input {', '.join(map(repr, unknown))}; expected "
+                         f"{', '.join((*CARBON_PARTS, _EXCHANGE_COUNTS))}")
+    wanted = frozenset(parts)
+    if G is None and wanted - {"offers"}:
+        G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
+    if G is not None and not isinstance(G, nx.MultiDiGraph):
+        validate_graph(G, needs=_GRAPH_NEEDS)  # says what G should be; its edges are checked by the pure functions
+    resources = _resource_catalogue(db)
+    outside_records, outside_takers = None, None
+    if G is not None and wanted & {"exchanges", _EXCHANGE_COUNTS}:
+        outside_records, outside_takers = _outside_exchanges(db, G, resources, in_full="exchanges" in wanted)
+    emissions, purchases = None, None
+    if G is not None and "emissions" in wanted:
+        firms = _firms(G)
+        emissions = _emissions(db, firms, year)
+        purchases = _scope2_purchases(db, G, set(firms), year)
+    countries = dict(db.execute("SELECT id, country FROM parks")) if wanted & {"emissions", "offers"} else None
+    offers, demands = None, None
+    if "offers" in wanted:
+        offers, demands = (_exchange_sides(db, table, park, year) for table in ("offers", "demands"))
+    return CarbonInputs(park=park, year=year, G=G, parts=wanted, resources=resources, outside_records=outside_records,
+                        outside_takers=outside_takers, emissions=emissions, purchases=purchases, countries=countries,
+                        offers=offers, demands=demands)
+
+
+def _nodes(G: nx.MultiDiGraph) -> dict[str, dict]:
+    """The graph's node attributes as networkx keeps them: the analyses read them, and the adjacency
+    (:func:`_successors`), directly, because a national graph has 10^5 firms and 10^5 edges (and
+    types-networkx leaves these dicts out)."""
+    return G._node  # type: ignore[attr-defined]
+
+
+def _successors(G: nx.MultiDiGraph) -> dict[str, dict[str, dict[str, dict]]]:
+    """The graph's adjacency as networkx keeps it: node -> successor -> edge key -> edge attributes."""
+    return G._succ  # type: ignore[attr-defined]
+
+
+def _firms(G: nx.MultiDiGraph) -> list[str]:
+    """The graph's firms, in its node order: every node that is not its boundary."""
+    return [node for node, data in _nodes(G).items() if not data.get("boundary", False)]
+
+
+def _outside_exchanges(db: sqlite_utils.Database, G: nx.MultiDiGraph, resources: dict,
+                       in_full: bool) -> tuple[list[tuple] | None, list[tuple[str, int]] | None]:
+    """The by-product exchanges the graph left out: as records (``in_full``, or when a resource of theirs
+    has a CO2 factor), else only how many each firm receives (what a balance needs of them)."""
+    missing = _missing_resources(G, resources, _byproduct_codes(resources))
+    if not missing:
+        return [], None
+    query = _outside_graph_query(G, missing)
+    if in_full or any(resources[code][0] is not None for code in missing):
+        return _records_outside_graph(db, G, *query), None
+    return None, _takers_outside_graph(db, G, *query)
+
+
+def _part(value: _Value | None, part: str, analysis: str) -> _Value:
+    """An input a pure function needs, or an error saying which part of :func:`load_carbon_inputs` it is."""
+    if value is None:
+        raise InputError(f"{analysis} needs carbon inputs read with {part!r} (load_carbon_inputs(..., parts=...)); "
+                         "these were read without it")
+    return value
+
+
+def _graph_of(inputs: CarbonInputs, analysis: str) -> nx.MultiDiGraph:
+    """The inputs' graph, checked against the graph contract."""
+    if inputs.G is None:
+        raise InputError(f"{analysis} needs a graph: these carbon inputs hold none (read for the offers only)")
+    return validate_graph(inputs.G, needs=_GRAPH_NEEDS)
+
+
 def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int | None = None,
                    factors: dict[str, float] | None = None, G: nx.MultiDiGraph | None = None,
                    credits: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -151,16 +355,75 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
         has no such input. Largest emitters first, unknown emitters last. No NaN: unknown is None.
     """
     factors = factors_or_shipped(factors)
-    if G is None:
-        G = load_graph(db, park=park, year=year, status="existing", resources=carbon_resources(db))
-    validate_graph(G, needs=("resource", "currency", "quantity"))
-    attributes = G._node  # read the adjacency directly: a national graph has 10^5 edges and 10^5 firms
-    firms = [node for node, data in attributes.items() if not data.get("boundary", False)]
+    # credits given: the exchanges are not read again; else only what the balance needs of those the graph left out
+    parts = ("emissions",) if credits is not None else (_EXCHANGE_COUNTS, "emissions")
+    return carbon_balance_of(load_carbon_inputs(db, park, year=year, G=G, parts=parts), factors=factors,
+                             credits=credits)
+
+
+def carbon_balance_of(inputs: CarbonInputs, *, factors: dict[str, float], credits: pd.DataFrame | None = None,
+                      co2_uses: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`carbon_balance` computed from the inputs :func:`load_carbon_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : CarbonInputs
+        Read with ``emissions``; and with ``exchanges`` (or ``exchange_counts``) unless ``credits`` is
+        given or the graph has every resource.
+    factors : dict
+        From :func:`symbiosis.factors.load_factors`: road freight, and the grid and heat factors of
+        scope 2 bought from outside the park.
+    credits : DataFrame, optional
+        :func:`exchange_credits_of` of the same inputs, if the caller lists the exchanges too (spares
+        computing them twice).
+    co2_uses : DataFrame, optional
+        :func:`symbiosis.co2uses.load_co2_uses`: what becomes of CO2 kept by a firm of each sector;
+        default the shipped table.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`carbon_balance`.
+
+    Raises
+    ------
+    InputError
+        Inputs read without a part the balance needs.
+    """
+    G = _graph_of(inputs, "the carbon balance")
+    reported = _part(inputs.emissions, "emissions", "the carbon balance")
+    purchases = _part(inputs.purchases, "emissions", "the carbon balance")
+    countries = _part(inputs.countries, "emissions", "the carbon balance")
+    attributes = _nodes(G)
+    firms = _firms(G)
     firm_set = set(firms)
-    # per firm with CO2 flows: [count, with a quantity, sum] of those received, sent to firms, sent to air,
-    # sent to a geological store, sold outside the park (see _co2_destination)
+    co2 = _co2_tallies(G, firm_set)
+    # per firm receiving by-products: [exchanges, with quantity and factor, fully known, without a distance,
+    # gross sum, gross n, transport sum, transport n, avoided sum, avoided n]
+    received: dict[str, list] = {}
+    if credits is None:
+        credits, outside = _credits_for_balance(inputs, G, factors)
+        for taker, count in outside:  # exchanges without a factor: they count, their saving is unknown
+            if taker in firm_set:
+                received.setdefault(taker, list(_NO_BYPRODUCTS))[0] += count
+    _tally_credits(credits, firm_set, received)
+    uses = _co2_use_lookup(countries, co2_uses)
+    no_co2, no_byproducts = list(_NO_CO2), list(_NO_BYPRODUCTS)  # read, never written
+    rows = [_balance_row(attributes[firm], firm, co2.get(firm, no_co2), received.get(firm, no_byproducts),
+                         reported.get(firm, _NOT_REPORTED), purchases.get(firm), uses, factors) for firm in firms]
+    emitted = _BALANCE_COLUMNS.index("emitted_t")
+    rows.sort(key=lambda row: (row[emitted] is None, -(row[emitted] or 0.0)))  # stable: ties keep their order
+    frame = pd.DataFrame(rows, columns=_BALANCE_COLUMNS, dtype=object)
+    frame.attrs["note"] = FIRM_VIEW_NOTE
+    return frame
+
+
+def _co2_tallies(G: nx.MultiDiGraph, firm_set: set[str]) -> dict[str, list]:
+    """Per firm with CO2 flows: [count, with a quantity, sum] of those received, sent to firms, sent to air,
+    sent to a geological store, sold outside the park (see :func:`_co2_destination`)."""
+    attributes = _nodes(G)
     co2: dict[str, list] = {}
-    for u, neighbours in G._succ.items():
+    for u, neighbours in _successors(G).items():
         for v, keyed in neighbours.items():
             destination = _co2_destination(attributes[v])
             for data in keyed.values():
@@ -174,21 +437,18 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
                         if quantity is not None:
                             tally[offset + 1] += 1
                             tally[offset + 2] += quantity
-    # per firm receiving by-products: [exchanges, with quantity and factor, fully known, without a distance,
-    # gross sum, gross n, transport sum, transport n, avoided sum, avoided n]
-    received: dict[str, list] = {}
-    if credits is None:
-        credits, outside = _credits_for_balance(db, G, factors)
-        for taker, count in outside:  # exchanges without a factor: they count, their saving is unknown
-            if taker in firm_set:
-                received.setdefault(taker, [0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0])[0] += count
+    return co2
+
+
+def _tally_credits(credits: pd.DataFrame, firm_set: set[str], received: dict[str, list]) -> None:
+    """Add the by-product exchanges each firm receives to its tally in ``received`` (see carbon_balance_of)."""
     for taker, quantity, factor, gross, transport, avoided, status in zip(
             credits["taker_id"].tolist(), credits["quantity"].tolist(), credits["co2_factor"].tolist(),
             credits["avoided_gross_t"].tolist(), credits["transport_t"].tolist(), credits["avoided_t"].tolist(),
             credits["saving_status"].tolist()):
         if taker not in firm_set:
             continue
-        tally = received.setdefault(taker, [0, 0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0])
+        tally = received.setdefault(taker, list(_NO_BYPRODUCTS))
         tally[0] += 1
         tally[1] += quantity is not None and factor is not None
         tally[2] += status == KNOWN
@@ -199,17 +459,6 @@ def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int
             if value is not None:
                 tally[position] += value
                 tally[position + 1] += 1
-    reported = _emissions(db, firms, year)
-    purchases = _scope2_purchases(db, G, firm_set, year)
-    country = dict(db.execute("SELECT id, country FROM parks"))
-    uses = _co2_use_lookup(country)
-    rows = [_balance_row(attributes[firm], firm, co2.get(firm, _NO_CO2), received.get(firm, _NO_BYPRODUCTS),
-                         reported.get(firm, _NOT_REPORTED), purchases.get(firm), uses, factors) for firm in firms]
-    emitted = _BALANCE_COLUMNS.index("emitted_t")
-    rows.sort(key=lambda row: (row[emitted] is None, -(row[emitted] or 0.0)))  # stable: ties keep their order
-    frame = pd.DataFrame(rows, columns=_BALANCE_COLUMNS, dtype=object)
-    frame.attrs["note"] = FIRM_VIEW_NOTE
-    return frame
 
 
 #: what the firm view is, said wherever its figures are summed
@@ -239,14 +488,16 @@ def _co2_destination(node: dict) -> int:
     return _TO_AIR
 
 
-def _co2_use_lookup(country: dict[str, str | None]):
-    """A cached ``(sector_code, park_id) -> CO2Use`` for the firms of a balance."""
+def _co2_use_lookup(country: dict[str, str | None],
+                    uses: pd.DataFrame | None = None) -> Callable[[str | None, str | None], CO2Use]:
+    """A cached ``(sector_code, park_id) -> CO2Use`` for the firms of a balance (``uses``: the CO2-use
+    table, default the shipped one)."""
     cache: dict[tuple, CO2Use] = {}
 
     def lookup(sector: str | None, park: str | None) -> CO2Use:
         key = (sector, park)
         if key not in cache:
-            cache[key] = co2_use(sector, country=country.get(park))
+            cache[key] = co2_use(sector, country=None if park is None else country.get(park), uses=uses)
         return cache[key]
     return lookup
 
@@ -340,7 +591,7 @@ def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tup
         if in_known == 0:
             kept, kept_status = None, UNKNOWN
         else:
-            kept = max(0.0, clean_zero(in_sum - sent_sum - air_sum - store_sum - sold_sum, in_sum))
+            kept = max(0.0, cast(float, clean_zero(in_sum - sent_sum - air_sum - store_sum - sold_sum, in_sum)))
             kept_status = status_of(known, total)
     vented_kept = use is not None and use.fate == "vented"
     share = use.stored_share if use is not None and not vented_kept else 0.0
@@ -368,6 +619,7 @@ def _balance_row(node: dict, firm: str, co2: list, received: list, reported: tup
 
     (exchanges, with_inputs, fully_known, no_distance, gross, gross_n, transport, transport_n, avoided_sum,
      avoided_n) = received
+    avoided: float | None
     if exchanges == 0:
         avoided, avoided_status, avoided_coverage = 0.0, KNOWN, None
         gross, transport = 0.0, 0.0
@@ -495,7 +747,7 @@ def _chain_shares(G: nx.MultiDiGraph, byproduct: set[str]) -> dict[str, tuple[fl
         flow id -> (credited share, chain text such as "Scrap yard -> Steel works", whether the share
         stands on the known quantities only), for the exchanges that are links of a chain.
     """
-    attributes = G._node
+    attributes = _nodes(G)
     partner = {node: _partner(data) for node, data in attributes.items()}
     groups = {code: chain_group(code) for code in byproduct}
     received: dict[tuple[str, str], list] = {}  # (partner, group) -> [flows, known, sum] from anywhere
@@ -503,7 +755,7 @@ def _chain_shares(G: nx.MultiDiGraph, byproduct: set[str]) -> dict[str, tuple[fl
     suppliers: dict[tuple[str, str], list[str]] = {}
     takers: dict[tuple[str, str], list[str]] = {}
     exchanges = []
-    for u, neighbours in G._succ.items():
+    for u, neighbours in _successors(G).items():
         u_partner = partner[u]
         for v, keyed in neighbours.items():
             if not partner[v]:
@@ -576,26 +828,52 @@ def exchange_credits(db: sqlite_utils.Database, G: nx.MultiDiGraph,
         transport_t, avoided_t, saving_status`` (known | partial: a mass flow without a distance, transport
         not subtracted | unknown) and ``note`` (what is missing), largest saving first, unknown last.
     """
-    validate_graph(G, needs=("resource", "currency", "quantity"))
     factors = factors_or_shipped(factors)
-    resources, byproduct = _byproduct_resources(db)
-    query = _outside_graph_query(G, resources, byproduct)
-    records = _graph_records(G, byproduct) + (_records_outside_graph(db, G, *query) if query else [])
+    return exchange_credits_of(load_carbon_inputs(db, G=G, parts=("exchanges",)), factors=factors)
+
+
+def exchange_credits_of(inputs: CarbonInputs, *, factors: dict[str, float]) -> pd.DataFrame:
+    """:func:`exchange_credits` computed from the inputs :func:`load_carbon_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : CarbonInputs
+        Read with ``exchanges`` when the graph was loaded for some resources only.
+    factors : dict
+        From :func:`symbiosis.factors.load_factors` (road-freight factor).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`exchange_credits`.
+
+    Raises
+    ------
+    InputError
+        The graph left out by-product resources and the inputs were read without their exchanges.
+    """
+    G = _graph_of(inputs, "the by-product exchanges")
+    resources = inputs.resources
+    byproduct = _byproduct_codes(resources)
+    records = _graph_records(G, byproduct)
+    if _missing_resources(G, resources, byproduct):
+        records += _part(inputs.outside_records, "exchanges", "the by-product exchanges")
     return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"], _chain_shares(G, byproduct))
 
 
-def _credits_for_balance(db: sqlite_utils.Database, G: nx.MultiDiGraph,
+def _credits_for_balance(inputs: CarbonInputs, G: nx.MultiDiGraph,
                          factors: dict[str, float]) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
-    """What the balance needs of :func:`exchange_credits`: the graph's exchanges in full, and of those the
-    graph left out only how many each firm receives when none of them has a factor (their saving is
-    unknown whatever their quantity), which spares reading them one by one."""
-    resources, byproduct = _byproduct_resources(db)
-    query = _outside_graph_query(G, resources, byproduct)
+    """What the balance needs of :func:`exchange_credits_of`: the graph's exchanges in full, and of those the
+    graph left out either the records or, when none of them has a factor (their saving is unknown whatever
+    their quantity), only how many each firm receives (``exchange_counts``: the same balance)."""
+    resources = inputs.resources
+    byproduct = _byproduct_codes(resources)
     records, outside = _graph_records(G, byproduct), []
-    if query and any(resources[code][0] is not None for code in query[0]):
-        records += _records_outside_graph(db, G, *query)
-    elif query:
-        outside = _takers_outside_graph(db, G, *query)
+    if _missing_resources(G, resources, byproduct):
+        if inputs.outside_records is not None:
+            records += inputs.outside_records
+        else:
+            outside = _part(inputs.outside_takers, "exchanges", "the carbon balance without credits")
     return _credit_frame(records, resources, factors["road_freight_tco2e_per_tkm"],
                          _chain_shares(G, byproduct)), outside
 
@@ -603,7 +881,7 @@ def _credits_for_balance(db: sqlite_utils.Database, G: nx.MultiDiGraph,
 def _takers_outside_graph(db: sqlite_utils.Database, G: nx.MultiDiGraph, missing: list[str], where: str,
                           params: list) -> list[tuple[str, int]]:
     """How many of the exchanges :func:`_outside_graph_query` selects each firm of the graph receives."""
-    attributes = G._node
+    attributes = _nodes(G)
     pairs = [(source, target) for source, target in db.execute(
         f"SELECT f.source_id, f.target_id FROM flows f WHERE {where} AND f.source_id IS NOT NULL",
         [json.dumps(missing)] + params).fetchall()
@@ -616,19 +894,23 @@ def _takers_outside_graph(db: sqlite_utils.Database, G: nx.MultiDiGraph, missing
     return list(counts.items())
 
 
-def _byproduct_resources(db: sqlite_utils.Database) -> tuple[dict, set[str]]:
-    """Every resource as code -> (co2_factor, note, kind), and the codes that make a by-product exchange."""
-    resources = {code: (factor, note, kind) for code, factor, note, kind in
-                 db.execute("SELECT code, co2_factor, note, kind FROM resources")}
-    return resources, {code for code, (factor, _, kind) in resources.items()
-                       if kind != "co2" and (factor is not None or kind in BYPRODUCT_KINDS)}
+def _resource_catalogue(db: sqlite_utils.Database) -> dict[str, tuple]:
+    """Every resource as code -> (co2_factor, note, kind)."""
+    return {code: (factor, note, kind) for code, factor, note, kind in
+            db.execute("SELECT code, co2_factor, note, kind FROM resources")}
+
+
+def _byproduct_codes(resources: dict[str, tuple]) -> set[str]:
+    """The codes of the catalogue that make a by-product exchange."""
+    return {code for code, (factor, _, kind) in resources.items()
+            if kind != "co2" and (factor is not None or kind in BYPRODUCT_KINDS)}
 
 
 def _graph_records(G: nx.MultiDiGraph, byproduct: set[str]) -> list[tuple]:
     """The graph's by-product exchanges as :func:`_credit_frame` records."""
-    attributes = G._node  # the adjacency itself, as graph.py builds it: a national graph has 10^5 edges
+    attributes = _nodes(G)
     records = []
-    for u, neighbours in G._succ.items():
+    for u, neighbours in _successors(G).items():
         if not neighbours or not _partner(attributes[u]):
             continue
         supplier = attributes[u].get("name")
@@ -643,22 +925,24 @@ def _graph_records(G: nx.MultiDiGraph, byproduct: set[str]) -> list[tuple]:
     return records
 
 
-def _outside_graph_query(G: nx.MultiDiGraph, resources: dict, byproduct: set[str]) -> tuple[list, str, list] | None:
-    """The by-product resources a resource-filtered graph left out, and the SQL filter on ``flows f`` that
-    reads their flows with the graph's own filters (those of :func:`symbiosis.graph.load_graph`: park,
-    every flow touching its firms; year, that year or undated; status); the partner rule is the
-    reader's. None when the graph has every resource.
+def _missing_resources(G: nx.MultiDiGraph, resources: dict, byproduct: set[str]) -> list[str]:
+    """The by-product resources a resource-filtered graph left out (of the kinds it was loaded for), sorted;
+    none when the graph has every resource.
 
-    Reading them with SQL rather than loading them into the graph keeps the carbon command's graph to
-    the flows that carry carbon (a third of a national store).
+    Reading their flows with SQL (:func:`_outside_graph_query`) rather than loading them into the graph
+    keeps the carbon command's graph to the flows that carry carbon (a third of a national store).
     """
     loaded = G.graph.get("resources")
     if loaded is None:
-        return None
+        return []
     loaded, kinds = set(loaded), G.graph.get("kinds")
-    missing = sorted(code for code in byproduct - loaded if kinds is None or resources[code][2] in kinds)
-    if not missing:
-        return None
+    return sorted(code for code in byproduct - loaded if kinds is None or resources[code][2] in kinds)
+
+
+def _outside_graph_query(G: nx.MultiDiGraph, missing: list[str]) -> tuple[list, str, list]:
+    """The SQL filter on ``flows f`` that reads the flows of the ``missing`` resources with the graph's own
+    filters (those of :func:`symbiosis.graph.load_graph`: park, every flow touching its firms; year, that
+    year or undated; status), as ``(missing, where, params)``; the partner rule is the reader's."""
     where = ["f.resource_code IN (SELECT value FROM json_each(?))"]
     params: list = []
     park, year, status = G.graph.get("park"), G.graph.get("year"), G.graph.get("status")
@@ -705,7 +989,8 @@ def _records_outside_graph(db: sqlite_utils.Database, G: nx.MultiDiGraph, missin
 def _nodes_with_strangers(db: sqlite_utils.Database, G: nx.MultiDiGraph, ends: set[str]) -> dict:
     """Attributes of these enterprises: the graph's own, or read from the store for those it lacks
     (firms of other parks that exchange only resources the graph left out)."""
-    nodes = {end: G._node[end] for end in ends if end in G._node}
+    known = _nodes(G)
+    nodes = {end: known[end] for end in ends if end in known}
     strangers = sorted(ends - nodes.keys())
     for start in range(0, len(strangers), 500):
         chunk = strangers[start:start + 500]
@@ -759,7 +1044,7 @@ def park_totals(balance: pd.DataFrame) -> pd.DataFrame:
     DataFrame
         One row per figure: ``figure, value_t, status, known, total, coverage`` (text).
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     emitted = [value for value in balance["emitted_t"].tolist() if value is not None]
     emitted_status = balance["emitted_status"].tolist()
     coverage = Coverage(len(emitted), len(balance), "firms with emissions (reported, or CO2 flows to air)")
@@ -815,7 +1100,25 @@ def absorption_nodes(balance: pd.DataFrame, G: nx.MultiDiGraph, db: sqlite_utils
         CO2 on ranks high too. Firms with nothing known to keep or avoid are not listed; an empty list
         whose firms' figures are unknown says so in ``attrs["note"]``.
     """
-    validate_graph(G, needs=("resource", "currency", "quantity"))
+    return absorption_nodes_of(load_carbon_inputs(db, G=G, parts=()), balance)
+
+
+def absorption_nodes_of(inputs: CarbonInputs, balance: pd.DataFrame) -> pd.DataFrame:
+    """:func:`absorption_nodes` computed from the inputs :func:`load_carbon_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : CarbonInputs
+        Any parts: the graph and the resource catalogue (CO2 factors, for the carbon PageRank) suffice.
+    balance : DataFrame
+        :func:`carbon_balance_of` of the same inputs.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`absorption_nodes`.
+    """
+    G = _graph_of(inputs, "the absorption nodes")
     emitted_total = _known_total(park_views(balance)["park_emissions"]) if len(balance) else None
     rows = []
     for firm, name, use, stored, utilised, avoided, status in zip(
@@ -827,7 +1130,7 @@ def absorption_nodes(balance: pd.DataFrame, G: nx.MultiDiGraph, db: sqlite_utils
                          "avoided_t": avoided, "absorbed_status": status,
                          "stored_share_of_park_emissions": (stored or 0.0) / emitted_total
                          if emitted_total and emitted_total > 0 else None})
-    rank = _carbon_pagerank(G, db) if rows else {}
+    rank = _carbon_pagerank(G, _co2_factors(inputs.resources)) if rows else {}
     for row in rows:
         row["carbon_pagerank"] = rank.get(row["id"])
         row["utilised_rank"] = None
@@ -848,11 +1151,15 @@ def absorption_nodes(balance: pd.DataFrame, G: nx.MultiDiGraph, db: sqlite_utils
     return frame
 
 
-def _carbon_pagerank(G: nx.MultiDiGraph, db: sqlite_utils.Database) -> dict:
-    co2_factor = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
-    attributes = G._node
+def _co2_factors(resources: dict[str, tuple]) -> dict[str, float]:
+    """code -> co2_factor of the catalogue's resources that have one."""
+    return {code: factor for code, (factor, _, _) in resources.items() if factor is not None}
+
+
+def _carbon_pagerank(G: nx.MultiDiGraph, co2_factor: dict[str, float]) -> dict:
+    attributes = _nodes(G)
     weights: dict[tuple[str, str], float] = {}
-    for u, neighbours in G._succ.items():
+    for u, neighbours in _successors(G).items():
         if attributes[u].get("boundary", False):
             continue
         for v, keyed in neighbours.items():
@@ -867,7 +1174,7 @@ def _carbon_pagerank(G: nx.MultiDiGraph, db: sqlite_utils.Database) -> dict:
                     weights[u, v] = weights.get((u, v), 0.0) + carbon
     if not weights:
         return {}
-    weighted = nx.DiGraph()
+    weighted: nx.DiGraph = nx.DiGraph()
     weighted.add_weighted_edges_from((u, v, weight) for (u, v), weight in weights.items())
     return nx.pagerank(weighted, weight="weight")
 
@@ -898,8 +1205,7 @@ class Allocation:
     notes: list[str] = field(default_factory=list)
 
 
-def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None,
-                    year: int | None) -> tuple[pd.DataFrame, int, int]:
+def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None, year: int | None) -> CO2Side:
     """Firms' CO2 offers (or demands) with a quantity, and how many firms and rows have none."""
     where = ["t.kind = 'co2'"]
     params: list = []
@@ -917,8 +1223,8 @@ def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None,
     known = [row[:7] for row in rows if row[4] is not None]
     unknown_rows = sum(row[8] - row[7] for row in rows)
     unknown_firms = sum(1 for row in rows if not row[7])
-    return (pd.DataFrame(known, columns=["id", "name", "lat", "lon", "tonnes", "sector_code", "park_id"]),
-            unknown_firms, unknown_rows)
+    return CO2Side(pd.DataFrame(known, columns=["id", "name", "lat", "lon", "tonnes", "sector_code", "park_id"]),
+                   unknown_firms, unknown_rows)
 
 
 def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int | None = None,
@@ -950,9 +1256,49 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     if max_km <= 0:
         raise InputError(f"max_km must be positive, not {max_km}")
     factors = factors_or_shipped(factors)
-    balance = balance if balance is not None else carbon_balance(db, park=park, year=year, factors=factors)
-    emitters, offers_unknown_firms, offers_unknown = _exchange_sides(db, "offers", park, year)
-    absorbers, demands_unknown_firms, demands_unknown = _exchange_sides(db, "demands", park, year)
+    # a balance given: only the offers and demands are read (no graph); else what the balance needs too
+    parts = ("offers",) if balance is not None else (_EXCHANGE_COUNTS, "emissions", "offers")
+    return allocate_co2_of(load_carbon_inputs(db, park, year=year, parts=parts), factors=factors, max_km=max_km,
+                           balance=balance)
+
+
+def allocate_co2_of(inputs: CarbonInputs, *, factors: dict[str, float], max_km: float = 100.0,
+                    balance: pd.DataFrame | None = None, co2_uses: pd.DataFrame | None = None) -> Allocation:
+    """:func:`allocate_co2` computed from the inputs :func:`load_carbon_inputs` read (no store needed).
+
+    Parameters
+    ----------
+    inputs : CarbonInputs
+        Read with ``offers``; and with what :func:`carbon_balance_of` needs unless ``balance`` is given.
+    factors : dict
+        From :func:`symbiosis.factors.load_factors` (CO2 truck factor; the balance's factors).
+    max_km : float
+        Longest emitter-absorber distance (great-circle).
+    balance : DataFrame, optional
+        :func:`carbon_balance_of` of the same inputs, if already computed.
+    co2_uses : DataFrame, optional
+        :func:`symbiosis.co2uses.load_co2_uses`; default the shipped table.
+
+    Returns
+    -------
+    Allocation
+        As :func:`allocate_co2`.
+
+    Raises
+    ------
+    InputError
+        ``max_km`` not positive, or inputs read without a part the allocation needs.
+    """
+    if max_km <= 0:
+        raise InputError(f"max_km must be positive, not {max_km}")
+    offers = _part(inputs.offers, "offers", "the CO2 allocation")
+    demands = _part(inputs.demands, "offers", "the CO2 allocation")
+    country = _part(inputs.countries, "offers", "the CO2 allocation")
+    balance = balance if balance is not None else carbon_balance_of(inputs, factors=factors, co2_uses=co2_uses)
+    # copies: the open amounts are written into them, and the inputs stay as read
+    emitters, offers_unknown_firms, offers_unknown = offers.known.copy(), offers.unknown_firms, offers.unknown_rows
+    absorbers, demands_unknown_firms, demands_unknown = (demands.known.copy(), demands.unknown_firms,
+                                                         demands.unknown_rows)
     notes = []
     for count, firms, side, table in ((offers_unknown, offers_unknown_firms, "offer", "offers"),
                                       (demands_unknown, demands_unknown_firms, "demand", "demands")):
@@ -979,10 +1325,10 @@ def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int |
     candidates = list(zip(i[~same], j[~same], distance[~same]))
     allocated = _min_cost_flow(located_e["tonnes"].to_numpy(), located_a["tonnes"].to_numpy(), candidates)
     truck = factors["co2_truck_tco2e_per_tkm"]
-    country = dict(db.execute("SELECT id, country FROM parks"))
+    uses = _co2_use_lookup(country, co2_uses)
     rows = []
     for (e, a, km), tonnes in allocated:
-        use = co2_use(located_a.at[a, "sector_code"], country=country.get(located_a.at[a, "park_id"]))
+        use = uses(located_a.at[a, "sector_code"], located_a.at[a, "park_id"])
         rows.append({
             "emitter_id": located_e.at[e, "id"], "emitter": located_e.at[e, "name"],
             "absorber_id": located_a.at[a, "id"], "absorber": located_a.at[a, "name"],
@@ -1066,7 +1412,7 @@ def _min_cost_flow(supply: np.ndarray, demand: np.ndarray, candidates: list[tupl
     """Max tonnes at min tonne-km; integer tonnes and 0.1 km costs, as networkx's simplex wants integers."""
     if len(candidates) > NETWORKX_LIMIT:
         return _lp_flow(supply, demand, candidates)
-    flow = nx.DiGraph()
+    flow: nx.DiGraph = nx.DiGraph()
     for e, tonnes in enumerate(supply):
         flow.add_edge("source", ("e", e), capacity=int(round(tonnes)), weight=0)
     for a, tonnes in enumerate(demand):

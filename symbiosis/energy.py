@@ -162,7 +162,7 @@ def water_reuse(G: nx.MultiDiGraph, country: str | None = None) -> WaterReuse:
         how many intake flows there are (none recorded: the rate is an upper bound).
     """
     validate_graph(G, needs=("resource", "kind", "quantity"))
-    sums = {"reused": [0, 0, 0.0], "intake": [0, 0, 0.0]}
+    sums: dict[str, list] = {"reused": [0, 0, 0.0], "intake": [0, 0, 0.0]}  # [flows, with a quantity, m3]
     for u, v, data in G.edges(data=True):
         if data["kind"] != "water":
             continue

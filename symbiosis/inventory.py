@@ -137,10 +137,11 @@ def park_inventory(balance: pd.DataFrame, offsets: pd.DataFrame | None = None,
     green = min(certificates, scope2) if scope2 is not None else certificates
 
     def combine(*terms: tuple[float | None, int]) -> float | None:
-        if any(value is None for value, _ in terms):
+        known = [(value, sign) for value, sign in terms if value is not None]
+        if len(known) < len(terms):
             return None
-        result = sum(sign * value for value, sign in terms)
-        return clean_zero(result, max(abs(value) for value, _ in terms) or 1.0)
+        result = sum(sign * value for value, sign in known)
+        return clean_zero(result, max(abs(value) for value, _ in known) or 1.0)
 
     # the headline and the figures built on it stand on scope 1: with it known, an unknown stored CO2 or
     # scope 2 adds its known part (0 when none is known), and the status and coverage say so

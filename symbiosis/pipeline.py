@@ -29,7 +29,7 @@ from .errors import InputError, UnknownIdError
 from .settings import (DEFAULT_IMBALANCE_THRESHOLD, DEFAULT_LOOP_LIMIT, MIN_COVERAGE, PAGE_LOOP_LIMIT)
 
 if TYPE_CHECKING:
-    from .carbon import Allocation
+    from .carbon import Allocation, CarbonInputs
     from .loops import LoopSearch
     from .matching import Matches
 
@@ -119,7 +119,8 @@ class ParkAnalysis:
     ----------
     park, name : the park's id (None: every firm of the store as one network) and name.
     existing : networkx.MultiDiGraph
-        The park's existing flows.
+        The park's existing flows (loaded when first asked for: the carbon command at national scale
+        reads only the flows that carry carbon).
     graph : networkx.MultiDiGraph
         The flows loops and metrics read (``options.status``, ``options.kinds``).
     loops : symbiosis.loops.LoopSearch
@@ -137,7 +138,7 @@ class ParkAnalysis:
 
     park: str | None
     name: str
-    existing: nx.MultiDiGraph
+    graphs: _Graphs = field(repr=False)
     options: AnalysisOptions
     graph: nx.MultiDiGraph | None = None
     loops: LoopSearch | None = None
@@ -165,6 +166,11 @@ class ParkAnalysis:
         return (f"{self.estimates['adjusted'] + self.estimates['determined']} flow quantities are reconciliation "
                 f"estimates ({self.estimates['adjusted']} adjusted, {self.estimates['determined']} determined; "
                 f"reconciliation {runs}): every figure built on them is an estimate too")
+
+    @property
+    def existing(self) -> nx.MultiDiGraph:
+        """The park's existing flows, every resource, of ``options.year`` (or every year)."""
+        return self.graphs.get(("existing",))
 
     @property
     def metrics(self) -> pd.DataFrame | None:
@@ -211,6 +217,7 @@ class _Graphs:
     def __init__(self, db: sqlite_utils.Database, park: str | None, year: int | None, estimates: bool = False):
         self.db, self.park, self.year, self.estimates = db, park, year, estimates
         self._loaded: dict[tuple, nx.MultiDiGraph] = {}
+        self.carbon: CarbonInputs | None = None  # read once for carbon, allocation and scorecard
 
     def estimates_read(self) -> dict[str, Any] | None:
         """The most estimates any loaded graph read (each graph counts those among its own flows)."""
@@ -263,7 +270,7 @@ def analyse_park(db: sqlite_utils.Database, park: str | None, *, analyses: Seque
     if found is None:
         raise UnknownIdError(f"no park {park!r} in the store")
     graphs = _Graphs(db, park, options.year, options.estimates)
-    result = ParkAnalysis(park=park, name=found[0], existing=graphs.get(("existing",)), options=options,
+    result = ParkAnalysis(park=park, name=found[0], graphs=graphs, options=options,
                           ran=tuple(analyses))
     for name, step in _STEPS:
         if name in analyses or (name == "carbon" and "allocation" in analyses):
@@ -332,38 +339,52 @@ def _draws(db: sqlite_utils.Database, G: nx.MultiDiGraph, park: str | None, opti
                       reconciled=reconciled or None)
 
 
+def _carbon_inputs(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions):
+    """The carbon analyses' inputs, read once for the carbon balance, the allocation and the scorecard: the
+    flows that carry carbon (CO2 and by-products with a factor) as a graph, the rest as records."""
+    from .carbon import carbon_resources, load_carbon_inputs
+
+    if graphs.carbon is None:
+        parts = ("exchanges", "emissions") + (("offers",) if "allocation" in result.ran else ())
+        G = graphs.get(("existing",), resources=carbon_resources(db))
+        graphs.carbon = load_carbon_inputs(db, result.park, year=options.year, G=G, parts=parts)
+    return graphs.carbon
+
+
 def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
-    from .carbon import absorption_nodes, carbon_balance, carbon_resources, exchange_credits
+    from .carbon import absorption_nodes_of, carbon_balance_of, exchange_credits_of
     from .factors import factors_or_shipped
     from .inventory import load_offsets, park_inventory, park_views
 
     factors = factors_or_shipped(options.factors)
     park, year = result.park, options.year
-    G = graphs.get(("existing",), resources=carbon_resources(db))
-    result.credits = exchange_credits(db, G, factors)
-    result.balance = carbon_balance(db, park=park, year=year, factors=factors, G=G, credits=result.credits)
+    inputs = _carbon_inputs(db, result, graphs, options)
+    result.credits = exchange_credits_of(inputs, factors=factors)
+    result.balance = carbon_balance_of(inputs, factors=factors, credits=result.credits, co2_uses=options.co2_uses)
     result.inventory = (park_inventory(result.balance, load_offsets(db, park, year), factors) if park is not None
                         else park_views(result.balance))
-    result.absorbers = absorption_nodes(result.balance, G, db)
+    result.absorbers = absorption_nodes_of(inputs, result.balance)
 
 
 def _allocation(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
-    from .carbon import allocate_co2
+    from .carbon import allocate_co2_of
     from .factors import factors_or_shipped
 
-    result.allocation = allocate_co2(db, park=result.park, year=options.year, max_km=options.max_km,
-                                     factors=factors_or_shipped(options.factors), balance=result.balance)
+    result.allocation = allocate_co2_of(_carbon_inputs(db, result, graphs, options),
+                                        factors=factors_or_shipped(options.factors), max_km=options.max_km,
+                                        balance=result.balance, co2_uses=options.co2_uses)
 
 
 def _scorecard(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
     from .factors import factors_or_shipped, load_targets
-    from .scorecard import scorecard
+    from .scorecard import load_scorecard_inputs, scorecard_of
 
     if result.park is None:  # checked on entry; here for the type checker
         raise InputError("the scorecard is a park's: give a park")
-    result.scorecard = scorecard(db, result.park, year=options.year,
-                                 targets=options.targets if options.targets is not None else load_targets(),
-                                 factors=factors_or_shipped(options.factors), min_coverage=options.min_coverage)
+    carbon = graphs.carbon  # the carbon analyses' inputs, when they ran: the scorecard reuses them
+    inputs = load_scorecard_inputs(db, result.park, year=options.year, G=graphs.get(("existing",)), carbon=carbon)
+    result.scorecard = scorecard_of(inputs, targets=options.targets if options.targets is not None else load_targets(),
+                                    factors=factors_or_shipped(options.factors), min_coverage=options.min_coverage)
 
 
 def _colocation(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:

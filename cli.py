@@ -522,6 +522,9 @@ def loops(park, year, kinds, status, max_length, limit, use_estimates, db_path, 
               help="Firms whose inflow and outflow differ by more than this share are reported.")
 @click.option("--min-coverage", type=FiniteFloat(0, 1), default=MIN_COVERAGE, show_default=True,
               help="Flow metrics (TST, FCI, ascendency ...) are withheld below this share of flows with a quantity.")
+@click.option("--balance", type=click.Choice(["AVG2", "AVG", "IO", "OI", "I", "O"], case_sensitive=False), default=None,
+              help="Balance each currency's flows to steady state first, as enaR's balance() (Allesina & Bondavalli "
+                   "2003); every flow needs a quantity.")
 @click.option("--by-park", is_flag=True, help="One row per park and currency (every park, in parallel).")
 @click.option("--jobs", type=click.IntRange(1), default=None, help="Processes for --by-park (default: every core).")
 @click.option("--estimates", "use_estimates", is_flag=True,
@@ -530,8 +533,8 @@ def loops(park, year, kinds, status, max_length, limit, use_estimates, db_path, 
 @_db_option
 @_format_option
 @_errors_to_click
-def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_park, jobs, use_estimates, samples,
-            seed, default_quality, db_path, fmt):
+def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, balance, by_park, jobs, use_estimates,
+            samples, seed, default_quality, db_path, fmt):
     """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency.
 
     Each currency's flow metrics stand on the flows with a quantity: 'coverage' says what share that
@@ -543,12 +546,13 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, by_
         table = metrics_by_park(str(db_path or default_db_path()), parks=[park] if park else None,
                                 orientation=throughflow, imbalance_threshold=threshold, jobs=jobs,
                                 status=_statuses(status), min_coverage=min_coverage, year=year, kinds=_kinds(kinds),
-                                estimates=use_estimates)
+                                estimates=use_estimates, balance=balance.upper() if balance else None)
         _echo_frame(table, fmt, title="metrics by park")
         return
     options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), throughflow=throughflow,
                               imbalance_threshold=threshold, min_coverage=min_coverage, estimates=use_estimates,
-                              samples=samples, seed=seed, default_quality=default_quality)
+                              samples=samples, seed=seed, default_quality=default_quality,
+                              balance=balance.upper() if balance else None)
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("metrics",), options=options)
     table, balance = ran(analysis.metrics, "metrics"), ran(analysis.imbalance, "metrics")
     if analysis.estimates_note:  # with the figures in JSON and CSV, on stderr with the table

@@ -723,6 +723,7 @@ def network_metrics(
     orientation: str = "input",
     imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
     min_coverage: float = MIN_COVERAGE,
+    balance: str | None = None,
 ) -> pd.DataFrame:
     """Structure, cycling and information metrics of the network, one row per currency.
 
@@ -746,6 +747,11 @@ def network_metrics(
     min_coverage : float
         Least share of a currency's flows with a quantity for its flow metrics to be given (default
         :data:`symbiosis.coverage.MIN_COVERAGE`, 0.5; CLI ``--min-coverage``).
+    balance : str, optional
+        Balance each currency's flow model to steady state first, as enaR's ``balance`` does (``AVG2``,
+        ``AVG``, ``IO``, ``OI``, ``I``, ``O``: :mod:`symbiosis.ena_balance`); the ``warning`` says how many
+        firms were out of steady state by ssCheck's rule. Every flow needs a quantity (else the flow
+        metrics are withheld with the reason). CLI ``--balance``.
 
     Returns
     -------
@@ -796,19 +802,45 @@ def network_metrics(
     (0.0, True, 'nothing known: 0 of 1 energy flows with a quantity')
     """
     validate_graph(G, needs=("currency", "quantity"))
-    _check_options(orientation, min_coverage)
-    return _frame(_metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage), _COLUMNS, _NULLABLE)
+    _check_options(orientation, min_coverage, balance)
+    return _frame(_metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage, balance), _COLUMNS,
+                  _NULLABLE)
 
 
-def _check_options(orientation: str, min_coverage: float) -> None:
+def _check_options(orientation: str, min_coverage: float, balance: str | None = None) -> None:
     if not 0 <= min_coverage <= 1:
         raise InputError(f"min_coverage must be between 0 and 1, not {min_coverage}")
     if orientation not in ("input", "output"):
         raise InputError(f"throughflow orientation must be 'input' or 'output', not {orientation!r}")
+    if balance is not None:
+        from .ena_balance import BALANCE_METHODS
+
+        if balance not in BALANCE_METHODS:
+            raise InputError(f"balance method {balance!r}: expected one of {', '.join(BALANCE_METHODS)}")
+
+
+def _balanced(model: FlowModel, method: str, warnings: list[str]) -> tuple[FlowModel, str | None]:
+    """The model balanced by enaR's ``balance`` method (:mod:`symbiosis.ena_balance`), or the reason it
+    cannot be: balancing rescales every flow, so every flow needs a quantity."""
+    from .ena_balance import SS_TOLERANCE_PERCENT, balance_flow_model, percent_errors
+
+    if model.unknown:
+        return model, (f"balance {method}: {model.unknown} flow(s) without a quantity (balancing rescales every "
+                       "flow: it needs them all)")
+    if not len(model.nodes) or not model.adjacency.nnz:
+        return model, None
+    errors = percent_errors(model.flows.toarray(), model.inputs, model.outputs)
+    outside = int((errors >= SS_TOLERANCE_PERCENT).sum())
+    balanced = balance_flow_model(model, method)
+    warnings.append(f"balanced by enaR's {method} before the metrics ({outside} of {len(model.nodes)} firms were "
+                    f"{SS_TOLERANCE_PERCENT:g} % or more out of steady state, ssCheck's rule); flow figures describe "
+                    "the balanced model" if outside else
+                    f"already at steady state by ssCheck's {SS_TOLERANCE_PERCENT:g} % rule: not rebalanced")
+    return balanced, None
 
 
 def _metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...], orientation: str, imbalance_threshold: float,
-                 min_coverage: float) -> list[dict]:
+                 min_coverage: float, balance: str | None = None) -> list[dict]:
     """The rows of :func:`network_metrics` as dicts (a table of many parks is built once, from all rows)."""
     rows = []
     for currency in currencies:
@@ -821,6 +853,8 @@ def _metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...], orientation: s
         if model.unknown:
             warnings.append(f"{model.unknown} flow(s) without a quantity left out of flow-based metrics")
         withheld = coverage.reason(min_coverage) or _degenerate(model)
+        if balance and not withheld:
+            model, withheld = _balanced(model, balance, warnings)
         if withheld:
             reasons.append(withheld)
             flow_metrics = dict.fromkeys(FLOW_METRICS)
@@ -855,12 +889,12 @@ def _check_filters(kinds: tuple[str, ...] | None, status: tuple[str, ...]) -> No
 
 def metric_rows(G: nx.MultiDiGraph, currencies: tuple[str, ...] = CURRENCIES, *, orientation: str = "input",
                 imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD,
-                min_coverage: float = MIN_COVERAGE) -> list[dict]:
+                min_coverage: float = MIN_COVERAGE, balance: str | None = None) -> list[dict]:
     """:func:`network_metrics`'s rows as dicts, one per currency: a table of many parks is built once
     from all their rows (a small DataFrame per park costs more than its metrics)."""
     validate_graph(G, needs=("currency", "quantity"))
-    _check_options(orientation, min_coverage)
-    return _metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage)
+    _check_options(orientation, min_coverage, balance)
+    return _metric_rows(G, currencies, orientation, imbalance_threshold, min_coverage, balance)
 
 
 def metrics_frame(rows: list[dict], *, by_park: bool = False) -> pd.DataFrame:
@@ -905,6 +939,7 @@ def metrics_by_park(
     year: int | None = None,
     kinds: tuple[str, ...] | None = None,
     estimates: bool = False,
+    balance: str | None = None,
 ) -> pd.DataFrame:
     """:func:`network_metrics` for every park (or the given ones), one row per park and currency.
 
@@ -918,6 +953,8 @@ def metrics_by_park(
     min_coverage : float
         Least share of a currency's flows with a quantity for a park's flow metrics to be given, per park
         and currency (see :func:`network_metrics`).
+    balance : str, optional
+        Balance each park's flow model first, as enaR's ``balance`` (:data:`symbiosis.ena_balance.BALANCE_METHODS`).
     year, kinds, status, estimates
         The flows of each park's graph, as :func:`symbiosis.graph.load_graph` reads them.
 
@@ -933,9 +970,9 @@ def metrics_by_park(
     """
     from .pipeline import AnalysisOptions, analyse_parks
 
-    _check_options(orientation, min_coverage)
+    _check_options(orientation, min_coverage, balance)
     _check_filters(kinds, status)
-    options = AnalysisOptions(year=year, status=tuple(status), kinds=tuple(kinds) if kinds else None,
+    options = AnalysisOptions(balance=balance, year=year, status=tuple(status), kinds=tuple(kinds) if kinds else None,
                               currencies=tuple(currencies), throughflow=orientation,
                               imbalance_threshold=imbalance_threshold, min_coverage=min_coverage, estimates=estimates)
     per_park = analyse_parks(db_path, parks, analyses=("metrics",), options=options, collect=_park_metric_rows,

@@ -60,7 +60,8 @@ class AnalysisOptions:
         carbon and the scorecard read existing flows, co-location existing and potential ones.
     max_length, loop_limit : int
         Most firms in a loop; most loops listed.
-    currencies, throughflow, imbalance_threshold : metrics options (:func:`symbiosis.metrics.network_metrics`).
+    currencies, throughflow, imbalance_threshold, balance : metrics options
+        (:func:`symbiosis.metrics.network_metrics`).
     min_coverage : float
         Least share known for a flow metric or a scorecard verdict.
     max_km : float
@@ -87,6 +88,7 @@ class AnalysisOptions:
     currencies: tuple[str, ...] | None = None
     throughflow: str = "input"
     imbalance_threshold: float = DEFAULT_IMBALANCE_THRESHOLD
+    balance: str | None = None
     min_coverage: float = MIN_COVERAGE
     max_km: float = 100.0
     radius_km: float = 50.0
@@ -293,7 +295,7 @@ def _metrics(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, o
     currencies = options.currencies or CURRENCIES
     result.metric_rows = metric_rows(result.graph, currencies, orientation=options.throughflow,
                                      imbalance_threshold=options.imbalance_threshold,
-                                     min_coverage=options.min_coverage)
+                                     min_coverage=options.min_coverage, balance=options.balance)
     if options.samples:
         from .sampling import with_intervals
 
@@ -302,7 +304,8 @@ def _metrics(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, o
 
         def figures(G: nx.MultiDiGraph) -> dict[str, float | None]:
             rows = metric_rows(G, sampled, orientation=options.throughflow,
-                               imbalance_threshold=options.imbalance_threshold, min_coverage=options.min_coverage)
+                               imbalance_threshold=options.imbalance_threshold, min_coverage=options.min_coverage,
+                               balance=options.balance)
             return {f"{row['currency']}: {name}": row[name] for row in rows for name in _SAMPLED_METRICS}
 
         result.metric_intervals = with_intervals(result.graph, _draws(db, result.graph, result.park, options),

@@ -582,14 +582,16 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, bal
 @click.option("--top", type=click.IntRange(1), default=20, show_default=True, help="Rows of the per-firm balance.")
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
+@_samples_options
 @_factors_option
 @_db_option
 @_format_option
 @_errors_to_click
-def carbon(park, year, max_km, top, use_estimates, factors_file, db_path, fmt):
+def carbon(park, year, max_km, top, use_estimates, samples, seed, default_quality, factors_file, db_path, fmt):
     """CO2 of the park as one entity (park view, each tonne once), per firm (firm view), absorption nodes
     (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
-    options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file), estimates=use_estimates)
+    options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file), estimates=use_estimates,
+                              samples=samples, seed=seed, default_quality=default_quality)
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("carbon", "allocation"), options=options)
     balance, credits, view, nodes = (ran(analysis.balance, "carbon"), ran(analysis.credits, "carbon"),
                                      ran(analysis.inventory, "carbon"), ran(analysis.absorbers, "carbon"))
@@ -608,7 +610,8 @@ def carbon(park, year, max_km, top, use_estimates, factors_file, db_path, fmt):
             credits.attrs["note"] = f"{top} of {listed} exchanges shown (--top); --format csv or json lists all"
     _echo_frames({"park view (tCO2e/yr)": view, "balance, firm view (tCO2e/yr)": shown,
                   "by-product exchanges": credits, "absorption nodes": nodes,
-                  "allocation (min-cost flow)": allocation.pairs, "park CO2 (tCO2e/yr)": allocation.summary}, fmt)
+                  "allocation (min-cost flow)": allocation.pairs, "park CO2 (tCO2e/yr)": allocation.summary}
+                 | _intervals(analysis.carbon_intervals), fmt)
     for note in allocation.notes + ([analysis.estimates_note] if analysis.estimates_note else []):
         click.echo(f"note: {note}", err=True)
 
@@ -652,15 +655,18 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_p
               help="Below this share of what an indicator needs, its verdict is 'insufficient data'.")
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
+@_samples_options
 @_factors_option
 @_db_option
 @_format_option
 @_errors_to_click
-def scorecard_command(park, year, targets_file, min_coverage, use_estimates, factors_file, db_path, fmt):
+def scorecard_command(park, year, targets_file, min_coverage, use_estimates, samples, seed, default_quality,
+                      factors_file, db_path, fmt):
     """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
     db = open_store(db_path, create=False)
     options = AnalysisOptions(year=year, targets=load_targets(targets_file), factors=load_factors(factors_file),
-                              min_coverage=min_coverage, estimates=use_estimates)
+                              min_coverage=min_coverage, estimates=use_estimates, samples=samples, seed=seed,
+                              default_quality=default_quality)
     parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
     analyses = [analyse_park(db, park_id, analyses=("scorecard",), options=options) for park_id in parks]
     cards = pd.concat([ran(analysis.scorecard, "scorecard") for analysis in analyses],
@@ -671,7 +677,13 @@ def scorecard_command(park, year, targets_file, min_coverage, use_estimates, fac
     if fmt == "table" and len(cards):
         cards = cards[["park_id", "pillar", "indicator", "value", "unit", "target", "passed", "coverage",
                        "target_status", "reason"]]
-    _echo_frame(cards, fmt, title="scorecard")
+    if not samples:
+        _echo_frame(cards, fmt, title="scorecard")
+        return
+    intervals = pd.concat([ran(analysis.scorecard_intervals, "scorecard").assign(park_id=analysis.park)
+                           for analysis in analyses], ignore_index=True)
+    intervals.attrs["note"] = ran(analyses[0].scorecard_intervals, "scorecard").attrs.get("note") if analyses else None
+    _echo_frames({"scorecard": cards} | _intervals(intervals[["park_id", *intervals.columns[:-1]]]), fmt)
 
 
 @cli.command("match")

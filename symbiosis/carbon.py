@@ -91,18 +91,26 @@ _NO_QUANTITY, _NO_FACTOR = "no quantity", "no CO2 factor for this resource"
 _NO_DISTANCE = "no distance: transport not subtracted"
 
 
-def _emissions(db: sqlite_utils.Database, firms: list[str], year: int | None) -> dict[str, tuple]:
-    """(year, scope1, scope2, capture) per firm: the given year, else each firm's latest."""
+def _emissions(db: sqlite_utils.Database, firms: list[str],
+               year: int | None) -> tuple[dict[str, tuple], dict[str, tuple]]:
+    """(year, scope1, scope2, capture) per firm: the given year, else each firm's latest; and, for the
+    rows that state one, their (relative standard deviation, quality class)."""
     found: dict[str, tuple] = {}
+    uncertain: dict[str, tuple] = {}
     for start in range(0, len(firms), 500):
         chunk = firms[start:start + 500]
         marks = ", ".join("?" for _ in chunk)
-        sql = (f"SELECT enterprise_id, year, scope1_t, scope2_t, co2_capture_t FROM emissions "
+        sql = (f"SELECT enterprise_id, year, scope1_t, scope2_t, co2_capture_t, sd_rel, quality FROM emissions "
                f"WHERE enterprise_id IN ({marks})" + (" AND year = ?" if year is not None else "")
                + " ORDER BY year")
-        for firm, row_year, scope1, scope2, capture in db.execute(sql, chunk + ([year] if year is not None else [])):
+        for firm, row_year, scope1, scope2, capture, sd_rel, quality in db.execute(
+                sql, chunk + ([year] if year is not None else [])):
             found[firm] = (row_year, scope1, scope2, capture)  # ordered by year: the latest wins
-    return found
+            if sd_rel is not None or quality is not None:
+                uncertain[firm] = (sd_rel, quality)
+            else:
+                uncertain.pop(firm, None)
+    return found, uncertain
 
 
 def _combined(*statuses: str) -> str:
@@ -187,6 +195,9 @@ class CarbonInputs:
         exchanges' resources has a CO2 factor: how many of them each firm of the graph receives.
     emissions : dict or None
         firm -> (year, scope1_t, scope2_t, co2_capture_t): the given year's row, else the firm's latest.
+    emission_uncertainty : dict or None
+        firm -> (relative standard deviation, quality class) of that row, for the rows that state one
+        (``--samples`` draws them).
     purchases : dict or None
         firm -> {(electricity?, from a park firm?): (flows, with a quantity, MWh)}: the existing flows of
         scope-2 energy into the graph's firms.
@@ -204,6 +215,7 @@ class CarbonInputs:
     outside_records: list[tuple] | None = None
     outside_takers: list[tuple[str, int]] | None = None
     emissions: dict[str, tuple] | None = None
+    emission_uncertainty: dict[str, tuple] | None = None
     purchases: dict[str, dict] | None = None
     countries: dict[str, str | None] | None = None
     offers: CO2Side | None = None
@@ -261,17 +273,18 @@ def load_carbon_inputs(db: sqlite_utils.Database, park: str | None = None, *, ye
     outside_records, outside_takers = None, None
     if G is not None and wanted & {"exchanges", _EXCHANGE_COUNTS}:
         outside_records, outside_takers = _outside_exchanges(db, G, resources, in_full="exchanges" in wanted)
-    emissions, purchases = None, None
+    emissions, emission_uncertainty, purchases = None, None, None
     if G is not None and "emissions" in wanted:
         firms = _firms(G)
-        emissions = _emissions(db, firms, year)
+        emissions, emission_uncertainty = _emissions(db, firms, year)
         purchases = _scope2_purchases(db, G, set(firms), year)
     countries = dict(db.execute("SELECT id, country FROM parks")) if wanted & {"emissions", "offers"} else None
     offers, demands = None, None
     if "offers" in wanted:
         offers, demands = (_exchange_sides(db, table, park, year) for table in ("offers", "demands"))
     return CarbonInputs(park=park, year=year, G=G, parts=wanted, resources=resources, outside_records=outside_records,
-                        outside_takers=outside_takers, emissions=emissions, purchases=purchases, countries=countries,
+                        outside_takers=outside_takers, emissions=emissions,
+                        emission_uncertainty=emission_uncertainty, purchases=purchases, countries=countries,
                         offers=offers, demands=demands)
 
 

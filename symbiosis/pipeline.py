@@ -128,9 +128,9 @@ class ParkAnalysis:
     loops : symbiosis.loops.LoopSearch
     metric_rows : list of dict
         :func:`symbiosis.metrics.network_metrics`'s rows (``metrics`` gives them as a table).
-    metric_intervals : DataFrame
-        With ``options.samples``: each flow metric's median and 90 % interval
-        (:func:`symbiosis.sampling.with_intervals`).
+    metric_intervals, carbon_intervals, scorecard_intervals : DataFrame
+        With ``options.samples``: each flow metric's, headline carbon figure's (park view, CO2 avoided,
+        stored and utilised) and scorecard indicator's median and 90 % interval (:mod:`symbiosis.sampling`).
     balance, credits, inventory, absorbers : DataFrame
         Carbon: firm view, by-product exchanges, park view, absorption nodes.
     allocation : symbiosis.carbon.Allocation
@@ -146,6 +146,8 @@ class ParkAnalysis:
     loops: LoopSearch | None = None
     metric_rows: list[dict] | None = None
     metric_intervals: pd.DataFrame | None = None
+    carbon_intervals: pd.DataFrame | None = None
+    scorecard_intervals: pd.DataFrame | None = None
     balance: pd.DataFrame | None = None
     credits: pd.DataFrame | None = None
     inventory: pd.DataFrame | None = None
@@ -367,6 +369,71 @@ def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, op
     result.inventory = (park_inventory(result.balance, load_offsets(db, park, year), factors) if park is not None
                         else park_views(result.balance))
     result.absorbers = absorption_nodes_of(inputs, result.balance)
+    if options.samples:
+        offsets = load_offsets(db, park, year) if park is not None else None
+        result.carbon_intervals = _sampled(db, result, options, graphs, lambda carbon, _: _carbon_figures(
+            carbon, factors, offsets, options.co2_uses), inputs)
+
+
+def _number(value: Any) -> float | None:
+    """A figure as a float, None when unknown (None, NaN or not a number)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _carbon_figures(inputs, factors: dict[str, float], offsets: pd.DataFrame | None,
+                    co2_uses: pd.DataFrame | None) -> dict[str, float | None]:
+    """The headline carbon figures of one flow set: the park view (a park's) and the sums over firms of CO2
+    avoided by by-product exchanges, stored for good and utilised (None when none is known)."""
+    from .carbon import carbon_balance_of, exchange_credits_of
+    from .inventory import park_inventory
+
+    credits = exchange_credits_of(inputs, factors=factors)
+    balance = carbon_balance_of(inputs, factors=factors, credits=credits, co2_uses=co2_uses)
+    figures: dict[str, float | None] = {}
+    if offsets is not None:
+        inventory = park_inventory(balance, offsets, factors)
+        figures.update({f"park view: {name}": _number(value)
+                        for name, value in zip(inventory["figure"], inventory["value_t"])})
+    for column, label in (("avoided_t", "CO2 avoided by by-product exchanges (t)"),
+                          ("stored_t", "CO2 stored for good (t)"), ("utilised_t", "CO2 utilised (t)")):
+        values = pd.to_numeric(balance[column], errors="coerce")
+        figures[label] = float(values.sum()) if values.notna().any() else None
+    return figures
+
+
+def _sampled(db: sqlite_utils.Database, result: ParkAnalysis, options: AnalysisOptions, graphs: _Graphs,
+             figures: Callable[[Any, Any], dict[str, float | None]], carbon: Any, scorecard: Any = None) -> pd.DataFrame:
+    """A figure function's values on the data and their median and 90 % interval over ``options.samples``
+    draws: the flows (of the park's full existing graph, as :func:`_draws` draws them) set on copies of the
+    carbon inputs' graph (and the scorecard's), the emissions rows drawn from their own uncertainties."""
+    import dataclasses
+
+    from .sampling import apply_draw, draw_emissions, summarise
+
+    full = graphs.get(("existing",))
+    draws = _draws(db, full, result.park, options)
+    carbon_graph = carbon.G.copy()
+    full_copy = full.copy() if scorecard is not None else None
+    emissions = draw_emissions(carbon.emissions or {}, carbon.emission_uncertainty or {}, len(draws.values),
+                               options.seed, default_quality=options.default_quality)
+    per_draw = []
+    for row, drawn_emissions in enumerate(emissions):
+        apply_draw(carbon_graph, draws, row)
+        sampled_carbon = dataclasses.replace(carbon, G=carbon_graph, emissions=drawn_emissions)
+        sampled_scorecard = None
+        if scorecard is not None and full_copy is not None:
+            apply_draw(full_copy, draws, row)
+            sampled_scorecard = dataclasses.replace(scorecard, G=full_copy, carbon=sampled_carbon)
+        per_draw.append(figures(sampled_carbon, sampled_scorecard))
+    stated = sum(1 for firm in (carbon.emissions or {}) if firm in (carbon.emission_uncertainty or {}))
+    note = draws.note + f"; emissions rows drawn: {stated} with a stated uncertainty" + (
+        f", the rest as {options.default_quality}" if options.default_quality else ", the rest kept at their value"
+    ) + "; energy use, offsets and the CO2 read from outside the carbon graph kept at their value"
+    return summarise(figures(carbon, scorecard), per_draw, note)
 
 
 def _allocation(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
@@ -386,8 +453,17 @@ def _scorecard(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs,
         raise InputError("the scorecard is a park's: give a park")
     carbon = graphs.carbon  # the carbon analyses' inputs, when they ran: the scorecard reuses them
     inputs = load_scorecard_inputs(db, result.park, year=options.year, G=graphs.get(("existing",)), carbon=carbon)
-    result.scorecard = scorecard_of(inputs, targets=options.targets if options.targets is not None else load_targets(),
-                                    factors=factors_or_shipped(options.factors), min_coverage=options.min_coverage)
+    targets = options.targets if options.targets is not None else load_targets()
+    factors = factors_or_shipped(options.factors)
+    result.scorecard = scorecard_of(inputs, targets=targets, factors=factors, min_coverage=options.min_coverage)
+    if options.samples:
+
+        def indicators(_: Any, sampled: Any) -> dict[str, float | None]:
+            card = scorecard_of(sampled, targets=targets, factors=factors, min_coverage=options.min_coverage)
+            return {f"{pillar}: {name}": _number(value)
+                    for pillar, name, value in zip(card["pillar"], card["indicator"], card["value"])}
+
+        result.scorecard_intervals = _sampled(db, result, options, graphs, indicators, inputs.carbon, inputs)
 
 
 def _colocation(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:

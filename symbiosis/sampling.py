@@ -32,7 +32,7 @@ from .coverage import none_for_nan
 from .errors import InputError
 from .uncertainty import flow_sd
 
-__all__ = ["FlowDraws", "draw_flows", "with_intervals", "INTERVAL"]
+__all__ = ["FlowDraws", "draw_flows", "draw_emissions", "apply_draw", "with_intervals", "summarise", "INTERVAL"]
 
 #: the interval reported beside each figure: the 5th and 95th percentiles (a 90 % interval)
 INTERVAL = (5.0, 95.0)
@@ -143,21 +143,58 @@ def with_intervals(G: nx.MultiDiGraph, draws: FlowDraws, figures: Callable[[nx.M
     """
     on_data = figures(G)
     sampled = G.copy()
-    edges = [sampled.edges[u, v, key] for u, v, key in draws.keys]
-    collected: dict[str, list[float]] = {name: [] for name in on_data}
-    for row in draws.values:
-        for data, quantity in zip(edges, row):
-            data["quantity"] = float(quantity)
-        for name, value in figures(sampled).items():
-            if value is not None and name in collected and math.isfinite(value):
-                collected[name].append(float(value))
+    per_draw = []
+    for row in range(len(draws.values)):
+        apply_draw(sampled, draws, row)
+        per_draw.append(figures(sampled))
+    return summarise(on_data, per_draw, draws.note)
+
+
+def draw_emissions(emissions: dict[str, tuple], uncertainty: dict[str, tuple], samples: int, seed: int, *,
+                   default_quality: str | None = None) -> list[dict[str, tuple]]:
+    """``samples`` versions of the firms' emissions rows ``firm -> (year, scope1, scope2, capture)``:
+    each figure of a row with a relative uncertainty (stated, its class's default, or ``default_quality``'s)
+    multiplied by its own lognormal factor of mean 1; the other rows as they are.
+
+    The draws use their own random stream (``default_rng([seed, 1])``), so adding emission uncertainties
+    leaves the flow draws of the same seed unchanged.
+    """
+    from .uncertainty import DEFAULT_RELATIVE_SD
+
+    rng = np.random.default_rng([seed, 1])
+    drawn: list[dict[str, tuple]] = [dict(emissions) for _ in range(samples)]
+    for firm, row in emissions.items():
+        sd_rel, quality = uncertainty.get(firm, (None, None))
+        share = sd_rel if sd_rel is not None else DEFAULT_RELATIVE_SD.get(quality or default_quality or "", None)
+        if not share:
+            continue
+        year, *figures = row
+        factors = _lognormal(rng, np.ones(len(figures)), np.full(len(figures), share), samples)
+        for draw, factor in zip(drawn, factors):
+            draw[firm] = (year, *(None if figure is None else figure * float(scale)
+                                  for figure, scale in zip(figures, factor)))
+    return drawn
+
+
+def apply_draw(G: nx.MultiDiGraph, draws: FlowDraws, row: int) -> None:
+    """Set the quantities of draw ``row`` on ``G`` (a copy of the graph drawn from, or a graph with a
+    subset of its flows: flows it lacks are skipped)."""
+    edges = G.edges
+    for (u, v, key), quantity in zip(draws.keys, draws.values[row]):
+        if G.has_edge(u, v, key):
+            edges[u, v, key]["quantity"] = float(quantity)
+
+
+def summarise(on_data: dict[str, float | None], per_draw: list[dict[str, float | None]], note: str) -> pd.DataFrame:
+    """Figures on the data beside their median and 90 % interval over the draws (as :func:`with_intervals`)."""
     rows = []
     for name, value in on_data.items():
-        values = np.asarray(collected[name])
+        known = [float(figure) for figure in (draw.get(name) for draw in per_draw)
+                 if figure is not None and math.isfinite(figure)]
+        values = np.array(known, dtype=np.float64)
         low, median, high = (np.percentile(values, [INTERVAL[0], 50.0, INTERVAL[1]]).tolist() if len(values)
                              else (None, None, None))
-        rows.append({"figure": name, "value": value, "median": median, "low": low, "high": high,
-                     "draws": len(values)})
+        rows.append({"figure": name, "value": value, "median": median, "low": low, "high": high, "draws": len(values)})
     frame = none_for_nan(pd.DataFrame(rows, columns=["figure", "value", "median", "low", "high", "draws"]))
-    frame.attrs["note"] = draws.note
+    frame.attrs["note"] = note
     return frame

@@ -762,10 +762,12 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
 @click.option("--title", default=None, help="Page title (default: the park's name).")
 @click.option("--max-nodes", type=click.IntRange(10), default=3000, show_default=True,
               help="Above this many nodes, draw parks (or regions) instead of firms.")
+@click.option("--estimates", "use_estimates", is_flag=True,
+              help="Draw the stored reconciliation's estimates where it adjusted or determined a quantity (they glow).")
 @_output_option("HTML file to write ('-': standard output).")
 @_db_option
 @_errors_to_click
-def map_command(park, layout, show, title, max_nodes, output, db_path):
+def map_command(park, layout, show, title, max_nodes, use_estimates, output, db_path):
     """Interactive network map (one offline HTML file): sectors, flows by kind, loops, absorbers."""
     from viz.map import store_map
 
@@ -775,7 +777,7 @@ def map_command(park, layout, show, title, max_nodes, output, db_path):
         raise click.UsageError(f"--show takes loops, absorbers, potential; not {', '.join(unknown)}")
     check_output(output)  # before minutes of layout work
     html = store_map(open_store(db_path, create=False), park=park, layout=layout, show=shown, title=title,
-                     max_nodes=max_nodes)
+                     max_nodes=max_nodes, estimates=use_estimates)
     _wrote(write_output(output, html))
 
 

@@ -120,3 +120,15 @@ def test_the_report_lists_the_estimated_flows_with_intervals_only_after_a_reconc
     section = page[page.index("Reconciled flows"):page.index("Co-location")]
     assert section.count("<tr>") == 1 + 1 + 1 + 3  # two header rows, one summary row, three estimated flows
     assert "determined" in section and "adjusted" in section and "likely" in section and "90 % high" in section
+
+
+def test_the_map_draws_estimates_only_when_asked_and_marks_them(store_path):
+    from viz.map import store_map
+
+    db = open_store(store_path)
+    reconcile_store(db, "u")
+    plain, estimated = (store_map(db, "u", estimates=flag) for flag in (False, True))
+    assert "reconciliation estimate" not in plain
+    assert estimated.count("reconciliation estimate (determined)") == 1
+    assert estimated.count("reconciliation estimate (adjusted)") == 2
+    assert "rgba(217,119,6,0.9)" in estimated and "rgba(217,119,6,0.9)" not in plain.split("amber glow")[0]

@@ -25,6 +25,8 @@ split again (a firm id may contain " -> ").
 """
 from __future__ import annotations
 
+import dataclasses
+
 import functools
 import json
 import logging
@@ -71,6 +73,8 @@ SPREAD_PX = 42.0
 CURRENCY_ORDER = ("mass", "energy", "water", "co2")
 CURRENCY_LABELS = {"mass": "mass (material + waste)", "energy": "energy", "water": "water", "co2": "co2"}
 STATUS_DASHES = {"planned": [2, 4], "potential": [8, 6]}
+#: a flow whose quantity is a reconciliation estimate (map --estimates) glows amber
+ESTIMATE_GLOW = {"enabled": True, "color": "rgba(217,119,6,0.9)", "size": 9, "x": 0, "y": 0}
 _VIS = Path(pyvis.__file__).parent / "templates" / "lib" / "vis-9.1.2"
 _TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                                 autoescape=jinja2.select_autoescape(["html"]))
@@ -587,8 +591,14 @@ def _vis_edge(G: nx.MultiDiGraph, u: str, v: str, edge_id: str, data: dict, flow
              amount, f"status: {data['status']}"]
     if data.get("distance_km") is not None:
         lines.append(f"distance: {data['distance_km']:,.1f} km")
+    if data.get("estimate"):  # read with --estimates: the quantity is a reconciliation's, not the data's
+        imported = data.get("quantity_imported")
+        lines.append(f"reconciliation estimate ({data['estimate']}); imported: "
+                     + ("unknown" if imported is None else _fmt(imported, data["unit"])))
     options: dict[str, object] = {"id": edge_id, "title": "\n".join(lines), "arrows": "to",
                                   "dashes": STATUS_DASHES.get(data["status"], False)}
+    if data.get("estimate"):
+        options["shadow"] = ESTIMATE_GLOW
     if quantity is None:
         # never the width of a known flow (nor of a known zero): a faded hairline marked "?"
         options.update(width=UNKNOWN_WIDTH, color={"color": colour_of_kind, "highlight": colour_of_kind,
@@ -668,11 +678,13 @@ def _legend(G: nx.MultiDiGraph, flows: _Flows, sectors: _Sectors, layout: str, d
         "styles": ["grey box: outside the park (imports, exports)",
                    "grey box, dashed outline: boundary role (utility, environment, external)",
                    "dashed outline: firm in another park",
-                   "green ring: CO2 absorption node",
-                   "size: known throughput (relative, per currency); a node whose flows are all of unknown "
-                   "quantity is drawn smallest",
-                   "firms sharing a point are spread on a small spiral around it" if layout == "geo" else
-                   "force layout: the same on every load"],
+                   "green ring: CO2 absorption node"]
+                  + (["amber glow on a flow: its quantity is a reconciliation estimate (map --estimates)"]
+                     if any(G.graph.get("estimates", {}).get(status) for status in ("adjusted", "determined")) else [])
+                  + ["size: known throughput (relative, per currency); a node whose flows are all of unknown "
+                     "quantity is drawn smallest",
+                     "firms sharing a point are spread on a small spiral around it" if layout == "geo" else
+                     "force layout: the same on every load"],
     }
 
 
@@ -723,25 +735,27 @@ def write_map(G: nx.MultiDiGraph, path: str | os.PathLike, **options) -> Path:
 
 def store_map(db, park: str | None = None, *, layout: str = "force",
               show: tuple[str, ...] = ("loops", "absorbers", "potential"), title: str | None = None,
-              max_nodes: int = MAX_NODES) -> str:
+              max_nodes: int = MAX_NODES, estimates: bool = False) -> str:
     """Build the map of a store (or one park): the graph, its loops and absorption nodes, drawn.
 
     Loops and absorbers are computed on existing flows; planned flows are drawn dotted and potential
-    ones (from matchmaking) dashed when ``show`` includes ``potential``.
+    ones (from matchmaking) dashed when ``show`` includes ``potential``. With ``estimates``, the stored
+    reconciliation's estimates replace the quantities it adjusted or determined, and those flows glow.
     """
     from symbiosis.colocation import park_centres
     from symbiosis.graph import load_graph
     from symbiosis.pipeline import PAGE_OPTIONS, analyse_park
 
     statuses = ["existing", "planned"] + (["potential"] if "potential" in show else [])
-    G = load_graph(db, park=park, status=statuses)
+    G = load_graph(db, park=park, status=statuses, estimates=estimates)
     small = G.number_of_nodes() <= max_nodes
     # the existing-only graph is loaded only when loops or absorbers will be drawn (a national map is
     # aggregated and shows neither; loading it twice would double the memory)
     wanted = (("loops",) if "loops" in show else ()) + (("carbon",) if "absorbers" in show else ())
     loops = absorbers = None
     if small and wanted:  # a national map is aggregated and shows neither: nothing to analyse then
-        analysis = analyse_park(db, park, analyses=wanted, options=PAGE_OPTIONS)
+        options = dataclasses.replace(PAGE_OPTIONS, estimates=estimates)
+        analysis = analyse_park(db, park, analyses=wanted, options=options)
         loops = analysis.loops.loops if analysis.loops is not None else None
         absorbers = analysis.absorbers["id"].head(10).tolist() if analysis.absorbers is not None else None
     # every park (a park without coordinates still has a country to read its firms' codes by)

@@ -333,7 +333,7 @@ def _graph_of(inputs: CarbonInputs, analysis: str) -> nx.MultiDiGraph:
     return validate_graph(inputs.G, needs=_GRAPH_NEEDS)
 
 
-def carbon_balance(db: sqlite_utils.Database, park: str | None = None, year: int | None = None,
+def carbon_balance(db: sqlite_utils.Database, park: str | None = None, *, year: int | None = None,
                    factors: dict[str, float] | None = None, G: nx.MultiDiGraph | None = None,
                    credits: pd.DataFrame | None = None) -> pd.DataFrame:
     """CO2 emitted, absorbed, avoided and net per enterprise (see the module docstring for the rules).
@@ -1240,7 +1240,7 @@ def _exchange_sides(db: sqlite_utils.Database, table: str, park: str | None, yea
                    unknown_firms, unknown_rows)
 
 
-def allocate_co2(db: sqlite_utils.Database, park: str | None = None, year: int | None = None,
+def allocate_co2(db: sqlite_utils.Database, park: str | None = None, *, year: int | None = None,
                  max_km: float = 100.0, factors: dict[str, float] | None = None,
                  balance: pd.DataFrame | None = None) -> Allocation:
     """Match the park's capturable CO2 to its absorbers with a min-cost flow.

@@ -232,7 +232,7 @@ def _check_weight(weight: str) -> None:
         raise InputError(f"weight must be 'tco2e' or 'tonnes', not {weight!r}")
 
 
-def long_haul(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+def long_haul(db: sqlite_utils.Database, park: str | None = None, *, radius_km: float = 50.0,
               factors: dict[str, float] | None = None, G: nx.MultiDiGraph | None = None) -> pd.DataFrame:
     """Existing and potential exchanges longer than ``radius_km``, and what co-location would save.
 
@@ -488,7 +488,7 @@ def _communities(potential: pd.DataFrame, seed: int) -> tuple[list[str], np.ndar
     return firms.tolist(), np.asarray(partition.membership)
 
 
-def clusters(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+def clusters(db: sqlite_utils.Database, park: str | None = None, *, radius_km: float = 50.0,
              match_km: float = 200.0, weight: str = "tco2e", colocated_km: float = DEFAULT_COLOCATED_KM,
              factors: dict[str, float] | None = None, seed: int = 0,
              G: nx.MultiDiGraph | None = None) -> pd.DataFrame:
@@ -648,7 +648,8 @@ def clusters_of(inputs: ColocationInputs, *, radius_km: float = 50.0, match_km: 
     return with_note(none_for_nan(frame), notes)
 
 
-def gaps(db: sqlite_utils.Database, park: str | None = None, sectors: pd.DataFrame | None = None) -> pd.DataFrame:
+def gaps(db: sqlite_utils.Database, park: str | None = None, *,
+         sectors: pd.DataFrame | None = None) -> pd.DataFrame:
     """Streams offered in a park that no firm there takes, and demands no firm there supplies.
 
     An offer has a taker in its park when another firm of the park demands the same resource or already

@@ -166,7 +166,7 @@ def _within(errors: np.ndarray, tolerance: float) -> bool:
     return True
 
 
-def ss_check(F, z, y, tolerance: float = SS_TOLERANCE_PERCENT) -> bool:
+def ss_check(F, z, y, *, tolerance: float = SS_TOLERANCE_PERCENT) -> bool:
     """Whether a model is at steady state within ``tolerance`` percent, by enaR's ``ssCheck`` rule.
 
     True when every compartment's :func:`percent_errors` is strictly below ``tolerance``.

@@ -71,7 +71,7 @@ def is_green_certificate(kind: str | None) -> bool:
     return bool(kind) and bool(_GREEN.search(str(kind)))
 
 
-def load_offsets(db: sqlite_utils.Database, park: str, year: int | None = None) -> pd.DataFrame:
+def load_offsets(db: sqlite_utils.Database, park: str, *, year: int | None = None) -> pd.DataFrame:
     """The park's offsets rows (``year, t_co2e, kind``): the given year, else every year's."""
     rows = db.execute("SELECT year, t_co2e, kind FROM offsets WHERE park_id = ?" + (" AND year = ?" if year else ""),
                       [park] + ([year] if year else [])).fetchall()

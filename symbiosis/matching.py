@@ -473,7 +473,7 @@ def load_matching_inputs(db: sqlite_utils.Database, park: str | None = None, *,
 #: each demand keeps at most this many nearest offers per resource route (bounds national runs)
 
 
-def find_candidates(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+def find_candidates(db: sqlite_utils.Database, park: str | None = None, *, radius_km: float = 50.0,
                     factors: dict[str, float] | None = None, substitutes: pd.DataFrame | None = None,
                     prices: pd.DataFrame | None = None, max_offers: int = MAX_OFFERS_PER_DEMAND,
                     co2_uses: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -959,7 +959,7 @@ _SUMMARY_COLUMNS = ["unit", "candidates", "in_plan", "plan_quantity", "plan_co2_
                     "plan_score", "greedy_quantity", "greedy_score", "with_quantity", "coverage"]
 
 
-def match(db: sqlite_utils.Database, park: str | None = None, radius_km: float = 50.0,
+def match(db: sqlite_utils.Database, park: str | None = None, *, radius_km: float = 50.0,
           weights: dict[str, float] | None = None, method: str = "weighted_sum",
           factors: dict[str, float] | None = None, substitutes: pd.DataFrame | None = None,
           prices: pd.DataFrame | None = None, co2_uses: pd.DataFrame | None = None) -> Matches:
@@ -1111,7 +1111,7 @@ def save_plan(db: sqlite_utils.Database, matches: Matches):
 # anonymisation
 
 
-def anonymise(frame: pd.DataFrame, firm_columns=("offer_firm", "demand_firm"),
+def anonymise(frame: pd.DataFrame, *, firm_columns=("offer_firm", "demand_firm"),
               name_columns=("offer_name", "demand_name")) -> pd.DataFrame:
     """Replace firm ids and names with stable codes (``F-`` + 8 hex digits of the id's SHA-256).
 

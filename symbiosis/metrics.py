@@ -635,7 +635,7 @@ def _integral_or_reason(model: FlowModel, orientation: str, reasons: list[str]) 
         return None
 
 
-def known_cycling_index(model: FlowModel, orientation: str = "input",
+def known_cycling_index(model: FlowModel, *, orientation: str = "input",
                         min_coverage: float = 0.0) -> tuple[float | None, str | None]:
     """The Finn cycling index of the known flows as :func:`network_metrics` gives it, with why it is not.
 

@@ -366,11 +366,11 @@ def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, op
     inputs = _carbon_inputs(db, result, graphs, options)
     result.credits = exchange_credits_of(inputs, factors=factors)
     result.balance = carbon_balance_of(inputs, factors=factors, credits=result.credits, co2_uses=options.co2_uses)
-    result.inventory = (park_inventory(result.balance, load_offsets(db, park, year), factors) if park is not None
+    result.inventory = (park_inventory(result.balance, load_offsets(db, park, year=year), factors) if park is not None
                         else park_views(result.balance))
     result.absorbers = absorption_nodes_of(inputs, result.balance)
     if options.samples:
-        offsets = load_offsets(db, park, year) if park is not None else None
+        offsets = load_offsets(db, park, year=year) if park is not None else None
         result.carbon_intervals = _sampled(db, result, options, graphs, lambda carbon, _: _carbon_figures(
             carbon, factors, offsets, options.co2_uses), inputs)
 

@@ -266,7 +266,7 @@ def load_scorecard_inputs(db: sqlite_utils.Database, park: str, *, year: int | N
         [park] + ([year] if year else [])).fetchall(), columns=["firm", "year", "carrier", "mwh", "renewable"])
     output_value = dict(db.execute("SELECT id, output_value_mcny FROM enterprises WHERE park_id = ? AND "
                                    "output_value_mcny > 0", (park,)).fetchall())
-    return ScorecardInputs(park=park, year=year, G=G, carbon=carbon, offsets=load_offsets(db, park, year),
+    return ScorecardInputs(park=park, year=year, G=G, carbon=carbon, offsets=load_offsets(db, park, year=year),
                            energy_use=energy_use, output_value=output_value)
 
 
@@ -502,7 +502,7 @@ _INDICATORS: tuple[Callable[[_Park], _Indicator], ...] = (
 )
 
 
-def scorecard(db: sqlite_utils.Database, park: str, year: int | None = None,
+def scorecard(db: sqlite_utils.Database, park: str, *, year: int | None = None,
               targets: pd.DataFrame | None = None, factors: dict[str, float] | None = None,
               min_coverage: float = MIN_COVERAGE) -> pd.DataFrame:
     """Indicators of one park for the five pillars of the zero-carbon park standard.

@@ -42,7 +42,7 @@ from symbiosis.pipeline import AnalysisOptions, analyse_park, ran
 from symbiosis.coverage import MIN_COVERAGE
 from symbiosis.metrics import DEFAULT_IMBALANCE_THRESHOLD, metrics_by_park
 from symbiosis.schema import FLOW_STATUSES, TABLES
-from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, schema_version
+from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, park_ids, schema_version
 from symbiosis.summary import summarise
 from symbiosis.units import KINDS
 
@@ -667,7 +667,7 @@ def scorecard_command(park, year, targets_file, min_coverage, use_estimates, sam
     options = AnalysisOptions(year=year, targets=load_targets(targets_file), factors=load_factors(factors_file),
                               min_coverage=min_coverage, estimates=use_estimates, samples=samples, seed=seed,
                               default_quality=default_quality)
-    parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
+    parks = [park] if park else park_ids(db)
     analyses = [analyse_park(db, park_id, analyses=("scorecard",), options=options) for park_id in parks]
     cards = pd.concat([ran(analysis.scorecard, "scorecard") for analysis in analyses],
                       ignore_index=True) if parks else pd.DataFrame()

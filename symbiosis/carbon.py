@@ -59,6 +59,7 @@ from .inventory import park_views
 from .settings import NETWORKX_LIMIT
 from .co2uses import CO2Use, co2_use
 from .units import CURRENCY, SCOPE2_CARRIERS, chain_group
+from .store import park_countries
 
 __all__ = ["carbon_resources", "carbon_balance", "exchange_credits", "exchange_coverage", "park_totals",
            "is_exchange_partner", "absorption_nodes", "allocate_co2", "greedy_allocation", "Allocation",
@@ -278,7 +279,7 @@ def load_carbon_inputs(db: sqlite_utils.Database, park: str | None = None, *, ye
         firms = _firms(G)
         emissions, emission_uncertainty = _emissions(db, firms, year)
         purchases = _scope2_purchases(db, G, set(firms), year)
-    countries = dict(db.execute("SELECT id, country FROM parks")) if wanted & {"emissions", "offers"} else None
+    countries = park_countries(db) if wanted & {"emissions", "offers"} else None
     offers, demands = None, None
     if "offers" in wanted:
         offers, demands = (_exchange_sides(db, table, park, year) for table in ("offers", "demands"))

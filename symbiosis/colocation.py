@@ -27,6 +27,7 @@ from .geo import centroid, haversine_km, nearest, nearest_within
 from .graph import load_graph
 from .schema import NON_FIRM_ROLES
 from .units import HEAT  # energy carriers that travel only by a heat pipe (fuels, power, hydrogen go further)
+from .store import co2_factors, resource_names
 
 __all__ = ["park_centres", "long_haul", "clusters", "gaps", "COLOCATION_PARTS", "ColocationInputs",
            "load_colocation_inputs", "long_haul_of", "clusters_of", "gaps_of"]
@@ -170,7 +171,7 @@ def load_colocation_inputs(db: sqlite_utils.Database, park: str | None = None, *
         read["G"] = G if G is not None else load_graph(db, park=park, status=_GRAPH_STATUSES)
         read["centres"] = park_centres(db)
     if "clusters" in wanted:
-        read["co2_factors"] = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+        read["co2_factors"] = co2_factors(db)
         read["potential_offers"], read["potential_demands"] = (_firm_side(db, table, park)
                                                                for table in ("offers", "demands"))
         enterprises = pd.DataFrame(db.execute("SELECT id, name, lat, lon FROM enterprises").fetchall(),
@@ -179,7 +180,7 @@ def load_colocation_inputs(db: sqlite_utils.Database, park: str | None = None, *
             enterprises[column] = enterprises[column].astype(float)
         read["enterprises"] = enterprises
     if "gaps" in wanted:
-        read["resource_names"] = dict(db.execute("SELECT code, name FROM resources"))
+        read["resource_names"] = resource_names(db)
         read["gap_offers"], read["gap_demands"], read["gap_flows"] = _gap_tables(db, park)
     return ColocationInputs(park=park, parts=wanted, **read)
 

@@ -27,7 +27,7 @@ from .coverage import none_for_nan
 from .errors import InputError, UnknownIdError
 from .graph import is_boundary, validate_graph
 from .schema import QUALITY_CLASSES
-from .store import transaction
+from .store import park_exists, transaction
 from .uncertainty import flow_sd, sd_source
 from .units import CURRENCY
 
@@ -217,7 +217,7 @@ def save_reconciliation(db: sqlite_utils.Database, park: str, table: pd.DataFram
     Imported flows are never changed: analyses read the estimates only when asked
     (``load_graph(..., estimates=True)``, ``--estimates``), and :func:`drop_reconciliation` removes them.
     """
-    if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+    if not park_exists(db, park):
         raise UnknownIdError(f"no park {park!r} in the store")
     attrs = table.attrs
     counts = table["status"].value_counts()

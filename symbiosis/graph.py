@@ -35,7 +35,7 @@ from ._gc import collector_paused
 from .errors import GraphContractError, InputError, UnknownIdError
 from .geo import haversine_km
 from .schema import BOUNDARY_PREFIX, FLOW_STATUSES, NON_FIRM_ROLES
-from .store import open_store
+from .store import open_store, park_exists
 from .units import CURRENCY, KINDS
 
 __all__ = ["load_graph", "boundary_node", "is_boundary", "validate_graph", "EDGE_ATTRIBUTES"]
@@ -126,7 +126,7 @@ def load_graph(
     where: list[str] = []
     params: list[str | int] = []  # the query's parameters, in order
     if park is not None:
-        if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+        if not park_exists(db, park):
             raise UnknownIdError(f"no park {park!r} in the store")
         # Two indexed lookups (by source, by target) instead of a scan of every flow.
         where.append(

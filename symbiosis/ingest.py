@@ -27,7 +27,7 @@ from .errors import InputError, Problem, UnitError, ValidationError
 from .readers import ReadFailure, Sheet, normal_name, read_file
 from .resolve import ResourceMap, ResourceResolver, load_resource_map, load_synonyms, normalise_name
 from .schema import MAX_MAGNITUDE, TABLES, Field, TableSpec, escape_key_part
-from .store import DATA_TABLES, transaction
+from .store import DATA_TABLES, resource_names, transaction
 from .units import CANONICAL_UNIT, CURRENCY, conversion_factor, parse_unit
 from .settings import MAX_KEPT_PROBLEMS
 
@@ -158,7 +158,7 @@ class _Context:
         if self._resolver is None or self._resolver_size != len(self.resources):
             if self.synonyms is None:
                 self.synonyms = load_synonyms()
-            names = dict(self.db.execute("SELECT code, name FROM resources"))
+            names = resource_names(self.db)
             names.update({code: names.get(code, code) for code in self.resources})
             ewc: dict[str, tuple[str, ...]] = {}
             for code, ewc_code in self.db.execute("SELECT code, ewc_code FROM resources WHERE ewc_code IS NOT NULL"):
@@ -1102,7 +1102,7 @@ def _check_catalogue(sheet: Sheet, frame: pd.DataFrame, spec: TableSpec, out: di
     out["canonical_unit"] = canonical
     _check_kind_changes(sheet, out[spec.key], kinds, problems, report, context)
     # A name left out keeps the stored one (a file may only set co2_factor); a new code is its own name.
-    stored = dict(context.db.execute("SELECT code, name FROM resources"))
+    stored = resource_names(context.db)
     fallback = out[spec.key].map(lambda code: stored.get(code, code))
     names = out.get("name")
     out["name"] = fallback if names is None else names.where(names.notna(), fallback)

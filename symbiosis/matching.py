@@ -94,6 +94,7 @@ from .factors import factors_or_shipped, number_column, read_table, shipped_or_o
 from .geo import nearest_within
 from .settings import MAX_OFFERS_PER_DEMAND
 from .units import CURRENCY, HEAT
+from .store import co2_factors as stored_co2_factors, park_countries, park_exists
 
 __all__ = [
     "CRITERIA",
@@ -228,7 +229,7 @@ def _read_side(db: sqlite_utils.Database, table: str, box: tuple[float, float, f
     for column in ("lat", "lon", "quantity", "year"):  # a column of None only would stay object
         frame[column] = frame[column].astype(float)
     # the park's country tells how to read its firms' sector codes (few parks: a lookup, not a join per row)
-    frame["country"] = frame["park_id"].map(dict(db.execute("SELECT id, country FROM parks").fetchall()))
+    frame["country"] = frame["park_id"].map(park_countries(db))
     flows = _flows_of(db, table, where, params)
     flows["row"] = pd.Index(frame["rowid"]).get_indexer(flows["rowid"])
     flows = flows[flows["row"].to_numpy() >= 0].drop(columns="rowid")
@@ -452,10 +453,10 @@ def load_matching_inputs(db: sqlite_utils.Database, park: str | None = None, *,
         No such park.
     """
     _check_radius(radius_km)
-    if park is not None and not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+    if park is not None and not park_exists(db, park):
         raise UnknownIdError(f"no park {park!r} in the store")
     counts = {table: _side_counts(db, table, park) for table in ("offers", "demands")}
-    co2_factors = dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL"))
+    co2_factors = stored_co2_factors(db)
     if _nothing_located(park, counts):
         return MatchingInputs(park=park, radius_km=radius_km, counts=counts, offers=None, demands=None,
                               offer_flows=None, demand_flows=None, co2_factors=co2_factors)

@@ -552,12 +552,12 @@ def analyse_parks(db_path: str | os.PathLike, parks: Sequence[str] | None = None
     """
     from concurrent.futures import ProcessPoolExecutor
 
-    from .store import open_store
+    from .store import open_store, park_ids
 
     options = options or AnalysisOptions()
     if parks is None:
         db = open_store(db_path, create=False)
-        parks = [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
+        parks = park_ids(db)
         db.conn.close()
     parks = list(parks)
     jobs = jobs or os.cpu_count() or 1

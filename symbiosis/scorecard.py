@@ -39,6 +39,7 @@ from .graph import is_boundary, load_graph
 from .inventory import HEADLINE, firm_terms, load_offsets, park_inventory
 from .metrics import flow_model, known_cycling_index
 from .schema import NON_FIRM_ROLES
+from .store import park_exists
 
 __all__ = ["scorecard", "scorecard_of", "load_scorecard_inputs", "ScorecardInputs", "PILLARS"]
 
@@ -242,7 +243,7 @@ def load_scorecard_inputs(db: sqlite_utils.Database, park: str, *, year: int | N
     InputError
         ``carbon`` read for another park or year.
     """
-    if not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+    if not park_exists(db, park):
         raise UnknownIdError(f"no park {park!r} in the store")
     if carbon is not None and (carbon.park != park or carbon.year != year):
         raise InputError(f"carbon inputs of park {carbon.park!r}, year {carbon.year}: the scorecard is of park "

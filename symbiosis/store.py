@@ -48,6 +48,11 @@ from .settings import BUSY_TIMEOUT_ENV, DB_ENV, DEFAULT_BUSY_TIMEOUT_S, DEFAULT_
 from .settings import MAX_BUSY_TIMEOUT_S as _MAX_BUSY_TIMEOUT_S
 
 __all__ = [
+    "park_exists",
+    "park_ids",
+    "park_countries",
+    "resource_names",
+    "co2_factors",
     "APPLICATION_ID",
     "DEFAULT_DB",
     "DEFAULT_BUSY_TIMEOUT_S",
@@ -832,3 +837,31 @@ def catalogue_import_ids(db: sqlite_utils.Database) -> set[int]:
 def table_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """Row count of every data table, in :data:`DATA_TABLES` order."""
     return {name: db[name].count for name in DATA_TABLES}
+
+
+# -- small queries several modules ask: one definition each
+
+
+def park_exists(db: sqlite_utils.Database, park: str) -> bool:
+    """Whether the store holds a park of this id."""
+    return db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone() is not None
+
+
+def park_ids(db: sqlite_utils.Database) -> list[str]:
+    """Every park's id, in id order."""
+    return [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
+
+
+def park_countries(db: sqlite_utils.Database) -> dict[str, str | None]:
+    """park id -> country, for every park."""
+    return dict(db.execute("SELECT id, country FROM parks").fetchall())
+
+
+def resource_names(db: sqlite_utils.Database) -> dict[str, str]:
+    """resource code -> name, for the whole catalogue."""
+    return dict(db.execute("SELECT code, name FROM resources").fetchall())
+
+
+def co2_factors(db: sqlite_utils.Database) -> dict[str, float]:
+    """resource code -> avoided-CO2 factor, for the resources that have one."""
+    return dict(db.execute("SELECT code, co2_factor FROM resources WHERE co2_factor IS NOT NULL").fetchall())

@@ -260,8 +260,10 @@ def build_report(db, park: str | None = None, *, include_map: bool = True, max_p
     str
         A self-contained HTML page.
     """
-    parks = [park] if park else [row[0] for row in db.execute("SELECT id FROM parks ORDER BY id")]
-    if park and not db.execute("SELECT 1 FROM parks WHERE id = ?", (park,)).fetchone():
+    from symbiosis.store import park_exists, park_ids
+
+    parks = [park] if park else park_ids(db)
+    if park and not park_exists(db, park):
         from symbiosis.errors import UnknownIdError
 
         raise UnknownIdError(f"no park {park!r} in the store")

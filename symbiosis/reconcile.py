@@ -377,6 +377,16 @@ def _components(pattern: scipy.sparse.csr_array) -> tuple[int, np.ndarray, np.nd
     return count, labels[:rows], labels[rows:]
 
 
+def _groups(pattern: scipy.sparse.csr_array) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The rows and columns of each connected component of ``pattern`` (:func:`_components`), in label order."""
+    count, row_labels, col_labels = _components(pattern)
+    row_order, col_order = np.argsort(row_labels, kind="stable"), np.argsort(col_labels, kind="stable")
+    row_bounds = np.searchsorted(row_labels[row_order], np.arange(count + 1))
+    col_bounds = np.searchsorted(col_labels[col_order], np.arange(count + 1))
+    return [(row_order[row_bounds[label]:row_bounds[label + 1]], col_order[col_bounds[label]:col_bounds[label + 1]])
+            for label in range(count)]
+
+
 def _factorise(block: np.ndarray, rows: np.ndarray, unknowns: np.ndarray, rtol: float) -> _Block:
     """Column-pivoted QR of one block of ``A_z``, its rank, projection and determinable unknowns."""
     q, r, perm = scipy.linalg.qr(block, mode="full", pivoting=True)
@@ -411,13 +421,7 @@ def _blocks(problem: _Problem) -> tuple[list[_Block], np.ndarray]:
     blocks: list[_Block] = []
     if len(touched):
         pattern = unknown_part[touched][:, used]
-        count, row_labels, col_labels = _components(pattern)
-        row_order, col_order = np.argsort(row_labels, kind="stable"), np.argsort(col_labels, kind="stable")
-        row_bounds = np.searchsorted(row_labels[row_order], np.arange(count + 1))
-        col_bounds = np.searchsorted(col_labels[col_order], np.arange(count + 1))
-        for label in range(count):
-            local_rows = row_order[row_bounds[label]:row_bounds[label + 1]]
-            local_cols = col_order[col_bounds[label]:col_bounds[label + 1]]
+        for local_rows, local_cols in _groups(pattern):
             dense = pattern[local_rows][:, local_cols].toarray()
             blocks.append(_factorise(dense, touched[local_rows], problem.unknown[used[local_cols]], problem.rtol))
     # unknown flows in no balance at all: undeterminable, alone
@@ -529,13 +533,7 @@ def _fit(problem: _Problem, reduced: _Reduced) -> _Fit:
     statistic, dof = 0.0, 0
     unclosed_rows: list[np.ndarray] = []
     unclosed_residual: list[np.ndarray] = []
-    count, row_labels, col_labels = _components(reduced.matrix)
-    row_order, col_order = np.argsort(row_labels, kind="stable"), np.argsort(col_labels, kind="stable")
-    row_bounds = np.searchsorted(row_labels[row_order], np.arange(count + 1))
-    col_bounds = np.searchsorted(col_labels[col_order], np.arange(count + 1))
-    for label in range(count):
-        rows = row_order[row_bounds[label]:row_bounds[label + 1]]
-        cols = col_order[col_bounds[label]:col_bounds[label + 1]]
+    for rows, cols in _groups(reduced.matrix):
         if len(rows) == 0:
             continue  # a measurement in no reduced balance: not redundant, not adjusted
         c = reduced.rhs[rows]

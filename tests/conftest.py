@@ -92,3 +92,16 @@ def pytest_terminal_summary(terminalreporter):
         f"{total['traceback']} tracebacks, {total['hang']} hangs; {kills.get('kills', 0)} kills, "
         f"{kills.get('corrupt', 0)} corrupt stores; {concurrency.get('rows', 0)} concurrent rows, "
         f"{concurrency.get('lost', 0)} lost")
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory):
+    """The demo store (`symbiosis demo`), built once per test module that asks for it."""
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--quiet", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return out / "demo.db"

@@ -144,15 +144,7 @@ def test_co2_is_credited_by_its_permanence_at_the_taker(parks, factors):
 
 
 # --------------------------------------------------------------------------------------------------
-# the shipped demo park
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--quiet", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return out / "demo.db"
+# the shipped demo park (the demo_db fixture is in conftest.py)
 
 
 #: CO2 users of the demo park whose demand existing flows from zcp-ccus (and zcp-dryice) already meet

@@ -88,13 +88,6 @@ def test_metrics_samples_on_the_command_line(tmp_path):
     assert set(intervals) == {f"mass: {name}" for name in ("TST", "FCI", "APL", "ascendency", "robustness")}
 
 
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--quiet", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    return out / "demo.db"
-
 
 def _json(*arguments):
     result = CliRunner().invoke(cli, [str(argument) for argument in arguments])
@@ -102,8 +95,8 @@ def _json(*arguments):
     return json.loads(result.stdout)
 
 
-def test_carbon_samples_give_each_headline_figure_an_interval_around_its_value(demo_store):
-    arguments = ("carbon", "--db", demo_store, "--park", "zcp", "--samples", "60", "--seed", "2",
+def test_carbon_samples_give_each_headline_figure_an_interval_around_its_value(demo_db):
+    arguments = ("carbon", "--db", demo_db, "--park", "zcp", "--samples", "60", "--seed", "2",
                  "--default-quality", "estimated", "--format", "json")
     first, again = _json(*arguments), _json(*arguments)
     assert first == again
@@ -113,12 +106,12 @@ def test_carbon_samples_give_each_headline_figure_an_interval_around_its_value(d
     assert headline["value"] == pytest.approx(park_view["park_emissions"])  # the figure on the data, unchanged
     assert headline["low"] < headline["median"] < headline["high"] and headline["draws"] == 60
     assert intervals["CO2 avoided by by-product exchanges (t)"]["low"] > 0
-    plain = _json("carbon", "--db", demo_store, "--park", "zcp", "--format", "json")
+    plain = _json("carbon", "--db", demo_db, "--park", "zcp", "--format", "json")
     assert "intervals (median, 90 % interval)" not in plain  # asked for, or not there
 
 
-def test_scorecard_samples_give_every_indicator_an_interval(demo_store):
-    result = _json("scorecard", "--db", demo_store, "--park", "zcp", "--samples", "30", "--default-quality",
+def test_scorecard_samples_give_every_indicator_an_interval(demo_db):
+    result = _json("scorecard", "--db", demo_db, "--park", "zcp", "--samples", "30", "--default-quality",
                    "estimated", "--format", "json")
     card = {row["indicator"]: row["value"] for row in result["scorecard"]}
     intervals = {row["figure"].split(": ")[1]: row for row in result["intervals (median, 90 % interval)"]}

@@ -1,0 +1,43 @@
+"""The command and the package in a shell or a notebook: a fast --version, a light import, a quiet library
+(issue 18, items 3 and 4)."""
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from cli import cli
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_version_is_answered_before_any_library_loads_and_as_click_says_it():
+    from symbiosis._entry import main
+
+    run = _python("import sys; sys.argv = ['symbiosis', '--version']; from symbiosis._entry import main; main(); "
+                  "print(sorted(name for name in ('pandas', 'networkx', 'pint', 'numpy') if name in sys.modules))")
+    assert run.returncode == 0, run.stderr
+    version_line, loaded = run.stdout.splitlines()
+    assert loaded == "[]"
+    assert version_line == CliRunner().invoke(cli, ["--version"]).output.strip()
+    assert callable(main)
+
+
+def test_import_symbiosis_is_light_and_its_api_loads_on_use():
+    run = _python("import sys, symbiosis; light = 'pandas' not in sys.modules; "
+                  "db = symbiosis.open_store(':memory:'); G = symbiosis.load_graph(db); "
+                  "print(light, G.number_of_nodes(), 'pandas' in sys.modules)")
+    assert run.stdout.split() == ["True", "0", "True"], run.stderr
+
+
+def test_the_library_is_silent_unless_logging_is_configured():
+    # a warning the metrics log (a flow without a quantity): nothing on stderr by default ...
+    code = ("import networkx as nx; from symbiosis.metrics import network_metrics; G = nx.MultiDiGraph(); "
+            "G.add_edge('a', 'b', currency='mass', quantity=None); G.add_edge('b', 'a', currency='mass', quantity=2.0); "
+            "network_metrics(G, currencies=('mass',))")
+    quiet = _python(code)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    # ... and there when the application asks for it
+    loud = _python("import logging; logging.basicConfig(level=logging.WARNING); " + code)
+    assert "without a quantity" in loud.stderr

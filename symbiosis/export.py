@@ -40,13 +40,13 @@ __all__ = ["EXPORT_FORMATS", "LIST_FORMATS", "STDOUT", "export_graph", "graph_to
            "firm_lists", "write_output", "check_output", "output_format", "formula_like", "neutral_cell",
            "neutral_frame", "xlsx_text"]
 
-EXPORT_FORMATS = ("graphml", "gexf", "json", "csv")
+EXPORT_FORMATS = ("graphml", "gexf", "json", "csv", "geojson", "gpkg")
 #: formats of matchmaking lists
 LIST_FORMATS = ("csv", "xlsx", "json")
 #: the output path that means standard output
 STDOUT = "-"
 #: formats that cannot go to standard output (binary)
-_BINARY_FORMATS = frozenset({"xlsx"})
+_BINARY_FORMATS = frozenset({"xlsx", "gpkg"})
 #: folders whose entries are devices or kernel files: written in place, never replaced by a rename
 _SPECIAL_FOLDERS = ("/dev/", "/proc/", "/sys/")
 
@@ -268,6 +268,19 @@ def _for_gephi(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     return H
 
 
+def _geopackage_bytes(G: nx.MultiDiGraph) -> bytes:
+    """The GeoPackage of :func:`symbiosis.gis.write_geopackage`, built in a private folder and handed to
+    :func:`write_output` whole (so the target is replaced at once, or not at all)."""
+    import tempfile
+
+    from .gis import write_geopackage
+
+    with tempfile.TemporaryDirectory(prefix="symbiosis-gpkg-") as folder:
+        built = Path(folder) / "layers.gpkg"
+        write_geopackage(G, str(built))
+        return built.read_bytes()
+
+
 def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None = None) -> Path:
     """Write the flow graph to a file.
 
@@ -277,21 +290,28 @@ def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None
         From :func:`symbiosis.graph.load_graph`.
     path : path-like or ``"-"``
         Output file (written whole or not at all, see :func:`write_output`); ``-`` is standard output.
-    fmt : {'graphml', 'gexf', 'json', 'csv'}, optional
+    fmt : {'graphml', 'gexf', 'json', 'csv', 'geojson', 'gpkg'}, optional
         Default: from the file's suffix (required for ``-``). GraphML and GEXF open in Gephi (node
         ``label`` = firm name, edge ``weight`` = canonical quantity); JSON is networkx node-link data;
-        CSV is one row per flow.
+        CSV is one row per flow; GeoJSON and GeoPackage are firm points and flow lines for GIS
+        (:mod:`symbiosis.gis`; GeoPackage needs the ``gis`` extra).
 
     Returns
     -------
     pathlib.Path
     """
     fmt = output_format(path, fmt, EXPORT_FORMATS, what="export")
-    content: str | Producer
+    content: str | bytes | Producer
     if fmt == "graphml":
         content = lambda handle: nx.write_graphml(_for_gephi(G), handle)  # noqa: E731
     elif fmt == "gexf":
         content = lambda handle: nx.write_gexf(_for_gephi(G), handle)  # noqa: E731
+    elif fmt == "geojson":
+        from .gis import geojson_text
+
+        content = geojson_text(G)
+    elif fmt == "gpkg":
+        content = _geopackage_bytes(G)
     elif fmt == "json":
         data = nx.node_link_data(G, edges="edges")
         content = json.dumps(_json_safe(data), ensure_ascii=False, indent=1, default=str, allow_nan=False)

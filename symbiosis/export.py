@@ -281,6 +281,39 @@ def _geopackage_bytes(G: nx.MultiDiGraph) -> bytes:
         return built.read_bytes()
 
 
+#: GEXF: each currency's quantity in its own weight attribute (Gephi can size edges by one at a time)
+_CURRENCY_WEIGHTS = {"mass": "weight_mass_t", "energy": "weight_energy_mwh", "water": "weight_water_m3",
+                     "co2": "weight_co2_t"}
+#: km per degree of latitude, and of longitude at the equator (WGS 84 mean values), for viz:position
+_KM_PER_DEGREE = (110.574, 111.320)
+_GRAPH_NAME = re.compile(r'(<graph [^>]*?) name=""')
+
+
+def _gexf_text(G: nx.MultiDiGraph) -> str:
+    """GEXF for Gephi: each flow's id as its edge id; no single ``weight`` mixing t, MWh, m3 and tCO2e but one
+    weight attribute per currency (none where the quantity is unknown); firms with coordinates placed by
+    ``viz:position`` in km east and north of the firms' mean position (an equirectangular projection at that
+    latitude: distances within a park true to well under 1 %); no empty ``name`` on the graph element."""
+    H = _for_gephi(G)
+    for _, _, key, data in H.edges(keys=True, data=True):
+        weight = data.pop("weight", None)
+        data["id"] = key  # networkx writes an edge's 'id' attribute as the GEXF edge id
+        currency = data.get("currency")
+        if weight is not None and currency in _CURRENCY_WEIGHTS:
+            data[_CURRENCY_WEIGHTS[currency]] = weight
+    placed = [(data["lat"], data["lon"]) for _, data in H.nodes(data=True) if "lat" in data and "lon" in data]
+    if placed:
+        lat0 = sum(lat for lat, _ in placed) / len(placed)
+        lon0 = sum(lon for _, lon in placed) / len(placed)
+        east = _KM_PER_DEGREE[1] * math.cos(math.radians(lat0))
+        for _, data in H.nodes(data=True):
+            if "lat" in data and "lon" in data:
+                data["viz"] = {"position": {"x": (data["lon"] - lon0) * east,
+                                            "y": (data["lat"] - lat0) * _KM_PER_DEGREE[0], "z": 0.0}}
+    text = "\n".join(nx.generate_gexf(H))
+    return _GRAPH_NAME.sub(r"\1", text, count=1)
+
+
 def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None = None) -> Path:
     """Write the flow graph to a file.
 
@@ -305,7 +338,7 @@ def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None
     if fmt == "graphml":
         content = lambda handle: nx.write_graphml(_for_gephi(G), handle)  # noqa: E731
     elif fmt == "gexf":
-        content = lambda handle: nx.write_gexf(_for_gephi(G), handle)  # noqa: E731
+        content = _gexf_text(G)
     elif fmt == "geojson":
         from .gis import geojson_text
 

@@ -53,3 +53,40 @@ def test_frames_and_unknown_format(graph, tmp_path):
     assert len(nodes) == graph.number_of_nodes() and len(edges) == 9
     with pytest.raises(InputError, match="unknown export format"):
         export_graph(graph, tmp_path / "park.dot")
+
+
+def test_gexf_for_gephi_keys_flows_by_id_weights_per_currency_and_places_firms(graph, tmp_path):
+    """Issue 18, item 5: no empty graph name, the flow id as the edge id, one weight attribute per currency
+    (none where the quantity is unknown, no mixed 'weight'), viz:position from coordinates in km."""
+    import xml.etree.ElementTree as ElementTree
+
+    path = export_graph(graph, tmp_path / "park.gexf")
+    root = ElementTree.parse(path).getroot()
+    namespace = {"g": "http://www.gexf.net/1.2draft", "viz": "http://www.gexf.net/1.2draft/viz"}
+    assert "name" not in root.find("g:graph", namespace).attrib
+    back = nx.read_gexf(path)
+    flows = {key: data for _, _, key, data in graph.edges(keys=True, data=True)}
+    edges = {data["id"]: data for *_, data in back.edges(data=True)}
+    assert set(edges) == {str(key) for key in flows}
+    for key, data in flows.items():
+        written = edges[str(key)]
+        assert "weight" not in written
+        weights = {name: value for name, value in written.items() if name.startswith("weight_")}
+        if data["quantity"] is None:
+            assert weights == {}
+        else:
+            assert list(weights.values()) == [pytest.approx(data["quantity"])]
+            assert next(iter(weights)).split("_")[1] == data["currency"]
+    placed = [node for node in root.iter("{http://www.gexf.net/1.2draft}node")
+              if node.find("viz:position", namespace) is not None]
+    located = [node for node, data in graph.nodes(data=True) if data.get("lat") is not None]
+    assert len(placed) == len(located) > 1
+    positions = {node.get("id"): node.find("viz:position", namespace) for node in placed}
+    first, second = located[0], located[1]
+    dx = float(positions[second].get("x")) - float(positions[first].get("x"))
+    dy = float(positions[second].get("y")) - float(positions[first].get("y"))
+    from symbiosis.geo import haversine_km
+
+    a, b = graph.nodes[first], graph.nodes[second]
+    assert (dx * dx + dy * dy) ** 0.5 == pytest.approx(float(haversine_km(a["lat"], a["lon"], b["lat"], b["lon"])),
+                                                      rel=0.01)

@@ -14,7 +14,10 @@ import difflib
 import json
 import logging
 import re
+import dataclasses
 import sqlite3
+import sys
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +27,7 @@ import pandas as pd
 import sqlite_utils
 
 from .errors import InputError, Problem, UnitError, ValidationError
-from .readers import ReadFailure, Sheet, normal_name, read_file
+from .readers import ReadFailure, Sheet, max_file_mb, normal_name, read_file
 from .resolve import ResourceMap, ResourceResolver, load_resource_map, load_synonyms, normalise_name
 from .schema import MAX_MAGNITUDE, TABLES, Field, TableSpec, escape_key_part
 from .store import DATA_TABLES, resource_names, transaction
@@ -428,6 +431,16 @@ def _read_sheets(paths: Sequence[str | Path], table: str | None, encoding: str |
     named_twice: set[tuple[Path, str | None]] = set()
     for argument in paths:
         path, named_table = split_file_argument(argument)
+        if str(path) == STDIN:
+            for sheet in _read_stdin(encoding, header_row, problems):
+                name = named_table or (normal_name(table) if table else sheet.table_hint)
+                if name is None:
+                    problems.add(Problem(STDIN_NAME, None, None, None, "standard input has no file name to tell the "
+                                         f"table by: pass --table TABLE (or name it -:TABLE after --; tables: "
+                                         f"{', '.join(TABLES)})"))
+                    continue
+                sheets.append((name, sheet))
+            continue
         if (path.resolve(), named_table) in named_twice:
             continue  # one file named twice (flows.csv *.csv) is read once, not refused as its own duplicate
         named_twice.add((path.resolve(), named_table))
@@ -446,6 +459,31 @@ def _read_sheets(paths: Sequence[str | Path], table: str | None, encoding: str |
                 continue
             sheets.append((name, sheet))
     return sheets
+
+
+#: the file argument that means standard input, and how its rows are named in reports and the history
+STDIN, STDIN_NAME = "-", "<stdin>"
+
+
+def _read_stdin(encoding: str | None, header_row: int | None, problems: _Problems) -> list[Sheet]:
+    """Standard input as a file: CSV, or JSON when it starts with ``[`` or ``{``; named ``<stdin>``."""
+    limit = int(max_file_mb() * 1e6)
+    data = sys.stdin.buffer.read(limit + 1)
+    if len(data) > limit:
+        problems.add(Problem(STDIN_NAME, None, None, None, f"standard input is above the limit of "
+                                                          f"{max_file_mb():,.0f} MB: split it (SYMBIOSIS_MAX_FILE_MB)"))
+        return []
+    suffix = ".json" if data.lstrip()[:1] in (b"[", b"{") else ".csv"
+    with tempfile.TemporaryDirectory(prefix="symbiosis-stdin-") as folder:
+        held = Path(folder) / f"stdin{suffix}"
+        held.write_bytes(data)
+        try:
+            read = read_file(held, encoding=encoding, table_names=tuple(TABLES), header_row=header_row)
+        except ReadFailure as failure:
+            for problem in failure.problems:
+                problems.add(dataclasses.replace(problem, file=STDIN_NAME))
+            return []
+    return [dataclasses.replace(sheet, file=STDIN_NAME) for sheet in read]
 
 
 def _validation_error(problems: _Problems, sheets: list[tuple[str, Sheet]], draft: str | None) -> ValidationError:

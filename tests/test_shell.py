@@ -41,3 +41,20 @@ def test_the_library_is_silent_unless_logging_is_configured():
     # ... and there when the application asks for it
     loud = _python("import logging; logging.basicConfig(level=logging.WARNING); " + code)
     assert "without a quantity" in loud.stderr
+
+
+def test_import_reads_standard_input_as_one_transaction_named_stdin(tmp_path):
+    from symbiosis.store import open_store
+
+    db = str(tmp_path / "s.db")
+    parks = "id,name\nu,Uncertain park\n"
+    done = CliRunner().invoke(cli, ["import", "--db", db, "--table", "parks", "-"], input=parks)
+    assert done.exit_code == 0, done.output
+    firms = "id,name,park_id\na,Alpha,u\nb,,u\n"  # row 3 has no name: refused, nothing written
+    refused = CliRunner().invoke(cli, ["import", "--db", db, "--", "-:enterprises"], input=firms)
+    assert refused.exit_code == 1 and "<stdin>, row 3, column 'name'" in refused.output
+    unnamed = CliRunner().invoke(cli, ["import", "--db", db, "-"], input=firms)
+    assert unnamed.exit_code == 1 and "--table" in unnamed.output
+    store = open_store(db)
+    assert store.execute("SELECT count(*) FROM enterprises").fetchone()[0] == 0
+    assert store.execute("SELECT file FROM imports WHERE table_name = 'parks'").fetchone()[0] == "<stdin>"

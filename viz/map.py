@@ -43,6 +43,7 @@ import pandas as pd
 import pyvis
 
 from symbiosis.errors import InputError
+from .page import HtmlPage
 from symbiosis.sectors import is_china, sector_division, sector_name
 from symbiosis.units import CURRENCY
 from symbiosis.settings import EDGE_DETAIL_LIMIT, PHYSICS_LIMIT
@@ -373,7 +374,7 @@ def build_map(
     title: str = "Industrial symbiosis network",
     parks: pd.DataFrame | None = None,
     max_nodes: int = MAX_NODES,
-) -> str:
+) -> HtmlPage:
     """The map as one self-contained HTML page.
 
     Parameters
@@ -423,10 +424,11 @@ def build_map(
     data = {"nodes": vis_nodes, "edges": vis_edges, "options": _vis_options(G, physics, detailed),
             "loops": loop_items, "legend": _legend(G, flows, sectors, layout, detailed), "physics": physics}
     template = _TEMPLATES.get_template("map.html")
-    return template.render(title=title, notice=notice, vis_js=(_VIS / "vis-network.min.js").read_text(encoding="utf-8"),
-                           vis_css=(_VIS / "vis-network.css").read_text(encoding="utf-8"),
-                           data_json=_script_json(data), counts=(G.number_of_nodes(), G.number_of_edges()),
-                           layout=layout)
+    return HtmlPage(template.render(title=title, notice=notice,
+                                    vis_js=(_VIS / "vis-network.min.js").read_text(encoding="utf-8"),
+                                    vis_css=(_VIS / "vis-network.css").read_text(encoding="utf-8"),
+                                    data_json=_script_json(data), counts=(G.number_of_nodes(), G.number_of_edges()),
+                                    layout=layout), height=720)
 
 
 def _drawn_graph(G: nx.MultiDiGraph, parks: pd.DataFrame | None, show: tuple[str, ...],
@@ -735,7 +737,7 @@ def write_map(G: nx.MultiDiGraph, path: str | os.PathLike, **options) -> Path:
 
 def store_map(db, park: str | None = None, *, layout: str = "force",
               show: tuple[str, ...] = ("loops", "absorbers", "potential"), title: str | None = None,
-              max_nodes: int = MAX_NODES, estimates: bool = False) -> str:
+              max_nodes: int = MAX_NODES, estimates: bool = False) -> HtmlPage:
     """Build the map of a store (or one park): the graph, its loops and absorption nodes, drawn.
 
     Loops and absorbers are computed on existing flows; planned flows are drawn dotted and potential

@@ -18,6 +18,7 @@ import jinja2
 import pandas as pd
 
 from .map import KIND_COLOURS, store_map
+from .page import HtmlPage
 from .plots import bar_chart, sankey, waterfall
 
 __all__ = ["build_report"]
@@ -252,7 +253,7 @@ def _allocation_sentence(summary: dict) -> str:
             f"{_amount(summary.get('allocated_greedy_t'))}); not stored: {_amount(summary.get('unabsorbed_t'))}.")
 
 
-def build_report(db, park: str | None = None, *, include_map: bool = True, max_parks: int = 20) -> str:
+def build_report(db, park: str | None = None, *, include_map: bool = True, max_parks: int = 20) -> HtmlPage:
     """The report page for one park, or for every park (the first ``max_parks``, the rest named).
 
     Returns
@@ -269,6 +270,6 @@ def build_report(db, park: str | None = None, *, include_map: bool = True, max_p
         raise UnknownIdError(f"no park {park!r} in the store")
     sections = [_park_section(db, park_id, include_map) for park_id in parks[:max_parks]]
     title = sections[0]["name"] if park and sections else "Industrial symbiosis report"
-    return _TEMPLATES.get_template("report.html").render(
+    return HtmlPage(_TEMPLATES.get_template("report.html").render(
         title=title, sections=sections, left_out=parks[max_parks:],
-        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+        generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")), height=900)

@@ -38,7 +38,7 @@ from .schema import BOUNDARY_PREFIX, FLOW_STATUSES, NON_FIRM_ROLES
 from .store import open_store, park_exists
 from .units import CURRENCY, KINDS
 
-__all__ = ["load_graph", "boundary_node", "is_boundary", "validate_graph", "EDGE_ATTRIBUTES"]
+__all__ = ["load_graph", "boundary_node", "is_boundary", "validate_graph", "weighted_graph", "EDGE_ATTRIBUTES"]
 
 #: what every edge must carry for the analyses (the rest of the contract is optional)
 EDGE_ATTRIBUTES = ("resource", "kind", "currency", "quantity")
@@ -320,3 +320,44 @@ def validate_graph(G: nx.MultiDiGraph, needs: tuple[str, ...] = EDGE_ATTRIBUTES)
         raise GraphContractError("the graph does not keep the graph contract (symbiosis.graph): "
                                  + "; ".join(problems) + more)
     return G
+
+
+def weighted_graph(G: nx.MultiDiGraph, currency: str, *, unknown: float | None = None) -> nx.DiGraph:
+    """One currency's flows as a simple weighted DiGraph for networkx's standard algorithms.
+
+    The flow graph keeps every currency on its own edges and ``quantity=None`` where a quantity is
+    unknown, which ``pagerank``, ``out_degree(weight=...)`` or ``to_scipy_sparse_array`` cannot take. Here
+    each pair of nodes gets one edge whose ``weight`` is a plain float: the sum of that currency's known
+    quantities between them (canonical unit, ``G.graph['unit']``). A flow of unknown quantity is left out, or
+    counted as ``unknown`` when one is given (say so wherever the result is shown); a pair with only
+    unknown flows then has no edge. Every node of ``G`` is kept.
+
+    Examples
+    --------
+    >>> G = nx.MultiDiGraph()
+    >>> _ = G.add_edge("a", "b", currency="mass", quantity=2.0, unit="t/yr")
+    >>> _ = G.add_edge("a", "b", currency="mass", quantity=3.0, unit="t/yr")
+    >>> _ = G.add_edge("b", "a", currency="mass", quantity=None, unit="t/yr")
+    >>> _ = G.add_edge("b", "c", currency="energy", quantity=7.0, unit="MWh/yr")
+    >>> H = weighted_graph(G, "mass")
+    >>> sorted(H.edges(data="weight")), H.graph["left_out"]
+    ([('a', 'b', 5.0)], 1)
+    >>> dict(H.out_degree(weight="weight"))["a"]
+    5.0
+    """
+    validate_graph(G, needs=("currency", "quantity"))
+    if currency not in set(CURRENCY.values()):
+        raise InputError(f"unknown currency {currency!r}; expected one of {', '.join(sorted(set(CURRENCY.values())))}")
+    H: nx.DiGraph = nx.DiGraph(currency=currency, unit=None, left_out=0, unknown_as=unknown)
+    H.add_nodes_from(G.nodes(data=True))
+    for u, v, data in G.edges(data=True):
+        if data["currency"] != currency:
+            continue
+        quantity = data["quantity"] if data["quantity"] is not None else unknown
+        if quantity is None:
+            H.graph["left_out"] += 1
+            continue
+        H.graph["unit"] = H.graph["unit"] or data.get("unit")
+        weight = H.edges[u, v]["weight"] if H.has_edge(u, v) else 0.0
+        H.add_edge(u, v, weight=weight + float(quantity))
+    return H

@@ -104,3 +104,28 @@ def test_an_analysis_given_a_graph_off_contract_lists_every_problem():
         message = str(raised.value)
         assert "a -> b (f1): missing currency" in message
         assert "b -> a (f2): currency 'plasma'" in message and "quantity 'lots'" in message
+
+
+def test_weighted_graph_feeds_networkx_standard_algorithms(filled):
+    """Issue 18, item 5: plain float weights per currency; unknowns left out (or given explicitly)."""
+    import networkx as nx
+    import scipy.sparse
+
+    from symbiosis.graph import weighted_graph
+
+    G = load_graph(filled)
+    for currency in ("mass", "energy", "water"):
+        H = weighted_graph(G, currency)
+        known = sum(data["quantity"] for *_, data in G.edges(data=True)
+                    if data["currency"] == currency and data["quantity"] is not None)
+        assert sum(weight for *_, weight in H.edges(data="weight")) == pytest.approx(known)
+        assert all(isinstance(weight, float) for *_, weight in H.edges(data="weight"))
+        assert H.number_of_nodes() == G.number_of_nodes()
+        ranks = nx.pagerank(H, weight="weight")
+        assert sum(ranks.values()) == pytest.approx(1.0)
+        matrix = nx.to_scipy_sparse_array(H, weight="weight")
+        assert isinstance(matrix, scipy.sparse.sparray) and matrix.sum() == pytest.approx(known)
+        assert sum(weight for _, weight in H.out_degree(weight="weight")) == pytest.approx(known)
+    unknown = sum(1 for *_, data in G.edges(data=True) if data["quantity"] is None and data["currency"] == "mass")
+    assert weighted_graph(G, "mass").graph["left_out"] == unknown
+    assert weighted_graph(G, "mass", unknown=0.0).graph["left_out"] == 0

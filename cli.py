@@ -457,6 +457,19 @@ def estimates(drop_id, db_path, fmt):
     _echo_frame(list_reconciliations(db), fmt, title="reconciliations")
 
 
+@cli.command("datasette-metadata")
+@_output_option("Metadata JSON to write ('-': standard output); then: datasette serve STORE -m FILE.")
+@_db_option
+@_errors_to_click
+def datasette_metadata_command(output, db_path):
+    """Datasette metadata for the store: table and column descriptions, units, canned queries."""
+    from symbiosis.datasette import metadata_text
+
+    store = db_path or default_db_path()
+    open_store(store, create=False)  # a store, not any file
+    _wrote(write_output(output, metadata_text(store)))
+
+
 @cli.command()
 @_db_option
 @_format_option

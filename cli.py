@@ -14,6 +14,7 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
+import datetime as dt  # noqa: E402
 import functools  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
@@ -189,11 +190,14 @@ _WRAP_CHARS = 80
 
 
 def _echo_frame(frame: pd.DataFrame, fmt: str, title: str | None = None) -> None:
-    """Print a table. A note the analysis attached (``frame.attrs["note"]``: why a list is empty or
-    partial) is printed in place of "(none)", or after the table; in csv/json it goes to stderr.
+    """Print a table (or write it to the command's workbook, -o FILE.xlsx). A note the analysis attached
+    (``frame.attrs["note"]``: why a list is empty or partial) is printed in place of "(none)", or after the
+    table; in csv/json it goes to stderr.
 
     CSV cells are neutralised as in every CSV file the tool writes (formula-like text gets a leading
     apostrophe): standard output is often redirected into a spreadsheet."""
+    if _write_workbook({title or "table": frame}):
+        return
     note = frame.attrs.get("note")
     if fmt == "json":
         click.echo(frame.to_json(orient="records", force_ascii=False))
@@ -270,8 +274,46 @@ def _is_numeric(column: pd.Series) -> bool:
                                    for value in values)
 
 
+def _workbook_option(command):
+    """-o/--output FILE.xlsx: the command's tables written to a workbook instead of printed."""
+    return click.option("-o", "--output", "workbook", type=click.Path(dir_okay=False), default=None,
+                        help="Write the tables to this workbook (.xlsx): an 'about' sheet, then a sheet per table "
+                             "(every row and column, as --format json gives them).")(command)
+
+
+def _full_tables(fmt: str, workbook: str | None) -> str:
+    """With a workbook asked for, the command builds its full tables (as for JSON); its path is checked
+    before any work."""
+    if workbook is None:
+        return fmt
+    check_output(workbook, None, formats=("xlsx",), what="workbook")
+    return "json"
+
+
+def _write_workbook(frames: dict[str, pd.DataFrame]) -> bool:
+    """Write the tables to the workbook the command was asked for (-o); False when none was."""
+    context = click.get_current_context()
+    workbook = context.params.get("workbook")
+    if not workbook:
+        return False
+    from symbiosis.export import export_tables
+
+    parameters = {name: value for name, value in context.params.items() if value not in (None, (), False)
+                  and name not in ("workbook", "fmt")}
+    about = {"command": f"symbiosis {context.info_name}",
+             "parameters": json.dumps(parameters, default=str, ensure_ascii=False),
+             "store": str(context.params.get("db_path") or default_db_path()),
+             "written": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+             "symbiosis version": symbiosis.__version__}
+    _wrote(str(export_tables(frames, workbook, about=about)))
+    return True
+
+
 def _echo_frames(frames: dict[str, pd.DataFrame], fmt: str) -> None:
-    """Several tables: printed one after another, or one JSON object {name: records}."""
+    """Several tables: printed one after another, or one JSON object {name: records}; written to the
+    command's workbook instead when it was given one (-o FILE.xlsx)."""
+    if _write_workbook(frames):
+        return
     if fmt == "json":
         document = {name: json.loads(frame.to_json(orient="records", force_ascii=False)) for name, frame in frames.items()}
         notes = {name: frame.attrs["note"] for name, frame in frames.items() if frame.attrs.get("note")}
@@ -415,16 +457,18 @@ def undo(import_id, db_path):
 @click.option("--significance", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
               help="Significance of the chi-square and measurement tests.")
 @click.option("--dry-run", is_flag=True, help="Compute and show; store nothing.")
+@_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def reconcile(park, currencies, year, default_quality, balanced, significance, dry_run, db_path, fmt):
+def reconcile(park, currencies, year, default_quality, balanced, significance, dry_run, workbook, db_path, fmt):
     """Reconcile a park's flows against its firms' balances: unknown flows the balances determine, measured
     ones adjusted by weighted least squares, standard deviations, and tests naming likely gross errors.
 
     The result is stored as a separate estimates layer (never over the imported data); analyses read it
     with --estimates; 'symbiosis estimates' lists and drops stored reconciliations.
     """
+    fmt = _full_tables(fmt, workbook)
     from symbiosis.estimates import reconcile_store
 
     result = reconcile_store(open_store(db_path, create=False), park, currencies=tuple(currencies) or None, year=year,
@@ -471,11 +515,13 @@ def datasette_metadata_command(output, db_path):
 
 
 @cli.command()
+@_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def info(db_path, fmt):
+def info(workbook, db_path, fmt):
     """Counts by table, flows by kind and status with canonical quantities, and parks."""
+    fmt = _full_tables(fmt, workbook)
     db = open_store(db_path, create=False)
     _echo_frames(summarise(db), fmt)
 
@@ -504,14 +550,16 @@ def export(fmt, output, park, year, kinds, status, db_path):
               help="Most loops to list (the search stops there).")
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
+@_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def loops(park, year, kinds, status, max_length, limit, use_estimates, db_path, fmt):
+def loops(park, year, kinds, status, max_length, limit, use_estimates, workbook, db_path, fmt):
     """Recycling loops: cycles of firms, ranked by their smallest link, per currency.
 
     Also lists the strongly connected components that hold them.
     """
+    fmt = _full_tables(fmt, workbook)
     options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), max_length=max_length,
                               loop_limit=limit, estimates=use_estimates)
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("loops",), options=options)
@@ -543,16 +591,18 @@ def loops(park, year, kinds, status, max_length, limit, use_estimates, db_path, 
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_samples_options
+@_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
 def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, balance, by_park, jobs, use_estimates,
-            samples, seed, default_quality, db_path, fmt):
+            samples, seed, default_quality, workbook, db_path, fmt):
     """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency.
 
     Each currency's flow metrics stand on the flows with a quantity: 'coverage' says what share that
     is, and below --min-coverage (or with nothing known) they are withheld, with the reason.
     """
+    fmt = _full_tables(fmt, workbook)
     if by_park:
         if samples:
             raise click.UsageError("--samples runs one park at a time (give --park)")
@@ -597,12 +647,14 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, bal
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_samples_options
 @_factors_option
+@_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def carbon(park, year, max_km, top, use_estimates, samples, seed, default_quality, factors_file, db_path, fmt):
+def carbon(park, year, max_km, top, use_estimates, samples, seed, default_quality, factors_file, workbook, db_path, fmt):
     """CO2 of the park as one entity (park view, each tonne once), per firm (firm view), absorption nodes
     (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
+    fmt = _full_tables(fmt, workbook)
     options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file), estimates=use_estimates,
                               samples=samples, seed=seed, default_quality=default_quality)
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("carbon", "allocation"), options=options)
@@ -640,11 +692,13 @@ def carbon(park, year, max_km, top, use_estimates, samples, seed, default_qualit
 @click.option("--sectors", "sectors_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Your own resource-to-sector CSV.")
 @_factors_option
+@_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_path, fmt):
+def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, workbook, db_path, fmt):
     """Co-location: long-haul exchanges, spread-out clusters, and streams with no taker in the park."""
+    fmt = _full_tables(fmt, workbook)
     options = AnalysisOptions(radius_km=radius_km, match_km=match_km, weight=weight, factors=load_factors(factors_file),
                               sectors=load_resource_sectors(sectors_file))
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("colocation", "clusters"),
@@ -670,12 +724,14 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, db_p
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_samples_options
 @_factors_option
+@_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
 def scorecard_command(park, year, targets_file, min_coverage, use_estimates, samples, seed, default_quality,
-                      factors_file, db_path, fmt):
+                      factors_file, workbook, db_path, fmt):
     """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
+    fmt = _full_tables(fmt, workbook)
     db = open_store(db_path, create=False)
     options = AnalysisOptions(year=year, targets=load_targets(targets_file), factors=load_factors(factors_file),
                               min_coverage=min_coverage, estimates=use_estimates, samples=samples, seed=seed,

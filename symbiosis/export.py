@@ -37,6 +37,7 @@ import pandas as pd
 from .errors import InputError
 
 __all__ = ["EXPORT_FORMATS", "LIST_FORMATS", "STDOUT", "export_graph", "graph_to_frames", "export_matches",
+           "export_tables", "readable_header",
            "firm_lists", "write_output", "check_output", "output_format", "formula_like", "neutral_cell",
            "neutral_frame", "xlsx_text"]
 
@@ -534,6 +535,98 @@ def _workbook(candidates: pd.DataFrame, summary: pd.DataFrame, about: dict):
         append(sheet, [str(column) for column in table.columns])
         fill(sheet, table, start_row=1)
     return book
+
+
+#: column-name endings that carry a unit -> the unit as a header shows it
+_HEADER_UNITS = (("_tco2e_per_t", "tCO2e/t"), ("_tco2e", "tCO2e"), ("_t_per_yr", "t/yr"), ("_mwh", "MWh"),
+                 ("_m3", "m3"), ("_km", "km"), ("_tkm", "t km"), ("_cny", "CNY"), ("_mcny", "million CNY"),
+                 ("_t", "t"))
+
+
+def readable_header(column: str) -> str:
+    """A column name as a workbook header: words, and the unit its name ends with in brackets.
+
+    Examples
+    --------
+    >>> readable_header("co2_avoided_t"), readable_header("distance_km"), readable_header("FCI")
+    ('co2 avoided (t)', 'distance (km)', 'FCI')
+    """
+    for ending, unit in _HEADER_UNITS:
+        if column.endswith(ending) and len(column) > len(ending):
+            return f"{column[: -len(ending)].replace('_', ' ')} ({unit})"
+    return column.replace("_", " ")
+
+
+def _number_format(values: pd.Series) -> str | None:
+    """One number format for a whole column: whole numbers with thousands separators, else two decimals
+    (four when every figure is below 1: shares, ratios); None for a column that is not numeric."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    known = numbers[numbers.notna() & values.map(lambda value: not isinstance(value, bool))]
+    if known.empty or len(known) < values.notna().sum():
+        return None
+    finite = known[np.isfinite(known.astype(float))]
+    if (finite == finite.round()).all():
+        return "#,##0"
+    return "0.0000" if (finite.abs() < 1).all() else "#,##0.00"
+
+
+def export_tables(frames: dict[str, pd.DataFrame], path: str | os.PathLike, *, about: dict) -> Path:
+    """Several tables as one XLSX workbook: an ``about`` sheet (command, parameters, store, date,
+    version, notes), then one sheet per table.
+
+    Each table sheet: readable headers with units (:func:`readable_header`), the header frozen, an
+    autofilter, one number format per column, booleans as TRUE/FALSE, unknown figures empty (never 0),
+    formula-like text kept as text, column widths set, printed landscape and one page wide.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    output_format(path, None, ("xlsx",), what="workbook")
+    book = Workbook()
+    first = book.active
+    first.title = "about"
+    first.append(["symbiosis results"])
+    first["A1"].font = Font(bold=True, size=13)
+    for key, value in about.items():
+        first.append([str(key), _xlsx_value(value)])
+    for name, frame in frames.items():
+        if frame.attrs.get("note"):
+            first.append([f"note: {name}", xlsx_text(str(frame.attrs["note"]))])
+    for cell in first["B"]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+    first.column_dimensions["A"].width, first.column_dimensions["B"].width = 28, 100
+    used = {"about"}
+    for name, frame in frames.items():
+        sheet = book.create_sheet(_sheet_title(name, used))
+        sheet.append([readable_header(str(column)) for column in frame.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        formats = {index: _number_format(frame[column]) for index, column in enumerate(frame.columns, start=1)}
+        for record in frame.itertuples(index=False):
+            sheet.append([_xlsx_value(value) for value in record])
+            for index, cell in enumerate(sheet[sheet.max_row], start=1):
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
+                    if formula_like(cell.value):
+                        cell.quotePrefix = True
+                elif formats[index] and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+                    cell.number_format = formats[index]
+        for index, column in enumerate(frame.columns, start=1):
+            width = max([len(readable_header(str(column)))] + [len(str(value)) for value in frame[column].head(200)])
+            sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 8), 60)
+        sheet.freeze_panes = "A2"
+        if len(frame.columns):
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{max(sheet.max_row, 1)}"
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+    def produce(handle) -> None:
+        book.save(handle)
+
+    return Path(write_output(path, produce))
 
 
 def _sheet_title(name: str, used: set[str]) -> str:

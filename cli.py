@@ -24,28 +24,68 @@ import re  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import importlib  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
+
 import click  # noqa: E402
-import pandas as pd  # noqa: E402
-from tabulate import tabulate  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 import symbiosis  # noqa: E402
 from symbiosis.datasets import DEMO_SETS, dataset_files
 from symbiosis.errors import SymbiosisError
-from symbiosis.export import (EXPORT_FORMATS, LIST_FORMATS, STDOUT, check_output, export_graph,
-                              export_matches, neutral_frame, write_output)
-from symbiosis.graph import load_graph
-from symbiosis.ingest import import_files, parse_column_map, parse_set_values
-from symbiosis.factors import load_factors, load_resource_sectors, load_targets
-from symbiosis.loops import DEFAULT_LIMIT
-from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, save_plan
-from symbiosis.pipeline import AnalysisOptions, analyse_park, ran
-from symbiosis.coverage import MIN_COVERAGE
-from symbiosis.metrics import DEFAULT_IMBALANCE_THRESHOLD, metrics_by_park
+from symbiosis.formats import EXPORT_FORMATS, LIST_FORMATS, STDOUT
 from symbiosis.schema import FLOW_STATUSES, TABLES
-from symbiosis.store import SCHEMA_VERSION, default_db_path, open_store, park_ids, schema_version
-from symbiosis.summary import summarise
+from symbiosis.settings import DEFAULT_IMBALANCE_THRESHOLD, DEFAULT_LOOP_LIMIT as DEFAULT_LIMIT, MIN_COVERAGE
 from symbiosis.units import KINDS
+
+# The options of every command need only the names above (light modules). The libraries the commands run
+# on (pandas, networkx, scipy, pint's registry, pyvis ...) are imported when a command first uses them, so
+# that `symbiosis --help` and a mistyped option answer at once. The type checker sees the real imports.
+if TYPE_CHECKING:
+    import pandas as pd
+    from tabulate import tabulate
+    from tqdm import tqdm
+
+    from symbiosis.export import check_output, export_graph, export_matches, neutral_frame, write_output
+    from symbiosis.factors import load_factors, load_resource_sectors, load_targets
+    from symbiosis.graph import load_graph
+    from symbiosis.ingest import import_files, parse_column_map, parse_set_values
+    from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, save_plan
+    from symbiosis.metrics import metrics_by_park
+    from symbiosis.pipeline import AnalysisOptions, analyse_park, ran
+    from symbiosis.store import default_db_path, open_store, park_ids, schema_version
+    from symbiosis.summary import summarise
+else:
+    class _Lazy:
+        """A module, or one name of a module, imported when first used."""
+
+        def __init__(self, module: str, name: str | None = None):
+            self._module, self._name = module, name
+
+        def _target(self) -> Any:
+            module = importlib.import_module(self._module)
+            return module if self._name is None else getattr(module, self._name)
+
+        def __getattr__(self, attribute: str) -> Any:
+            return getattr(self._target(), attribute)
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return self._target()(*args, **kwargs)
+
+    pd = _Lazy("pandas")
+    tabulate = _Lazy("tabulate", "tabulate")
+    tqdm = _Lazy("tqdm", "tqdm")
+    _NAMES = {
+        "symbiosis.export": ("check_output", "export_graph", "export_matches", "neutral_frame", "write_output"),
+        "symbiosis.factors": ("load_factors", "load_resource_sectors", "load_targets"),
+        "symbiosis.graph": ("load_graph",),
+        "symbiosis.ingest": ("import_files", "parse_column_map", "parse_set_values"),
+        "symbiosis.matching": ("anonymise", "load_prices", "load_substitutes", "load_weights", "save_plan"),
+        "symbiosis.metrics": ("metrics_by_park",),
+        "symbiosis.pipeline": ("AnalysisOptions", "analyse_park", "ran"),
+        "symbiosis.store": ("default_db_path", "open_store", "park_ids", "schema_version"),
+        "symbiosis.summary": ("summarise",),
+    }
+    globals().update({name: _Lazy(module, name) for module, names in _NAMES.items() for name in names})
 
 FORMATS = ("table", "csv", "json")
 
@@ -918,7 +958,7 @@ def demo(out_dir, fmt, quiet):
                    about={"method": matches.method, "weights": matches.weights, "park": "zcp", "notes": matches.notes})
     _echo_frames(summarise(db), fmt)
     if not quiet and fmt == "table":
-        click.echo(f"\nstore: {db_file} (schema version {SCHEMA_VERSION}); try: symbiosis info --db {db_file}\n"
+        click.echo(f"\nstore: {db_file} (schema version {schema_version(db)}); try: symbiosis info --db {db_file}\n"
                    f"pages: {out / 'map.html'}, {out / 'report.html'}; matchmaking list: {out / 'matchmaking.xlsx'}",
                    err=True)
 

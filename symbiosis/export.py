@@ -35,19 +35,14 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .formats import BINARY_FORMATS, EXPORT_FORMATS, LIST_FORMATS, STDOUT
 
 __all__ = ["EXPORT_FORMATS", "LIST_FORMATS", "STDOUT", "export_graph", "graph_to_frames", "export_matches",
            "export_tables", "readable_header",
            "firm_lists", "write_output", "check_output", "output_format", "formula_like", "neutral_cell",
            "neutral_frame", "xlsx_text"]
 
-EXPORT_FORMATS = ("graphml", "gexf", "json", "csv", "geojson", "gpkg")
-#: formats of matchmaking lists
-LIST_FORMATS = ("csv", "xlsx", "json")
-#: the output path that means standard output
-STDOUT = "-"
-#: formats that cannot go to standard output (binary)
-_BINARY_FORMATS = frozenset({"xlsx", "gpkg"})
+_BINARY_FORMATS = BINARY_FORMATS
 #: folders whose entries are devices or kernel files: written in place, never replaced by a rename
 _SPECIAL_FOLDERS = ("/dev/", "/proc/", "/sys/")
 

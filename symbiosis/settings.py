@@ -25,7 +25,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Setting", "SETTINGS", "settings_table", "environment_value", "DB_ENV", "DEFAULT_DB", "MAX_FILE_MB_ENV",
            "DEFAULT_MAX_FILE_MB", "BUSY_TIMEOUT_ENV", "DEFAULT_BUSY_TIMEOUT_S", "MAX_BUSY_TIMEOUT_S", "MAX_COLUMNS",
@@ -134,6 +137,8 @@ def settings_table() -> pd.DataFrame:
         ``name, value, unit, environment, current, meaning`` (``current``: the environment's text where
         set, else the default).
     """
+    import pandas as pd  # only here: the settings themselves are read by every command's options
+
     rows = []
     for setting in SETTINGS:
         current = environment_value(setting.environment) if setting.environment else None

@@ -28,8 +28,11 @@ from __future__ import annotations
 import functools
 import math
 import re
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-import pint
+if TYPE_CHECKING:
+    import pint
 
 from .errors import UnitError
 
@@ -85,25 +88,24 @@ def chain_group(resource: str) -> str:
     return "heat" if resource in HEAT else resource
 
 
-_ureg: pint.UnitRegistry = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
-# Industrial usage first: 'kt' is a kilotonne here, never a knot.
-_ureg.define("kt = kilotonne")
-_ureg.define("tce = 29.3076 GJ")  # tonne of standard coal equivalent (GB/T 2589-2020)
-_ureg.define("toe = 41.868 GJ")  # tonne of oil equivalent (IEA)
-_ureg.define("ktce = 1000 tce")
-_ureg.define("Mtce = 1e6 tce")
+@functools.lru_cache(maxsize=1)
+def _pint() -> SimpleNamespace:
+    """The unit registry and the canonical amounts, built on first use: pint takes a fifth of a second
+    to load, which the kinds, currencies and names of this module (read by every command's options) need not."""
+    import pint
 
-# Canonical annual amounts (the stored figure is this amount per year).
-_CANONICAL_AMOUNT = {
-    "mass": _ureg.Unit("t"),
-    "energy": _ureg.Unit("MWh"),
-    "water": _ureg.Unit("m**3"),
-    "co2": _ureg.Unit("t"),
-}
-_MASS = _ureg.Unit("t").dimensionality
-_VOLUME = _ureg.Unit("m**3").dimensionality
-_ENERGY = _ureg.Unit("MWh").dimensionality
-_AMOUNTS = (_MASS, _VOLUME, _ENERGY)
+    ureg: pint.UnitRegistry = pint.UnitRegistry(on_redefinition="ignore", cache_folder=None)
+    # Industrial usage first: 'kt' is a kilotonne here, never a knot.
+    ureg.define("kt = kilotonne")
+    ureg.define("tce = 29.3076 GJ")  # tonne of standard coal equivalent (GB/T 2589-2020)
+    ureg.define("toe = 41.868 GJ")  # tonne of oil equivalent (IEA)
+    ureg.define("ktce = 1000 tce")
+    ureg.define("Mtce = 1e6 tce")
+    mass, volume, energy = (ureg.Unit(name).dimensionality for name in ("t", "m**3", "MWh"))
+    # canonical annual amounts (the stored figure is this amount per year)
+    canonical = {"mass": ureg.Unit("t"), "energy": ureg.Unit("MWh"), "water": ureg.Unit("m**3"), "co2": ureg.Unit("t")}
+    return SimpleNamespace(ureg=ureg, canonical=canonical, mass=mass, volume=volume, energy=energy,
+                           amounts=(mass, volume, energy))
 
 _CO2_TAG = re.compile(r"\s*(?:CO2-e(?![a-z])|CO2e|CO2-eq|CO2eq|CO₂e|CO₂|CO2)\b", re.IGNORECASE)
 # Words and abbreviations of real sources, rewritten to what pint reads. Order matters: longer first
@@ -205,8 +207,9 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
     if not text:
         raise UnitError(f"unit {original!r} names no unit")
     _check_powers(original, text)
+    ureg = _pint().ureg
     try:
-        parsed = _ureg.parse_expression(text)
+        parsed = ureg.parse_expression(text)
     except Exception as exc:  # pint raises several types (UndefinedUnitError, tokenize errors, ...)
         raise UnitError(f"unknown unit {original!r} ({exc})") from None
     if isinstance(parsed, (int, float)) or parsed.dimensionless:
@@ -220,12 +223,11 @@ def parse_unit(text: str, kind: str | None = None) -> pint.Unit:
             raise UnitError(f"unit {original!r} has a scale of {scale:g}, outside {MIN_SCALE:g} to {MAX_SCALE:g}")
         name = f"_scaled_{abs(hash((text, scale)))}"
         try:
-            _ureg.define(f"{name} = {scale!r} * {parsed.units}")
-            return _ureg.Unit(name)
+            ureg.define(f"{name} = {scale!r} * {parsed.units}")
+            return ureg.Unit(name)
         except Exception as exc:  # pint's own errors vary by input
             raise UnitError(f"unknown unit {original!r} ({exc})") from None
-    # pint annotates Quantity.units with its base facet's PlainUnit; a UnitRegistry returns its own pint.Unit
-    return parsed.units  # type: ignore[return-value]
+    return parsed.units
 
 
 @functools.lru_cache(maxsize=4096)
@@ -269,29 +271,30 @@ def conversion_factor(
         raise UnitError(f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}")
     currency = CURRENCY[kind]
     parsed = parse_unit(unit, kind)
-    year = _ureg.Unit("year")
+    units = _pint()
+    year = units.ureg.Unit("year")
     # A unit without a time part is an annual amount; a rate (t/h, MW) is multiplied by a year.
-    if parsed.dimensionality in _AMOUNTS:
-        amount = _ureg.Quantity(1.0, parsed)
-    elif (parsed * year).dimensionality in _AMOUNTS:
-        amount = _ureg.Quantity(1.0, parsed) * _ureg.Quantity(1.0, year)
+    if parsed.dimensionality in units.amounts:
+        amount = units.ureg.Quantity(1.0, parsed)
+    elif (parsed * year).dimensionality in units.amounts:
+        amount = units.ureg.Quantity(1.0, parsed) * units.ureg.Quantity(1.0, year)
     else:
         raise UnitError(
             f"unit {unit!r} ({_describe(parsed.dimensionality)}) is not an amount or a rate of "
             f"mass, volume or energy; expected a unit like {CANONICAL_UNIT[kind]}"
         )
     dims = amount.dimensionality
-    target = _CANONICAL_AMOUNT[currency]
+    target = units.canonical[currency]
     if dims == target.dimensionality:
         return float(amount.to(target).magnitude)
-    if currency == "energy" and dims == _MASS and energy_mwh_per_t:
+    if currency == "energy" and dims == units.mass and energy_mwh_per_t:
         return float(amount.to("t").magnitude) * float(energy_mwh_per_t)
-    if currency == "energy" and dims == _VOLUME and energy_mwh_per_m3:
+    if currency == "energy" and dims == units.volume and energy_mwh_per_m3:
         return float(amount.to("m**3").magnitude) * float(energy_mwh_per_m3)
-    if currency == "water" and dims == _MASS:
+    if currency == "water" and dims == units.mass:
         return float(amount.to("t").magnitude)  # water: 1 t = 1 m3
     hint = ""
-    if currency == "energy" and dims in (_MASS, _VOLUME):
+    if currency == "energy" and dims in (units.mass, units.volume):
         hint = " (the resource has no energy content per tonne or m3 in the catalogue)"
     raise UnitError(
         f"unit {unit!r} ({_describe(dims)}) cannot measure a flow of kind {kind!r}; "
@@ -300,7 +303,8 @@ def conversion_factor(
 
 
 def _describe(dims) -> str:
-    names = {_MASS: "a mass", _VOLUME: "a volume", _ENERGY: "an energy"}
+    units = _pint()
+    names = {units.mass: "a mass", units.volume: "a volume", units.energy: "an energy"}
     return names.get(dims, f"dimension {dims}")
 
 

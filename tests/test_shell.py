@@ -58,3 +58,12 @@ def test_import_reads_standard_input_as_one_transaction_named_stdin(tmp_path):
     store = open_store(db)
     assert store.execute("SELECT count(*) FROM enterprises").fetchone()[0] == 0
     assert store.execute("SELECT file FROM imports WHERE table_name = 'parks'").fetchone()[0] == "<stdin>"
+
+
+def test_help_loads_no_analysis_library():
+    run = _python("import sys\nsys.argv = ['symbiosis', '--help']\nfrom cli import main\ntry:\n    main()\n"
+                  "except SystemExit:\n    pass\n"
+                  "print(sorted(name for name in ('pandas', 'networkx', 'scipy', 'pint', 'pyvis', 'igraph') "
+                  "if name in sys.modules))")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]" and "Commands:" in run.stdout

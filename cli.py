@@ -349,14 +349,31 @@ def _write_workbook(frames: dict[str, pd.DataFrame]) -> bool:
     return True
 
 
+def json_key(title: str) -> str:
+    """A table's key in JSON output: the words of its title before any bracket or comma, snake_case.
+
+    Examples
+    --------
+    >>> json_key("long-haul exchanges (> 50 km)"), json_key("balance, firm view (tCO2e/yr)"), json_key("park CO2 (t)")
+    ('long_haul_exchanges', 'balance_firm_view', 'park_co2')
+    """
+    words = re.split(r"\s*[(\[]", title, maxsplit=1)[0]
+    return re.sub(r"[^0-9a-z]+", "_", words.lower()).strip("_") or "table"
+
+
 def _echo_frames(frames: dict[str, pd.DataFrame], fmt: str) -> None:
     """Several tables: printed one after another, or one JSON object {name: records}; written to the
     command's workbook instead when it was given one (-o FILE.xlsx)."""
     if _write_workbook(frames):
         return
     if fmt == "json":
-        document = {name: json.loads(frame.to_json(orient="records", force_ascii=False)) for name, frame in frames.items()}
-        notes = {name: frame.attrs["note"] for name, frame in frames.items() if frame.attrs.get("note")}
+        # stable snake_case keys (the title's words before any bracket): a title may carry option values
+        # ("long-haul exchanges (> 50 km)"), a key never does; the titles travel apart
+        keys = {name: json_key(name) for name in frames}
+        document: dict[str, Any] = {keys[name]: json.loads(frame.to_json(orient="records", force_ascii=False))
+                                    for name, frame in frames.items()}
+        document["titles"] = {keys[name]: name for name in frames}
+        notes = {keys[name]: frame.attrs["note"] for name, frame in frames.items() if frame.attrs.get("note")}
         if notes:  # why a table is empty or partial travels with it
             document["notes"] = notes
         click.echo(json.dumps(document, ensure_ascii=False))

@@ -198,8 +198,8 @@ def test_the_carbon_command_lists_unknown_exchanges(sparse):
     result = CliRunner().invoke(cli, ["carbon", "--db", str(path), "--park", "unk", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output.splitlines()[0])
-    exchanges = data["by-product exchanges"]
+    exchanges = data["by_product_exchanges"]
     assert sorted(row["flow_id"] for row in exchanges) == ["u1", "u10", "u2", "u3"]
     assert all(row["avoided_t"] is None and row["saving_status"] == "unknown" for row in exchanges)
-    balance = {row["id"]: row for row in data["balance, firm view (tCO2e/yr)"]}
+    balance = {row["id"]: row for row in data["balance_firm_view"]}
     assert balance["unk-b"]["avoided_t"] is None and balance["unk-d"]["absorbed_t"] is None

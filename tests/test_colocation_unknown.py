@@ -162,5 +162,5 @@ def test_colocate_json_has_null_for_unknown(sparse):
                                       str(SPARSE / "factors.csv"), "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    rows = {row["flow_id"]: row for row in data["long-haul exchanges (> 50 km)"]}
+    rows = {row["flow_id"]: row for row in data["long_haul_exchanges"]}
     assert rows["h2"]["saved_tco2e"] is None and rows["h1"]["saved_tco2e"] > 0

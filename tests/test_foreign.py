@@ -104,7 +104,7 @@ def test_a_park_with_no_quantity_gets_unknown_not_zero(foreign_db):
     assert mass["reason"]
 
     carbon = json.loads(_run("carbon", "--park", "lubei", *db, "--format", "json"))
-    exchanges = carbon["by-product exchanges"]
+    exchanges = carbon["by_product_exchanges"]
     assert len(exchanges) >= 5 and all(row["avoided_t"] is None for row in exchanges)
 
     card = json.loads(_run("scorecard", "--park", "lubei", *db, "--format", "json"))

@@ -531,11 +531,12 @@ def test_match_with_quantities_near_the_largest_float(huge, tmp_path):
     huge = str(copy)
     result = _run(["match", "--park", "p1", "--db", huge, "--format", "json"], "accepted")
     document = json.loads(result.stdout)
-    planned = [row for row in document["candidates (weighted_sum; weights co2_avoided 0.40, value 0.30, distance 0.15, "
-                                       "quantity_match 0.15)"] if row["plan_share"]]
+    planned = [row for row in document["candidates"] if row["plan_share"]]
+    assert document["titles"]["candidates"] == ("candidates (weighted_sum; weights co2_avoided 0.40, value 0.30, "
+                                                "distance 0.15, quantity_match 0.15)")
     assert planned and all(row["co2_avoided_t"] is None for row in planned)
     assert "too large" in document["notes"][next(iter(document["notes"]))]
-    summary = document["plan totals per unit"][0]
+    summary = document["plan_totals_per_unit"][0]
     assert summary["plan_quantity"] is None and summary["in_plan"] >= 1
     _run(["match", "--park", "p1", "--db", huge, "-o", tmp_path / "lists.xlsx", "--quiet"], "accepted")
     _run(["match", "--park", "p1", "--db", huge, "-o", tmp_path / "lists.json", "--quiet"], "accepted")

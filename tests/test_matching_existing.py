@@ -155,7 +155,7 @@ def test_demo_park_proposes_only_what_is_open_and_within_reach(demo_db):
     result = CliRunner().invoke(cli, ["match", "--db", str(demo_db), "--park", "zcp", "--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    candidates = pd.DataFrame(data[[key for key in data if key.startswith("candidates")][0]])
+    candidates = pd.DataFrame(data["candidates"])
     co2 = candidates[candidates["offered"] == "co2"]
     assert not co2.empty and not set(co2["demand_firm"]) & set(MET_CO2_TAKERS)
     assert set(co2["co2_fate"]) == {"stored"}  # what is left is zcp-carb's open 4,000 t (mineralisation)

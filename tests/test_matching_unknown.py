@@ -185,7 +185,7 @@ def test_match_command_writes_unknown_as_null(sparse, tmp_path):
     result = CliRunner().invoke(cli, common + ["--format", "json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    candidates = data[[key for key in data if key.startswith("candidates")][0]]
+    candidates = data["candidates"]
     unknown = [row for row in candidates if not row["quantity_known"]]
     assert len(unknown) == 3 and all(row["quantity"] is None and row["co2_avoided_t"] is None for row in unknown)
     for suffix in ("xlsx", "csv", "json"):

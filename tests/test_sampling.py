@@ -82,7 +82,7 @@ def test_metrics_samples_on_the_command_line(tmp_path):
     assert all(run.exit_code == 0 for run in runs), runs[0].output
     first, second = (json.loads(run.stdout) for run in runs)
     assert first == second  # deterministic for a seed
-    intervals = {row["figure"]: row for row in first["intervals (median, 90 % interval)"]}
+    intervals = {row["figure"]: row for row in first["intervals"]}
     tst = intervals["mass: TST"]
     assert tst["low"] <= tst["median"] <= tst["high"] and tst["draws"] == 100
     assert set(intervals) == {f"mass: {name}" for name in ("TST", "FCI", "APL", "ascendency", "robustness")}
@@ -100,8 +100,8 @@ def test_carbon_samples_give_each_headline_figure_an_interval_around_its_value(d
                  "--default-quality", "estimated", "--format", "json")
     first, again = _json(*arguments), _json(*arguments)
     assert first == again
-    intervals = {row["figure"]: row for row in first["intervals (median, 90 % interval)"]}
-    park_view = {row["figure"]: row["value_t"] for row in first["park view (tCO2e/yr)"]}
+    intervals = {row["figure"]: row for row in first["intervals"]}
+    park_view = {row["figure"]: row["value_t"] for row in first["park_view"]}
     headline = intervals["park view: park_emissions"]
     assert headline["value"] == pytest.approx(park_view["park_emissions"])  # the figure on the data, unchanged
     assert headline["low"] < headline["median"] < headline["high"] and headline["draws"] == 60
@@ -114,7 +114,7 @@ def test_scorecard_samples_give_every_indicator_an_interval(demo_db):
     result = _json("scorecard", "--db", demo_db, "--park", "zcp", "--samples", "30", "--default-quality",
                    "estimated", "--format", "json")
     card = {row["indicator"]: row["value"] for row in result["scorecard"]}
-    intervals = {row["figure"].split(": ")[1]: row for row in result["intervals (median, 90 % interval)"]}
+    intervals = {row["figure"].split(": ")[1]: row for row in result["intervals"]}
     assert set(intervals) == set(card)
     water = intervals["water_reuse"]
     assert water["value"] == pytest.approx(card["water_reuse"]) and water["low"] <= water["high"]

@@ -315,7 +315,11 @@ def _is_numeric(column: pd.Series) -> bool:
 
 
 def _workbook_option(command):
-    """-o/--output FILE.xlsx: the command's tables written to a workbook instead of printed."""
+    """-o/--output FILE.xlsx: the command's tables written to a workbook instead of printed; --table KEY:
+    one of its tables alone (a CSV that any tool loads)."""
+    command = click.option("--table", "table_key", default=None, metavar="KEY",
+                           help="Print only this table (its JSON key, e.g. park_view): one plain table in any "
+                                "--format, so --format csv gives a file spreadsheets and pandas load.")(command)
     return click.option("-o", "--output", "workbook", type=click.Path(dir_okay=False), default=None,
                         help="Write the tables to this workbook (.xlsx): an 'about' sheet, then a sheet per table "
                              "(every row and column, as --format json gives them).")(command)
@@ -364,6 +368,21 @@ def json_key(title: str) -> str:
 def _echo_frames(frames: dict[str, pd.DataFrame], fmt: str) -> None:
     """Several tables: printed one after another, or one JSON object {name: records}; written to the
     command's workbook instead when it was given one (-o FILE.xlsx)."""
+    chosen = click.get_current_context().params.get("table_key")
+    if chosen:
+        keyed = {json_key(name): (name, frame) for name, frame in frames.items()}
+        if chosen not in keyed:
+            raise click.UsageError(f"--table {chosen!r}: this command's tables are {', '.join(keyed)}")
+        frames = {keyed[chosen][0]: keyed[chosen][1]}
+        if fmt != "table" and not click.get_current_context().params.get("workbook"):
+            frame = frames[keyed[chosen][0]]
+            if fmt == "json":
+                click.echo(frame.to_json(orient="records", force_ascii=False))
+            else:
+                click.echo(neutral_frame(frame).to_csv(index=False), nl=False)
+            if frame.attrs.get("note"):
+                click.echo(f"note: {frame.attrs['note']}", err=True)
+            return
     if _write_workbook(frames):
         return
     if fmt == "json":
@@ -518,7 +537,7 @@ def undo(import_id, db_path):
 @_db_option
 @_format_option
 @_errors_to_click
-def reconcile(park, currencies, year, default_quality, balanced, significance, dry_run, workbook, db_path, fmt):
+def reconcile(park, currencies, year, default_quality, balanced, significance, dry_run, workbook, table_key, db_path, fmt):
     """Reconcile a park's flows against its firms' balances: unknown flows the balances determine, measured
     ones adjusted by weighted least squares, standard deviations, and tests naming likely gross errors.
 
@@ -576,7 +595,7 @@ def datasette_metadata_command(output, db_path):
 @_db_option
 @_format_option
 @_errors_to_click
-def info(workbook, db_path, fmt):
+def info(workbook, table_key, db_path, fmt):
     """Counts by table, flows by kind and status with canonical quantities, and parks."""
     fmt = _full_tables(fmt, workbook)
     db = open_store(db_path, create=False)
@@ -611,7 +630,7 @@ def export(fmt, output, park, year, kinds, status, db_path):
 @_db_option
 @_format_option
 @_errors_to_click
-def loops(park, year, kinds, status, max_length, limit, use_estimates, workbook, db_path, fmt):
+def loops(park, year, kinds, status, max_length, limit, use_estimates, workbook, table_key, db_path, fmt):
     """Recycling loops: cycles of firms, ranked by their smallest link, per currency.
 
     Also lists the strongly connected components that hold them.
@@ -653,7 +672,7 @@ def loops(park, year, kinds, status, max_length, limit, use_estimates, workbook,
 @_format_option
 @_errors_to_click
 def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, balance, by_park, jobs, use_estimates,
-            samples, seed, default_quality, workbook, db_path, fmt):
+            samples, seed, default_quality, workbook, table_key, db_path, fmt):
     """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency.
 
     Each currency's flow metrics stand on the flows with a quantity: 'coverage' says what share that
@@ -708,7 +727,8 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, bal
 @_db_option
 @_format_option
 @_errors_to_click
-def carbon(park, year, max_km, top, use_estimates, samples, seed, default_quality, factors_file, workbook, db_path, fmt):
+def carbon(park, year, max_km, top, use_estimates, samples, seed, default_quality, factors_file, workbook, table_key,
+           db_path, fmt):
     """CO2 of the park as one entity (park view, each tonne once), per firm (firm view), absorption nodes
     (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
     fmt = _full_tables(fmt, workbook)
@@ -753,7 +773,7 @@ def carbon(park, year, max_km, top, use_estimates, samples, seed, default_qualit
 @_db_option
 @_format_option
 @_errors_to_click
-def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, workbook, db_path, fmt):
+def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, workbook, table_key, db_path, fmt):
     """Co-location: long-haul exchanges, spread-out clusters, and streams with no taker in the park."""
     fmt = _full_tables(fmt, workbook)
     options = AnalysisOptions(radius_km=radius_km, match_km=match_km, weight=weight, factors=load_factors(factors_file),
@@ -786,7 +806,7 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, work
 @_format_option
 @_errors_to_click
 def scorecard_command(park, year, targets_file, min_coverage, use_estimates, samples, seed, default_quality,
-                      factors_file, workbook, db_path, fmt):
+                      factors_file, workbook, table_key, db_path, fmt):
     """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
     fmt = _full_tables(fmt, workbook)
     db = open_store(db_path, create=False)

@@ -57,3 +57,23 @@ def test_formula_like_text_stays_text_and_a_bad_suffix_fails_before_any_work(tmp
     assert [cell.value for cell in sheet[1]] == ["name", "share", "ok"]
     result = CliRunner().invoke(cli, ["loops", "--db", str(tmp_path / "none.db"), "-o", str(tmp_path / "x.csv")])
     assert result.exit_code != 0 and "xlsx" in result.output
+
+
+def test_table_picks_one_table_that_a_csv_reader_loads(demo_db):
+    import io
+
+    import pandas as pd
+
+    result = _run(["carbon", "--db", str(demo_db), "--park", "zcp", "--table", "park_view", "--format", "csv"])
+    frame = pd.read_csv(io.StringIO(result.stdout))
+    full = json.loads(_run(["carbon", "--db", str(demo_db), "--park", "zcp", "--format", "json"]).stdout)
+    assert frame["figure"].tolist() == [row["figure"] for row in full["park_view"]]
+    as_json = json.loads(_run(["colocate", "--db", str(demo_db), "--park", "zcp", "--table", "gaps", "--format",
+                               "json"]).stdout)
+    assert as_json == full_gaps(demo_db)
+    wrong = CliRunner().invoke(cli, ["carbon", "--db", str(demo_db), "--table", "nothing", "--format", "csv"])
+    assert wrong.exit_code != 0 and "park_view" in wrong.output
+
+
+def full_gaps(demo_db):
+    return json.loads(_run(["colocate", "--db", str(demo_db), "--park", "zcp", "--format", "json"]).stdout)["gaps"]

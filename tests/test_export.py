@@ -90,3 +90,20 @@ def test_gexf_for_gephi_keys_flows_by_id_weights_per_currency_and_places_firms(g
     a, b = graph.nodes[first], graph.nodes[second]
     assert (dx * dx + dy * dy) ** 0.5 == pytest.approx(float(haversine_km(a["lat"], a["lon"], b["lat"], b["lon"])),
                                                       rel=0.01)
+
+
+def test_graphml_round_trips_through_igraph_and_gexf_through_networkx(graph, tmp_path):
+    """Issue 18, item 5: the files open in the other graph library users have (igraph reads GraphML; GEXF
+    is read back by networkx, as Gephi writes and reads it)."""
+    import igraph
+
+    path = export_graph(graph, tmp_path / "park.graphml")
+    back = igraph.Graph.Read_GraphML(str(path))
+    assert (back.vcount(), back.ecount()) == (graph.number_of_nodes(), graph.number_of_edges())
+    assert back.is_directed()
+    labels = dict(zip(back.vs["id"], back.vs["label"]))
+    assert labels["power"] == "Harbour Power Station"
+    known = sorted(data["quantity"] for *_, data in graph.edges(data=True) if data["quantity"] is not None)
+    assert sorted(value for value in back.es["quantity"] if value == value) == pytest.approx(known)  # NaN: unknown
+    gexf = nx.read_gexf(export_graph(graph, tmp_path / "park.gexf"))
+    assert (gexf.number_of_nodes(), gexf.number_of_edges()) == (graph.number_of_nodes(), graph.number_of_edges())

@@ -320,9 +320,10 @@ def _workbook_option(command):
     command = click.option("--table", "table_key", default=None, metavar="KEY",
                            help="Print only this table (its JSON key, e.g. park_view): one plain table in any "
                                 "--format, so --format csv gives a file spreadsheets and pandas load.")(command)
-    return click.option("-o", "--output", "workbook", type=click.Path(dir_okay=False), default=None,
+    return click.option("-o", "--output", "workbook", type=click.Path(), default=None,
                         help="Write the tables to this workbook (.xlsx): an 'about' sheet, then a sheet per table "
-                             "(every row and column, as --format json gives them).")(command)
+                             "(every row and column, as --format json gives them); or, to a path ending in '/', "
+                             "a folder of CSV files, one per table (KEY.csv) and about.json.")(command)
 
 
 def _full_tables(fmt: str, workbook: str | None) -> str:
@@ -330,8 +331,14 @@ def _full_tables(fmt: str, workbook: str | None) -> str:
     before any work."""
     if workbook is None:
         return fmt
-    check_output(workbook, None, formats=("xlsx",), what="workbook")
+    if not _is_folder(workbook):
+        check_output(workbook, None, formats=("xlsx",), what="workbook")
     return "json"
+
+
+def _is_folder(path: str) -> bool:
+    """-o names a folder of CSV files: a path ending in a separator, or an existing folder."""
+    return path.endswith(("/", os.sep)) or Path(path).is_dir()
 
 
 def _write_workbook(frames: dict[str, pd.DataFrame]) -> bool:
@@ -349,8 +356,27 @@ def _write_workbook(frames: dict[str, pd.DataFrame]) -> bool:
              "store": str(context.params.get("db_path") or default_db_path()),
              "written": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
              "symbiosis version": symbiosis.__version__}
-    _wrote(str(export_tables(frames, workbook, about=about)))
+    if _is_folder(workbook):
+        _write_csv_folder(frames, Path(workbook), about)
+    else:
+        _wrote(str(export_tables(frames, workbook, about=about)))
     return True
+
+
+def _write_csv_folder(frames: dict[str, pd.DataFrame], folder: Path, about: dict) -> None:
+    """One CSV per table (KEY.csv, cells neutralised) and about.json (the command, its parameters, the
+    tables' titles and notes), each file written whole or not at all."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.ClickException(f"cannot make the folder {folder}: {error.strerror or error}") from None
+    titles = {json_key(name): name for name in frames}
+    for key, name in titles.items():
+        write_output(folder / f"{key}.csv", neutral_frame(frames[name]).to_csv(index=False))
+    notes = {json_key(name): frame.attrs["note"] for name, frame in frames.items() if frame.attrs.get("note")}
+    write_output(folder / "about.json", json.dumps({**about, "tables": titles, "notes": notes}, ensure_ascii=False,
+                                                   indent=1))
+    _wrote(str(folder), f" ({len(frames)} CSV files and about.json)")
 
 
 def json_key(title: str) -> str:

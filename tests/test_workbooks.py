@@ -77,3 +77,18 @@ def test_table_picks_one_table_that_a_csv_reader_loads(demo_db):
 
 def full_gaps(demo_db):
     return json.loads(_run(["colocate", "--db", str(demo_db), "--park", "zcp", "--format", "json"]).stdout)["gaps"]
+
+
+def test_a_folder_output_holds_one_loadable_csv_per_table(demo_db, tmp_path):
+    import pandas as pd
+
+    folder = tmp_path / "carbon"
+    _run(["carbon", "--db", str(demo_db), "--park", "zcp", "-o", f"{folder}/"])
+    document = json.loads(_run(["carbon", "--db", str(demo_db), "--park", "zcp", "--format", "json"]).stdout)
+    keys = [key for key in document if key not in ("notes", "titles")]
+    assert sorted(path.name for path in folder.iterdir()) == sorted([f"{key}.csv" for key in keys] + ["about.json"])
+    for key in keys:
+        frame = pd.read_csv(folder / f"{key}.csv")
+        assert len(frame) == len(document[key])
+    about = json.loads((folder / "about.json").read_text(encoding="utf-8"))
+    assert about["tables"] == document["titles"] and about["command"] == "symbiosis carbon"

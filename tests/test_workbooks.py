@@ -92,3 +92,28 @@ def test_a_folder_output_holds_one_loadable_csv_per_table(demo_db, tmp_path):
         assert len(frame) == len(document[key])
     about = json.loads((folder / "about.json").read_text(encoding="utf-8"))
     assert about["tables"] == document["titles"] and about["command"] == "symbiosis carbon"
+
+
+def test_libreoffice_opens_every_workbook(demo_db, tmp_path):
+    """LibreOffice (headless, Debian's libreoffice-calc-nogui) converts each analysis workbook without error."""
+    import os
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install libreoffice-calc-nogui: .ci/run does")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    books = []
+    for command in COMMANDS:
+        path = tmp_path / f"{command[0]}.xlsx"
+        _run([*command, "--db", str(demo_db), "-o", str(path)])
+        books.append(path)
+    out = tmp_path / "converted"
+    run = subprocess.run([soffice, f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--headless",
+                          "--convert-to", "ods", "--outdir", str(out), *map(str, books)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert sorted(path.name for path in out.iterdir()) == sorted(book.stem + ".ods" for book in books)
+    assert all(path.stat().st_size > 0 for path in out.iterdir())

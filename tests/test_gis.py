@@ -96,3 +96,20 @@ def test_graph_to_geojson_leaves_out_boundary_flows_and_counts_them():
     assert len(collection["features"]) == 1
     assert collection["symbiosis"]["left_out"] == {"nodes_without_coordinates": 1,
                                                    "flows_with_an_end_without_coordinates": 1}
+
+
+def test_geopandas_reads_both_files_with_every_firm_and_flow_typed(demo_db, tmp_path):
+    geopandas = pytest.importorskip("geopandas")
+    G = load_graph(open_store(demo_db), "zcp")
+    located, flows = _placed(G)
+    for name in ("zcp.geojson", "zcp.gpkg"):
+        path = _export(demo_db, tmp_path / name)
+        if name.endswith(".gpkg"):
+            firms, lines = (geopandas.read_file(path, layer=layer) for layer in ("firms", "flows"))
+        else:
+            everything = geopandas.read_file(path)
+            firms, lines = (everything[everything["layer"] == layer] for layer in ("firms", "flows"))
+        assert set(firms["id"]) == located and set(lines["flow_id"]) == {key for _, _, key, _ in flows}
+        assert firms.crs.to_epsg() == 4326 and set(lines.geom_type) == {"LineString"}
+        assert str(lines["quantity"].dtype) == "float64"
+        assert int(lines["quantity"].isna().sum()) == sum(data["quantity"] is None for *_, data in flows)

@@ -192,6 +192,8 @@ def reconcile_park(G: nx.MultiDiGraph, currency: str, *, default_quality: str | 
                                 "measured_sd", "sd_source", "value", "sd", "adjustment", "test_statistic", "suspect",
                                 "reason"]])
     table.attrs.update(solved.attrs)
+    if not table.attrs.get("degrees_of_freedom"):  # no redundancy, nothing tested: no statistic, not a 0
+        table.attrs["chi_square"] = None
     table.attrs.update({"currency": currency, "processes": list(system.processes)})
     return table
 

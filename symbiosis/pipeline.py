@@ -386,23 +386,23 @@ def _number(value: Any) -> float | None:
 
 def _carbon_figures(inputs, factors: dict[str, float], offsets: pd.DataFrame | None,
                     co2_uses: pd.DataFrame | None) -> dict[str, float | None]:
-    """The headline carbon figures of one flow set: the park view (a park's) and the sums over firms of CO2
-    avoided by by-product exchanges, stored for good and utilised (None when none is known)."""
-    from .carbon import carbon_balance_of, exchange_credits_of
+    """The headline carbon figures of one flow set: the park view (a park's), else the firm-view totals of
+    absorbed CO2; and CO2 avoided by by-product exchanges (:func:`symbiosis.carbon.park_totals`). A figure
+    that stands on some firms only is named "(known part: ...)", one with nothing known is None."""
+    from .carbon import carbon_balance_of, exchange_credits_of, park_totals
+    from .coverage import PARTIAL
     from .inventory import park_inventory
 
     credits = exchange_credits_of(inputs, factors=factors)
     balance = carbon_balance_of(inputs, factors=factors, credits=credits, co2_uses=co2_uses)
-    figures: dict[str, float | None] = {}
-    if offsets is not None:
-        inventory = park_inventory(balance, offsets, factors)
-        figures.update({f"park view: {name}": _number(value)
-                        for name, value in zip(inventory["figure"], inventory["value_t"])})
-    for column, label in (("avoided_t", "CO2 avoided by by-product exchanges (t)"),
-                          ("stored_t", "CO2 stored for good (t)"), ("utilised_t", "CO2 utilised (t)")):
-        values = pd.to_numeric(balance[column], errors="coerce")
-        figures[label] = float(values.sum()) if values.notna().any() else None
-    return figures
+    totals = park_totals(balance).set_index("figure")
+    rows = [(f"park view: {name}", value, status, None) for name, value, status
+            in park_inventory(balance, offsets, factors)[["figure", "value_t", "status"]].itertuples(index=False)
+            ] if offsets is not None else [("CO2 absorbed, firm view (t)", *totals.loc["absorbed", ["value_t", "status",
+                                                                                                  "coverage"]])]
+    rows.append(("CO2 avoided by by-product exchanges (t)", *totals.loc["avoided", ["value_t", "status", "coverage"]]))
+    return {(f"{name}, known part: {coverage}" if status == PARTIAL and coverage else name): _number(value)
+            for name, value, status, coverage in rows}
 
 
 def _sampled(db: sqlite_utils.Database, result: ParkAnalysis, options: AnalysisOptions, graphs: _Graphs,

@@ -51,7 +51,7 @@ import pandas as pd
 import sqlite_utils
 
 from .coverage import KNOWN, NOISE, PARTIAL, UNKNOWN, Coverage, clean_zero, status_of
-from .errors import InputError, SolverError
+from .errors import InputError, SolverError, input_part
 from .factors import factors_or_shipped
 from .geo import haversine_km, nearest_within
 from .graph import is_boundary, load_graph, validate_graph
@@ -320,11 +320,8 @@ def _outside_exchanges(db: sqlite_utils.Database, G: nx.MultiDiGraph, resources:
 
 
 def _part(value: _Value | None, part: str, analysis: str) -> _Value:
-    """An input a pure function needs, or an error saying which part of :func:`load_carbon_inputs` it is."""
-    if value is None:
-        raise InputError(f"{analysis} needs carbon inputs read with {part!r} (load_carbon_inputs(..., parts=...)); "
-                         "these were read without it")
-    return value
+    """An input a pure function needs (:func:`symbiosis.errors.input_part`)."""
+    return input_part(value, part, analysis, "load_carbon_inputs")
 
 
 def _graph_of(inputs: CarbonInputs, analysis: str) -> nx.MultiDiGraph:

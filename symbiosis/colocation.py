@@ -21,7 +21,7 @@ import pandas as pd
 import sqlite_utils
 
 from .coverage import none_for_nan, with_note
-from .errors import InputError
+from .errors import InputError, input_part
 from .factors import factors_or_shipped, load_resource_sectors
 from .geo import centroid, haversine_km, nearest, nearest_within
 from .graph import load_graph
@@ -216,11 +216,8 @@ def _gap_tables(db: sqlite_utils.Database, park: str | None) -> tuple[pd.DataFra
 
 
 def _part(value: _Value | None, part: str, analysis: str) -> _Value:
-    """An input a pure function needs, or an error saying which part of :func:`load_colocation_inputs` it is."""
-    if value is None:
-        raise InputError(f"{analysis} needs co-location inputs read with {part!r} "
-                         "(load_colocation_inputs(..., parts=...)); these were read without it")
-    return value
+    """An input a pure function needs (:func:`symbiosis.errors.input_part`)."""
+    return input_part(value, part, analysis, "load_colocation_inputs")
 
 
 def _check_radius(radius_km: float) -> None:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 __all__ = [
     "SymbiosisError",
+    "input_part",
     "ReconciliationError",
     "StoreError",
     "SchemaVersionError",
@@ -122,3 +124,15 @@ class ValidationError(InputError):
         if hidden:
             lines.append(f"  ... and {hidden} more (fix these first, then run again)")
         super().__init__("\n".join(lines))
+
+
+_Part = TypeVar("_Part")
+
+
+def input_part(value: _Part | None, part: str, analysis: str, loader: str) -> _Part:
+    """An input a pure analysis needs, or an :class:`InputError` naming the part of ``loader`` it was read
+    without (the loaders read only the parts asked for; a pure function given too little says so)."""
+    if value is None:
+        raise InputError(f"{analysis} needs inputs read with {part!r} ({loader}(..., parts=...)); "
+                         "these were read without it")
+    return value

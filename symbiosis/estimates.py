@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -30,6 +31,9 @@ from .schema import QUALITY_CLASSES
 from .store import park_exists, transaction
 from .uncertainty import flow_sd, sd_source
 from .units import CURRENCY
+
+if TYPE_CHECKING:
+    from .reconcile import Reconciliation
 
 __all__ = ["BalanceSystem", "ParkReconciliation", "balance_system", "reconcile_park", "reconcile_store",
            "save_reconciliation", "drop_reconciliation", "joint_distribution", "list_reconciliations",
@@ -171,12 +175,8 @@ def reconcile_park(G: nx.MultiDiGraph, currency: str, *, default_quality: str | 
     >>> row["status"], float(row["value"])
     ('determined', 100.0)
     """
-    from .reconcile import reconcile
-
-    system = balance_system(G, currency, default_quality=default_quality, balanced=balanced)
-    result = reconcile(system.A, system.values, np.nan_to_num(system.sds), system.measured,
-                       flow_ids=[str(flow) for flow in system.flows["flow_id"]], process_ids=list(system.processes),
-                       significance=significance)
+    system, result = _solved(G, currency, default_quality=default_quality, balanced=balanced,
+                             significance=significance)
     solved = result.to_frame()
     table = system.flows[["flow_id", "source", "target", "resource", "unit", "sd_source"]].copy()
     table.insert(5, "status", [_status(kind, determinable, redundant) for kind, determinable, redundant
@@ -203,13 +203,19 @@ def joint_distribution(G: nx.MultiDiGraph, currency: str, *, default_quality: st
     """The reconciled values of one currency's flows and their full covariance (flow ids, values,
     covariance; NaN for flows the balances cannot determine), for drawing consistent flow sets
     (:func:`symbiosis.sampling.draw_flows`). ``G`` holds the imported data (not the estimates)."""
+    _, result = _solved(G, currency, default_quality=default_quality, balanced=balanced)
+    return list(result.flow_ids), result.value, result.covariance
+
+
+def _solved(G: nx.MultiDiGraph, currency: str, *, default_quality: str | None, balanced: str,
+            significance: float = 0.05) -> tuple[BalanceSystem, Reconciliation]:
+    """The balances of one currency and their reconciliation (:func:`symbiosis.reconcile.reconcile`)."""
     from .reconcile import reconcile
 
     system = balance_system(G, currency, default_quality=default_quality, balanced=balanced)
-    flow_ids = [str(flow) for flow in system.flows["flow_id"]]
-    result = reconcile(system.A, system.values, np.nan_to_num(system.sds), system.measured, flow_ids=flow_ids,
-                       process_ids=list(system.processes))
-    return flow_ids, result.value, result.covariance
+    return system, reconcile(system.A, system.values, np.nan_to_num(system.sds), system.measured,
+                             flow_ids=[str(flow) for flow in system.flows["flow_id"]],
+                             process_ids=list(system.processes), significance=significance)
 
 
 def save_reconciliation(db: sqlite_utils.Database, park: str, table: pd.DataFrame, *, year: int | None = None,

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .errors import InputError
 from .formats import BINARY_FORMATS, EXPORT_FORMATS, LIST_FORMATS, STDOUT
+from .gexf import xml_safe
 
 __all__ = ["EXPORT_FORMATS", "LIST_FORMATS", "STDOUT", "export_graph", "graph_to_frames", "export_matches",
            "export_tables", "readable_header",
@@ -239,28 +240,20 @@ def graph_to_frames(G: nx.MultiDiGraph) -> tuple[pd.DataFrame, pd.DataFrame]:
     return nodes, edges
 
 
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_safe(value):
-    """XML 1.0 cannot hold most control characters: replace them, so Gephi can read the file."""
-    return _XML_INVALID.sub("\ufffd", value) if isinstance(value, str) else value
-
-
 def _for_gephi(G: nx.MultiDiGraph) -> nx.MultiDiGraph:
     """A copy whose attributes GraphML/GEXF accept: no None values, valid XML text, a 'label' for Gephi."""
     H: nx.MultiDiGraph = nx.MultiDiGraph()
     for node, data in G.nodes(data=True):
-        clean = {key: _xml_safe(value) for key, value in data.items() if value is not None}
-        clean["label"] = _xml_safe(str(data.get("name") or node))
-        H.add_node(_xml_safe(str(node)), **clean)
+        clean = {key: xml_safe(value) for key, value in data.items() if value is not None}
+        clean["label"] = xml_safe(str(data.get("name") or node))
+        H.add_node(xml_safe(str(node)), **clean)
     for u, v, key, data in G.edges(keys=True, data=True):
-        clean = {name: _xml_safe(value) for name, value in data.items() if value is not None}
-        clean["label"] = _xml_safe(str(data.get("resource_name") or data.get("resource") or ""))
+        clean = {name: xml_safe(value) for name, value in data.items() if value is not None}
+        clean["label"] = xml_safe(str(data.get("resource_name") or data.get("resource") or ""))
         # Gephi reads 'weight' as the edge weight; unknown quantities get none.
         if data.get("quantity") is not None:
             clean["weight"] = float(data["quantity"])
-        H.add_edge(_xml_safe(str(u)), _xml_safe(str(v)), key=_xml_safe(str(key)), **clean)
+        H.add_edge(xml_safe(str(u)), xml_safe(str(v)), key=xml_safe(str(key)), **clean)
     return H
 
 
@@ -280,34 +273,49 @@ def _geopackage_bytes(G: nx.MultiDiGraph) -> bytes:
 #: GEXF: each currency's quantity in its own weight attribute (Gephi can size edges by one at a time)
 _CURRENCY_WEIGHTS = {"mass": "weight_mass_t", "energy": "weight_energy_mwh", "water": "weight_water_m3",
                      "co2": "weight_co2_t"}
-#: km per degree of latitude, and of longitude at the equator (WGS 84 mean values), for viz:position
+#: km per degree of latitude, and of longitude at the equator (WGS 84 mean values), for the firms' position
 _KM_PER_DEGREE = (110.574, 111.320)
-_GRAPH_NAME = re.compile(r'(<graph [^>]*?) name=""')
 
 
-def _gexf_text(G: nx.MultiDiGraph) -> str:
-    """GEXF for Gephi: each flow's id as its edge id; no single ``weight`` mixing t, MWh, m3 and tCO2e but one
-    weight attribute per currency (none where the quantity is unknown); firms with coordinates placed by
-    ``viz:position`` in km east and north of the firms' mean position (an equirectangular projection at that
-    latitude: distances within a park true to well under 1 %); no empty ``name`` on the graph element."""
+def _gexf_producer(G: nx.MultiDiGraph) -> Producer:
+    """GEXF 1.3 for Gephi (:mod:`symbiosis.gexf`): each flow's id as its edge id; no single ``weight`` mixing
+    t, MWh, m3 and tCO2e but one weight attribute per currency (none where the quantity is unknown); firms
+    with coordinates placed by ``position`` in km east and north of the firms' mean position (an
+    equirectangular projection at that latitude: distances within a park true to well under 1 %)."""
+    from .gexf import gexf_lines, write_gexf
+
     H = _for_gephi(G)
+    node_attributes = {node: {name: value for name, value in data.items() if name != "label"}
+                       for node, data in H.nodes(data=True)}
+    edge_attributes = {}
     for _, _, key, data in H.edges(keys=True, data=True):
-        weight = data.pop("weight", None)
-        data["id"] = key  # networkx writes an edge's 'id' attribute as the GEXF edge id
-        currency = data.get("currency")
-        if weight is not None and currency in _CURRENCY_WEIGHTS:
-            data[_CURRENCY_WEIGHTS[currency]] = weight
+        attributes = {name: value for name, value in data.items() if name not in ("label", "weight")}
+        if data.get("weight") is not None and data.get("currency") in _CURRENCY_WEIGHTS:
+            attributes[_CURRENCY_WEIGHTS[data["currency"]]] = data["weight"]
+        edge_attributes[key] = attributes
     placed = [(data["lat"], data["lon"]) for _, data in H.nodes(data=True) if "lat" in data and "lon" in data]
+    positions = {}
     if placed:
         lat0 = sum(lat for lat, _ in placed) / len(placed)
         lon0 = sum(lon for _, lon in placed) / len(placed)
         east = _KM_PER_DEGREE[1] * math.cos(math.radians(lat0))
-        for _, data in H.nodes(data=True):
-            if "lat" in data and "lon" in data:
-                data["viz"] = {"position": {"x": (data["lon"] - lon0) * east,
-                                            "y": (data["lat"] - lat0) * _KM_PER_DEGREE[0], "z": 0.0}}
-    text = "\n".join(nx.generate_gexf(H))
-    return _GRAPH_NAME.sub(r"\1", text, count=1)
+        positions = {node: ((data["lon"] - lon0) * east, (data["lat"] - lat0) * _KM_PER_DEGREE[0])
+                     for node, data in H.nodes(data=True) if "lat" in data and "lon" in data}
+    lines = gexf_lines(
+        H, node_attributes=node_attributes, edge_attributes=edge_attributes,
+        node_labels={node: str(label) for node, label in H.nodes(data="label")},
+        edge_labels={key: str(data["label"]) for _, _, key, data in H.edges(keys=True, data=True)},
+        positions=positions,
+        description="Industrial symbiosis flow network; position x, y: km east and north of the firms' mean "
+                    "position (equirectangular projection)")
+
+    def produce(handle) -> None:
+        text = io.TextIOWrapper(handle, encoding="utf-8", newline="\n", write_through=False)
+        write_gexf(lines, text)
+        text.flush()
+        text.detach()  # the caller owns the binary handle
+
+    return produce
 
 
 def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None = None) -> Path:
@@ -320,8 +328,9 @@ def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None
     path : path-like or ``"-"``
         Output file (written whole or not at all, see :func:`write_output`); ``-`` is standard output.
     fmt : {'graphml', 'gexf', 'json', 'csv', 'geojson', 'gpkg'}, optional
-        Default: from the file's suffix (required for ``-``). GraphML and GEXF open in Gephi (node
-        ``label`` = firm name, edge ``weight`` = canonical quantity); JSON is networkx node-link data;
+        Default: from the file's suffix (required for ``-``). GraphML and GEXF 1.3 open in Gephi (node
+        ``label`` = firm name; GraphML: edge ``weight`` = canonical quantity beside ``currency``; GEXF: one
+        weight attribute per currency, :func:`_gexf_producer`); JSON is networkx node-link data;
         CSV is one row per flow; GeoJSON and GeoPackage are firm points and flow lines for GIS
         (:mod:`symbiosis.gis`; GeoPackage needs the ``gis`` extra).
 
@@ -334,7 +343,7 @@ def export_graph(G: nx.MultiDiGraph, path: str | os.PathLike, *, fmt: str | None
     if fmt == "graphml":
         content = lambda handle: nx.write_graphml(_for_gephi(G), handle)  # noqa: E731
     elif fmt == "gexf":
-        content = _gexf_text(G)
+        content = _gexf_producer(G)
     elif fmt == "geojson":
         from .gis import geojson_text
 

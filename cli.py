@@ -603,6 +603,92 @@ def estimates(drop_id, db_path, fmt):
     _echo_frame(list_reconciliations(db), fmt, title="reconciliations")
 
 
+@cli.command()
+@click.option("--park", required=True, help="The park.")
+@click.option("--scenario", "scenario_names", multiple=True, metavar="NAME|FILE",
+              help="A scenario (repeatable, in order; the first is the baseline of the changes): as-is, planned, "
+                   "plan, a stored scenario's name, or a scenario CSV file. Default: as-is, planned, plan.")
+@click.option("--year", type=YEARS, default=None, help="Flows, emissions and energy use of this year.")
+@click.option("--estimates", "use_estimates", is_flag=True,
+              help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
+@click.option("--no-attribution", is_flag=True, help="Skip each plan synergy's marginal contribution.")
+@_samples_options
+@_workbook_option
+@_db_option
+@_format_option
+@_errors_to_click
+def compare(park, scenario_names, year, use_estimates, no_attribution, samples, seed, default_quality, workbook,
+            table_key, db_path, fmt):
+    """Scenarios side by side: every headline figure (loops, metrics, carbon, scorecard, co-location,
+    matchmaking) per scenario with its change, and each plan synergy's marginal contribution."""
+    from symbiosis.compare import compare_scenarios
+    from symbiosis.scenarios import load_scenario
+
+    fmt = _full_tables(fmt, workbook)
+    db = open_store(db_path, create=False)
+    scenarios = [scenario for name in (scenario_names or ("as-is", "planned", "plan"))
+                 for scenario in load_scenario(db, park, name)]
+    options = AnalysisOptions(year=year, estimates=use_estimates, samples=samples, seed=seed,
+                              default_quality=default_quality)
+    result = compare_scenarios(db, park, scenarios, options=options, attribution=not no_attribution)
+    figures = result.table if fmt == "table" else result.figures
+    contributions = result.contributions
+    if fmt == "table" and len(contributions):
+        contributions = contributions[["synergy", "source_name", "target_name", "resource_name", "quantity", "unit",
+                                       "park_emissions_change_t", "avoided_change_t", "co2_avoided_t", "value_cny",
+                                       "fci_change_mass",
+                                       "fci_change_energy", "fci_change_water"]]
+    _echo_frames({"figures": figures, "contributions": contributions}, fmt)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@cli.group()
+def scenario():
+    """Stored scenarios of a park: add them from a CSV file, list them, drop one."""
+
+
+@scenario.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--park", required=True, help="The park the scenarios change.")
+@_db_option
+@_errors_to_click
+def scenario_add(file, park, db_path):
+    """Check a scenario FILE against the store and store its scenarios (all or none)."""
+    from symbiosis.scenarios import read_scenario_file, save_scenarios
+
+    db = open_store(db_path, create=False)
+    found = read_scenario_file(db, file, park)
+    save_scenarios(db, park, found)
+    click.echo(f"stored {len(found)} scenario(s) of park {park}: "
+               + ", ".join(f"{item.name} ({item.base} + {len(item.changes)} changes)" for item in found), err=True)
+
+
+@scenario.command("list")
+@click.option("--park", default=None, help="Only this park's scenarios.")
+@_db_option
+@_format_option
+@_errors_to_click
+def scenario_list(park, db_path, fmt):
+    """The stored scenarios (the built-in as-is, planned and plan are always there)."""
+    from symbiosis.scenarios import list_scenarios
+
+    _echo_frame(list_scenarios(open_store(db_path, create=False), park), fmt, title="scenarios")
+
+
+@scenario.command("drop")
+@click.argument("name")
+@click.option("--park", required=True, help="The park of the scenario.")
+@_db_option
+@_errors_to_click
+def scenario_drop(name, park, db_path):
+    """Remove a stored scenario."""
+    from symbiosis.scenarios import drop_scenario
+
+    drop_scenario(open_store(db_path, create=False), park, name)
+    click.echo(f"dropped scenario {name} of park {park}", err=True)
+
+
 @cli.command("datasette-metadata")
 @_output_option("Metadata JSON to write ('-': standard output); then: datasette serve STORE -m FILE.")
 @_db_option
@@ -936,35 +1022,56 @@ def match_command(park, all_parks, radius_km, top, weights_file, substitutes_fil
               help="Above this many nodes, draw parks (or regions) instead of firms.")
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Draw the stored reconciliation's estimates where it adjusted or determined a quantity (they glow).")
+@click.option("--scenario", "scenario_names", multiple=True, metavar="NAME|FILE",
+              help="Draw these scenarios with a toggle between them (repeatable; the first is the baseline: added "
+                   "flows dashed, removed ones faded): as-is, planned, plan, a stored scenario or a scenario file. "
+                   "Needs --park.")
 @_output_option("HTML file to write ('-': standard output).")
 @_db_option
 @_errors_to_click
-def map_command(park, layout, show, title, max_nodes, use_estimates, output, db_path):
+def map_command(park, layout, show, title, max_nodes, use_estimates, scenario_names, output, db_path):
     """Interactive network map (one offline HTML file): sectors, flows by kind, loops, absorbers."""
-    from viz.map import store_map
+    from viz.map import scenario_map, store_map
 
     shown = tuple(item.strip() for item in show.split(",") if item.strip() and item.strip() != "none")
     unknown = [item for item in shown if item not in ("loops", "absorbers", "potential")]
     if unknown:
         raise click.UsageError(f"--show takes loops, absorbers, potential; not {', '.join(unknown)}")
     check_output(output)  # before minutes of layout work
-    html = store_map(open_store(db_path, create=False), park=park, layout=layout, show=shown, title=title,
-                     max_nodes=max_nodes, estimates=use_estimates)
+    db = open_store(db_path, create=False)
+    if scenario_names:
+        from symbiosis.compare import scenario_networks
+        from symbiosis.scenarios import load_scenario
+
+        if not park:
+            raise click.UsageError("--scenario needs --park")
+        scenarios = [found for name in scenario_names for found in load_scenario(db, park, name)]
+        networks = scenario_networks(db, park, scenarios, options=AnalysisOptions(estimates=use_estimates))
+        html = scenario_map(networks, title=title, layout=layout)
+    else:
+        html = store_map(db, park=park, layout=layout, show=shown, title=title, max_nodes=max_nodes,
+                         estimates=use_estimates)
     _wrote(write_output(output, html))
 
 
 @cli.command("report")
 @click.option("--park", default=None, help="The park (default: every park, the first 20 in full).")
 @click.option("--no-map", is_flag=True, help="Leave out the embedded network map.")
+@click.option("--scenario", "scenario_names", multiple=True, metavar="NAME|FILE",
+              help="Compare these scenarios in the park's section (repeatable; the first is the baseline): as-is, "
+                   "planned, plan, a stored scenario or a scenario file. Needs --park.")
 @_output_option("HTML file to write ('-': standard output).")
 @_db_option
 @_errors_to_click
-def report_command(park, no_map, output, db_path):
+def report_command(park, no_map, scenario_names, output, db_path):
     """A self-contained HTML report: scorecard, loops, CO2, co-location, synergies, plots and the map."""
     from viz.report import build_report
 
     check_output(output)
-    html = build_report(open_store(db_path, create=False), park=park, include_map=not no_map)
+    if scenario_names and not park:
+        raise click.UsageError("--scenario needs --park")
+    html = build_report(open_store(db_path, create=False), park=park, include_map=not no_map,
+                        scenarios=scenario_names or None)
     _wrote(write_output(output, html))
 
 

@@ -28,6 +28,9 @@ TABLE_DESCRIPTIONS = {
     "imports": "Every import: file, table, rows, when (symbiosis history); undone ones keep their row.",
     "reconciliations": "Stored data reconciliations (symbiosis reconcile): one per park, currency and year.",
     "estimates": "Reconciled values of flows (adjusted, determined, kept, undetermined): a layer beside the data.",
+    "scenarios": "Stored scenarios of a park (symbiosis scenario add): a base (as-is, planned, plan) and changes.",
+    "scenario_changes": "The changes of each stored scenario, in order: flows added, removed or scaled, firms added "
+                        "or removed; quantities in the resource's canonical unit.",
 }
 
 #: column meanings shared by several tables

@@ -113,6 +113,7 @@ __all__ = [
     "greedy_plan",
     "match",
     "save_plan",
+    "plan_flows",
     "anonymise",
 ]
 
@@ -1073,13 +1074,38 @@ def _total(fraction: np.ndarray, values: np.ndarray):
     return total if math.isfinite(total) else _OVERFLOW
 
 
-def save_plan(db: sqlite_utils.Database, matches: Matches):
-    """Store the plan as flows with status ``potential``, through the normal importer (one transaction,
-    recorded in the import history), so maps and metrics can show the park as it could be.
+def plan_flows(matches: Matches) -> pd.DataFrame:
+    """The plan as flows: one per planned pair, ``match:<offer id>><demand id>``, of the offered resource,
+    with the planned quantity in the offered resource's canonical unit and the distance (what
+    :func:`save_plan` stores and what the ``plan`` scenario builds, :mod:`symbiosis.scenarios`).
 
-    Each planned pair becomes a flow ``match:<offer id>><demand id>`` of the offered resource, with the
-    planned quantity in the offered resource's canonical unit and the distance. Saving the same plan
-    again changes nothing.
+    Returns
+    -------
+    DataFrame
+        ``id, source_id, target_id, resource_code, quantity, unit, status, distance_km, note, offer_id,
+        demand_id``; empty when the plan is.
+    """
+    plan = matches.plan
+    if plan.empty:
+        return pd.DataFrame(columns=["id", "source_id", "target_id", "resource_code", "quantity", "unit", "status",
+                                     "distance_km", "note", "offer_id", "demand_id"])
+    return pd.DataFrame({
+        "id": "match:" + plan["offer_id"].astype(str) + ">" + plan["demand_id"].astype(str),
+        "source_id": plan["offer_firm"], "target_id": plan["demand_firm"], "resource_code": plan["offered"],
+        "quantity": (_numbers_of(plan, "plan_quantity") / _numbers_of(plan, "ratio")).round(6),
+        "unit": plan["offered_unit"],
+        "status": "potential", "distance_km": plan["distance_km"].round(3),
+        "note": [f"matchmaking plan: candidate rank {rank}, score {score:.3f}, meets demand for {demanded} "
+                 f"({method})" for rank, score, demanded, method in
+                 zip(plan["candidate_rank"], plan["score"], plan["demanded"], [matches.method] * len(plan))],
+        "offer_id": plan["offer_id"], "demand_id": plan["demand_id"],
+    })
+
+
+def save_plan(db: sqlite_utils.Database, matches: Matches):
+    """Store the plan as flows with status ``potential`` (:func:`plan_flows`), through the normal importer
+    (one transaction, recorded in the import history), so maps and metrics can show the park as it could be.
+    Saving the same plan again changes nothing.
 
     Returns
     -------
@@ -1089,22 +1115,12 @@ def save_plan(db: sqlite_utils.Database, matches: Matches):
 
     from .ingest import import_files
 
-    plan = matches.plan
-    if plan.empty:
+    flows = plan_flows(matches)
+    if flows.empty:
         return None
-    flows = pd.DataFrame({
-        "id": "match:" + plan["offer_id"].astype(str) + ">" + plan["demand_id"].astype(str),
-        "source_id": plan["offer_firm"], "target_id": plan["demand_firm"], "resource_code": plan["offered"],
-        "quantity": (_numbers_of(plan, "plan_quantity") / _numbers_of(plan, "ratio")).round(6),
-        "unit": plan["offered_unit"],
-        "status": "potential", "distance_km": plan["distance_km"].round(3),
-        "note": [f"matchmaking plan: candidate rank {rank}, score {score:.3f}, meets demand for {demanded} "
-                 f"({method})" for rank, score, demanded, method in
-                 zip(plan["candidate_rank"], plan["score"], plan["demanded"], [matches.method] * len(plan))],
-    })
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "matchmaking_plan_flows.csv"
-        flows.to_csv(path, index=False)
+        flows.drop(columns=["offer_id", "demand_id"]).to_csv(path, index=False)
         return import_files(db, [path], table="flows")
 
 

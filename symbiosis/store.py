@@ -316,6 +316,40 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX idx_estimates_flow ON estimates (flow_id);
     """,
+    # 7 -> 8: scenarios (symbiosis.scenarios): a named base and changes to a park's network, kept apart from
+    # the imported data, which they never change.
+    """
+    CREATE TABLE scenarios (
+        id INTEGER PRIMARY KEY,
+        park_id TEXT NOT NULL REFERENCES parks(id),
+        name TEXT NOT NULL,
+        base TEXT NOT NULL CHECK (base IN ('as-is', 'planned', 'plan')),
+        description TEXT,
+        source TEXT,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        UNIQUE (park_id, name)
+    );
+    CREATE TABLE scenario_changes (
+        scenario_id INTEGER NOT NULL REFERENCES scenarios(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        line INTEGER,
+        change TEXT NOT NULL CHECK (change IN ('add_flow', 'remove_flow', 'scale_flow', 'add_firm', 'remove_firm')),
+        flow_id TEXT,
+        source_id TEXT,
+        target_id TEXT,
+        resource_code TEXT,
+        quantity REAL CHECK (quantity >= 0),
+        unit TEXT,
+        factor REAL CHECK (factor >= 0),
+        firm_id TEXT,
+        firm_name TEXT,
+        sector_code TEXT,
+        lat REAL,
+        lon REAL,
+        note TEXT,
+        PRIMARY KEY (scenario_id, position)
+    );
+    """,
 ]
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -22,6 +22,10 @@ Sums beyond the largest float (flows near 1.7e308 t) are never drawn or printed 
 that overflows reads "unknown (too large to add up)", and sizes and widths are computed on values
 capped at the largest float. A loop is highlighted by its list of firm ids, never by a joined text
 split again (a firm id may contain " -> ").
+
+:func:`scenario_map` draws several scenarios of a park on one page (the union of their nodes and flows,
+one layout) with a toggle between them: a flow the baseline lacks is dashed, a baseline flow the selected
+scenario removes is faded, a scaled flow's tooltip gives its quantity before and after.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ import logging
 import math
 import os
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +53,8 @@ from symbiosis.units import CURRENCY
 from symbiosis.settings import EDGE_DETAIL_LIMIT, PHYSICS_LIMIT
 from symbiosis.settings import MAX_MAP_NODES as MAX_NODES
 
-__all__ = ["build_map", "write_map", "store_map", "aggregate", "KIND_COLOURS", "MAX_NODES", "KNOWN_WIDTH", "UNKNOWN_WIDTH",
-           "LAYOUT_SEED"]
+__all__ = ["build_map", "write_map", "store_map", "scenario_map", "aggregate", "KIND_COLOURS", "MAX_NODES", "KNOWN_WIDTH",
+           "UNKNOWN_WIDTH", "LAYOUT_SEED", "ADDED_DASHES", "REMOVED_OPACITY"]
 
 log = logging.getLogger(__name__)
 
@@ -423,12 +427,21 @@ def build_map(
     physics = layout == "force" and G.number_of_nodes() <= PHYSICS_LIMIT
     data = {"nodes": vis_nodes, "edges": vis_edges, "options": _vis_options(G, physics, detailed),
             "loops": loop_items, "legend": _legend(G, flows, sectors, layout, detailed), "physics": physics}
+    return _render_page(data, title=title, notice=notice, counts=(G.number_of_nodes(), G.number_of_edges()),
+                        layout=layout)
+
+
+def _render_page(data: dict, *, title: str, notice: str | None, counts: tuple[int, int], layout: str,
+                 scenarios: dict | None = None) -> HtmlPage:
+    """The page from :file:`templates/map.html`: vis-network inlined, ``data`` (and a scenario map's
+    ``scenarios``) as JSON that cannot close its script tag."""
     template = _TEMPLATES.get_template("map.html")
     return HtmlPage(template.render(title=title, notice=notice,
                                     vis_js=(_VIS / "vis-network.min.js").read_text(encoding="utf-8"),
                                     vis_css=(_VIS / "vis-network.css").read_text(encoding="utf-8"),
-                                    data_json=_script_json(data), counts=(G.number_of_nodes(), G.number_of_edges()),
-                                    layout=layout), height=720)
+                                    data_json=_script_json(data), counts=counts, layout=layout,
+                                    scenarios=len(scenarios["views"]) if scenarios else 0,
+                                    scenario_json=_script_json(scenarios) if scenarios else ""), height=720)
 
 
 def _drawn_graph(G: nx.MultiDiGraph, parks: pd.DataFrame | None, show: tuple[str, ...],
@@ -769,3 +782,314 @@ def store_map(db, park: str | None = None, *, layout: str = "force",
         title = f"{names.get(park, park)}: industrial symbiosis network" if park else "Industrial symbiosis network"
     return build_map(G, loops=loops, absorbers=absorbers, layout=layout, show=show, title=title, parks=parks,
                      max_nodes=max_nodes)
+
+
+# ------------------------------------------------------------------------------------------ scenarios
+
+#: a scenario map's flow that is not in the baseline (added by the scenario); the only dashes it draws
+ADDED_DASHES = [10, 6]
+#: a baseline flow that the selected scenario removes: drawn faded, far below an unknown flow's hairline
+REMOVED_OPACITY = 0.15
+#: a node of another scenario that the selected one does not hold
+ABSENT_NODE_OPACITY = 0.25
+
+#: a flow's identity across scenarios: (source, target, key); load_graph keys a flow by its id
+_FlowIdentity = tuple[str, str, object]
+
+
+def scenario_map(networks: dict[str, nx.MultiDiGraph], *, baseline: str | None = None, title: str | None = None,
+                 layout: str = "geo", physics: bool = False, parks: pd.DataFrame | None = None) -> HtmlPage:
+    """One offline page drawing several scenarios of a park, with a toggle between them.
+
+    The page draws the union of the scenarios' nodes and flows, laid out once (nodes stay where they are
+    when the scenario changes). A row of radio buttons, one per scenario and labelled with its name,
+    selects which flows are drawn:
+
+    - the selected scenario's flows are drawn as the map draws any flow (colour by kind, width by known
+      quantity within its currency, an unknown quantity a faded hairline marked "?", never a zero);
+    - a flow that is not in the baseline is drawn dashed (on this map dashes mean that only: a flow's
+      status, existing, planned or potential, is in its tooltip);
+    - a baseline flow that the selected scenario lacks is drawn faded, and its tooltip says it is removed
+      in that scenario;
+    - a flow of another scenario, in neither the baseline nor the selected scenario, is hidden;
+    - a scaled flow's tooltip gives its quantity before and after ("unknown" where it is not known);
+    - nodes' tooltips and sizes are the selected scenario's totals; a node the scenario lacks is faded.
+
+    The page opens on the baseline. The legend says what dashed and faded mean; a line beside the toggle
+    counts the flows drawn, added, removed and scaled.
+
+    Parameters
+    ----------
+    networks : dict of str to networkx.MultiDiGraph
+        Scenario name -> its network, each shaped as :func:`symbiosis.graph.load_graph` returns it. A flow
+        a scenario added carries ``scenario_change="added"``; a scaled one ``scenario_change="scaled"`` and
+        ``quantity_before``; a removed flow is absent. A flow is the same flow in two scenarios when its
+        source, target and key (the flow id) are the same. Names are shown as text, never read as HTML.
+    baseline : str, optional
+        The scenario the others are drawn against; the first key (normally ``"as-is"``) by default.
+    title : str, optional
+        The page's heading.
+    layout : {'geo', 'force'}
+        ``geo`` places firms at their coordinates; ``force`` leaves the layout to vis-network (seeded:
+        the same on every load), precomputed around parks above the physics limit.
+    physics : bool
+        Run vis-network's force layout once (it stops when settled); nodes placed by ``geo`` stay put.
+    parks : DataFrame, optional
+        ``park_id, name, region, country``, as for :func:`build_map`: how sector codes are read, and the
+        names of parks when a very large union is drawn as parks.
+
+    Returns
+    -------
+    HtmlPage
+        HTML with vis-network inlined: opens offline and makes no request.
+
+    Raises
+    ------
+    InputError
+        No scenario, a ``baseline`` that is not one of them, or an unknown ``layout``.
+    """
+    if layout not in ("force", "geo"):
+        raise InputError(f"layout must be 'force' or 'geo', not {layout!r}")
+    if not networks:
+        raise InputError("a scenario map needs at least one scenario")
+    names = list(networks)
+    baseline = names[0] if baseline is None else baseline
+    if baseline not in networks:
+        raise InputError(f"baseline {str(baseline)[:80]!r} is not one of the scenarios "
+                         f"({', '.join(str(name)[:40] for name in names[:10])})")
+    graphs, notice = _scenario_graphs(networks, parks)
+    union = _union_graph(graphs, baseline)
+    vis_ids = _flow_vis_ids(union)
+    detailed = union.number_of_edges() <= EDGE_DETAIL_LIMIT
+    flows = _scenario_flows(graphs, baseline)
+    sectors = _sector_colours(union, parks)
+    positions = _positions(union) if layout == "geo" else {}
+    if layout == "force" and union.number_of_nodes() > PHYSICS_LIMIT:
+        positions, physics = _grouped_positions(union), False
+        notice = (notice + " " if notice else "") + (
+            f"Above {PHYSICS_LIMIT:,} nodes the layout is precomputed (firms around their park) and physics is off.")
+    base_flows = _flows_by_identity(graphs[baseline])
+    views = []
+    for name, G in graphs.items():
+        context = _ScenarioContext(str(name), str(baseline), G, graphs[baseline], base_flows, flows[name])
+        views.append({"name": str(name), **_scenario_edges(context, union, vis_ids, detailed),
+                      "nodes": _scenario_nodes(context, union, sectors, positions)})
+    start = names.index(baseline)
+    # the page is drawn on the starting scenario; the toggle swaps in the others' edges and node styles
+    vis_nodes = [{**_vis_node(union, node, data, flows[baseline], sectors, set(), positions), **styled}
+                 for (node, data), styled in zip(union.nodes(data=True), views[start]["nodes"])]
+    legend_flows = _Flows({}, _merged_units(flows.values()), flows[baseline].widest, {}, flows[baseline].largest)
+    data = {"nodes": vis_nodes, "edges": views[start]["edges"], "options": _vis_options(union, physics, detailed),
+            "loops": [], "legend": _scenario_legend(union, legend_flows, sectors, layout, detailed, str(baseline)),
+            "physics": physics}
+    if title is None:
+        title = "Industrial symbiosis network: scenarios"
+    return _render_page(data, title=title, notice=notice, layout=layout,
+                        counts=(union.number_of_nodes(), union.number_of_edges()),
+                        scenarios={"baseline": str(baseline), "start": start, "views": views})
+
+
+def _scenario_graphs(networks: dict[str, nx.MultiDiGraph],
+                     parks: pd.DataFrame | None) -> tuple[dict[str, nx.MultiDiGraph], str | None]:
+    """The scenarios as drawn: as they are, or every one folded into parks (regions if still too many)
+    when their union has more than ``MAX_NODES`` nodes, the same way for all so that flows still match."""
+    union_nodes = set().union(*(G.nodes for G in networks.values()))
+    if len(union_nodes) <= MAX_NODES:
+        return dict(networks), None
+    for by in ("park", "region"):
+        drawn = {name: aggregate(G, parks=parks, by=by) for name, G in networks.items()}
+        drawn_nodes = len(set().union(*(G.nodes for G in drawn.values())))
+        if drawn_nodes <= MAX_NODES:
+            break
+    what = "parks (firms aggregated)" if by == "park" else "regions (parks aggregated)"
+    return drawn, (f"{len(union_nodes):,} nodes are drawn as {drawn_nodes:,} {what}; a flow between two of them "
+                   "sums the flows of a kind, so a scenario's changes show as changed totals.")
+
+
+def _union_graph(graphs: dict[str, nx.MultiDiGraph], baseline: str) -> nx.MultiDiGraph:
+    """Every node and flow of every scenario, each with its attributes in the baseline, else in the first
+    scenario that has it."""
+    union: nx.MultiDiGraph = nx.MultiDiGraph(**graphs[baseline].graph)
+    for name in [baseline] + [name for name in graphs if name != baseline]:
+        G = graphs[name]
+        for node, data in G.nodes(data=True):
+            if node not in union:
+                union.add_node(node, **data)
+        for u, v, key, data in G.edges(keys=True, data=True):
+            if not union.has_edge(u, v, key):
+                union.add_edge(u, v, key=key, **data)
+    return union
+
+
+def _flow_vis_ids(union: nx.MultiDiGraph) -> dict[_FlowIdentity, str]:
+    """Each flow's id on the page: its key, or where two flows of the union share a key (one flow id
+    between other firms in another scenario), the key with its firms, numbered if need be."""
+    uses = Counter(str(key) for _, _, key in union.edges(keys=True))
+    shared = {key for key, count in uses.items() if count > 1}
+    vis_ids: dict[_FlowIdentity, str] = {}
+    taken: set[str] = set()
+    for u, v, key in union.edges(keys=True):
+        vis_id = str(key) if str(key) not in shared else f"{key} ({u} -> {v})"
+        suffix = 1
+        while vis_id in taken:
+            suffix += 1
+            vis_id = f"{key} ({u} -> {v}) #{suffix}"
+        taken.add(vis_id)
+        vis_ids[(u, v, key)] = vis_id
+    return vis_ids
+
+
+def _flows_by_identity(G: nx.MultiDiGraph) -> dict[_FlowIdentity, dict]:
+    return {(u, v, key): data for u, v, key, data in G.edges(keys=True, data=True)}
+
+
+def _scenario_flows(graphs: dict[str, nx.MultiDiGraph], baseline: str) -> dict[str, _Flows]:
+    """Each scenario's totals, with the widest flow and largest throughput taken over all scenarios:
+    a line is as wide, a node as large, for the same quantity whichever scenario is shown."""
+    own = {name: _flow_totals(G) for name, G in graphs.items()}
+    widest: dict[str, float] = {}
+    largest: dict[str, float] = {}
+    for flows in own.values():
+        for currency, value in flows.widest.items():
+            widest[currency] = max(widest.get(currency, 0.0), value)
+        for currency, value in flows.largest.items():
+            largest[currency] = max(largest.get(currency, 0.0), value)
+    return {name: dataclasses.replace(flows, widest=widest, largest=largest) for name, flows in own.items()}
+
+
+def _merged_units(all_flows) -> dict[str, str]:
+    units: dict[str, str] = {}
+    for flows in all_flows:
+        for currency, unit in flows.units.items():
+            units.setdefault(currency, unit)
+    return units
+
+
+@dataclass
+class _ScenarioContext:
+    """One scenario as its edges and nodes are drawn: its graph and totals, and the baseline's."""
+
+    name: str
+    baseline: str
+    graph: nx.MultiDiGraph
+    base_graph: nx.MultiDiGraph
+    base_flows: dict[_FlowIdentity, dict]
+    flows: _Flows
+
+
+def _same_quantity(first: float | None, second: float | None) -> bool:
+    def unknown(value: float | None) -> bool:
+        return value is None or (isinstance(value, float) and math.isnan(value))
+
+    return (unknown(first) and unknown(second)) or first == second
+
+
+def _change_lines(context: _ScenarioContext, data: dict, base_data: dict | None) -> list[str]:
+    """A flow's tooltip lines about what the scenario did to it: added, scaled (before and after), or a
+    quantity other than the baseline's."""
+    lines = []
+    if base_data is None:
+        how = "added by this scenario" if data.get("scenario_change") == "added" else "not in the baseline"
+        lines.append(f"in {context.name}, not in {context.baseline} ({how}): drawn dashed")
+    quantity, unit = data.get("quantity"), data["unit"]
+    if data.get("scenario_change") == "scaled":
+        before = data["quantity_before"] if "quantity_before" in data else (base_data or {}).get("quantity")
+        lines.append(f"scaled in {context.name}: before {_fmt(before, unit)}, after {_fmt(quantity, unit)}")
+    elif base_data is not None and not _same_quantity(base_data.get("quantity"), quantity):
+        lines.append(f"quantity in {context.baseline}: {_fmt(base_data.get('quantity'), base_data['unit'])}; "
+                     f"in {context.name}: {_fmt(quantity, unit)}")
+    return lines
+
+
+def _styled_edge(options: dict, *, dashes: list[int] | bool, opacity: float | None = None, hidden: bool = False,
+                 more_lines: list[str] | tuple[str, ...] = ()) -> dict:
+    """A drawn edge with every style a scenario changes set explicitly: colour (with its opacity),
+    dashes, hidden, title."""
+    colour = options["color"]
+    base_colour = colour["color"] if isinstance(colour, dict) else colour
+    own_opacity = colour.get("opacity", 1.0) if isinstance(colour, dict) else 1.0
+    shown_opacity = min(own_opacity, opacity) if opacity is not None else own_opacity
+    styled = {**options, "dashes": dashes, "hidden": hidden,
+              "color": {"color": base_colour, "highlight": base_colour, "hover": base_colour,
+                        "opacity": shown_opacity, "inherit": False},
+              "title": "\n".join([options["title"], *more_lines])}
+    if opacity is not None:
+        styled.pop("label", None)  # a faded flow is not what the scenario has: no "?" drawn over the map
+    return styled
+
+
+def _scenario_edges(context: _ScenarioContext, union: nx.MultiDiGraph, vis_ids: dict[_FlowIdentity, str],
+                    detailed: bool) -> dict:
+    """Every flow of the union as drawn in one scenario, and a line counting them."""
+    own = _flows_by_identity(context.graph)
+    edges = []
+    added = removed = scaled = 0
+    for identity, vis_id in vis_ids.items():
+        u, v, _ = identity
+        base_data = context.base_flows.get(identity)
+        if identity in own:
+            data = own[identity]
+            options = _vis_edge(context.graph, u, v, vis_id, data, context.flows, detailed)
+            added += base_data is None
+            scaled += data.get("scenario_change") == "scaled"
+            edges.append(_styled_edge(options, dashes=ADDED_DASHES if base_data is None else False,
+                                      more_lines=_change_lines(context, data, base_data)))
+        elif base_data is not None:
+            removed += 1
+            options = _vis_edge(context.base_graph, u, v, vis_id, base_data, context.flows, detailed)
+            edges.append(_styled_edge(options, dashes=False, opacity=REMOVED_OPACITY,
+                                      more_lines=[f"removed in {context.name}: drawn faded, as it is in "
+                                                  f"{context.baseline}"]))
+        else:  # another scenario's addition: not part of this one, nor of the baseline
+            data = union.edges[identity]
+            options = _vis_edge(union, u, v, vis_id, data, context.flows, detailed)
+            edges.append(_styled_edge(options, dashes=ADDED_DASHES, hidden=True,
+                                      more_lines=["another scenario's flow: hidden in " + (
+                                          context.name if context.name == context.baseline
+                                          else f"{context.name} (not in it nor in {context.baseline})")]))
+    if context.name == context.baseline:
+        summary = f"{context.name} (the baseline): {_plural(len(own))}" + (f", {scaled} scaled" if scaled else "")
+    else:
+        summary = (f"{context.name}: {_plural(len(own))}; {added} not in {context.baseline} (dashed); "
+                   f"{removed} of {context.baseline}'s removed (faded)" + (f"; {scaled} scaled" if scaled else ""))
+    return {"edges": edges, "summary": summary,
+            "counts": {"flows": len(own), "added": added, "removed": removed, "scaled": scaled}}
+
+
+def _scenario_nodes(context: _ScenarioContext, union: nx.MultiDiGraph, sectors: _Sectors,
+                    positions: dict) -> list[dict]:
+    """Each node's tooltip, size and opacity in one scenario (union order): its totals there, faded when
+    the scenario does not hold it."""
+    styles = []
+    for node, data in union.nodes(data=True):
+        drawn = _vis_node(union, node, data, context.flows, sectors, set(), positions)
+        if node in context.graph:
+            styles.append({"id": str(node), "title": drawn["title"], "size": drawn["size"], "opacity": 1.0})
+        else:
+            styles.append({"id": str(node), "title": f"{drawn['title']}\nnot in {context.name}: drawn faded",
+                           "size": drawn["size"], "opacity": ABSENT_NODE_OPACITY})
+    return styles
+
+
+def _scenario_legend(union: nx.MultiDiGraph, flows: _Flows, sectors: _Sectors, layout: str, detailed: bool,
+                     baseline: str) -> dict:
+    """:func:`_legend` with the scenario map's line styles: dashed (not in the baseline) and faded
+    (removed in the selected scenario) instead of the status dashes of :func:`build_map`."""
+    legend = _legend(union, flows, sectors, layout, detailed)
+    mid = sum(KNOWN_WIDTH) / 2
+    legend["lines"] = [
+        {"label": "flow of the selected scenario, quantity known", "width": mid, "dashes": False},
+        {"label": f"dashed: in the selected scenario, not in the baseline ({baseline})", "width": mid,
+         "dashes": ADDED_DASHES},
+        {"label": f"faded: in the baseline ({baseline}), removed in the selected scenario", "width": mid,
+         "dashes": False, "opacity": REMOVED_OPACITY},
+        {"label": "quantity unknown (not zero): faded hairline" + (" marked ?" if detailed else ""),
+         "width": UNKNOWN_WIDTH, "dashes": False, "opacity": UNKNOWN_OPACITY, "mark": "?" if detailed else ""},
+    ]
+    legend["styles"] = [
+        "dashes mark only a flow the baseline lacks; a flow's status (existing, planned, potential) is in its tooltip",
+        "a scaled flow's tooltip gives its quantity before and after",
+        "faded node: not in the selected scenario",
+        "widths and sizes compare across scenarios: one scale for all",
+    ] + legend["styles"]
+    return legend

@@ -1,4 +1,4 @@
-"""Small static plots as inline SVG (no JavaScript, no network): bars, a waterfall and a Sankey.
+"""Small static plots as inline SVG (no JavaScript, no network): bars, changes, a waterfall and a Sankey.
 
 Every text from data goes through :func:`html.escape`; the SVG is returned as a string to be placed
 in an HTML page as markup.
@@ -6,8 +6,9 @@ in an HTML page as markup.
 from __future__ import annotations
 
 import html
+import math
 
-__all__ = ["bar_chart", "waterfall", "sankey"]
+__all__ = ["bar_chart", "change_bars", "waterfall", "sankey"]
 
 _FONT = 'font-family="system-ui, Noto Sans, Noto Sans CJK SC, sans-serif" font-size="12"'
 
@@ -36,6 +37,79 @@ def bar_chart(items: list[tuple[str, float, str]], title: str, *, width: int = 6
         parts.append(f'<rect x="{left}" y="{y + 2}" width="{max(length, 1):.1f}" height="{row - 8}" '
                      f'fill="{_text(colour)}"/>')
         parts.append(f'<text x="{left + length + 6:.1f}" y="{y + 14}">{_text(_number(value))}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+#: one colour per series, told apart also by colour-blind readers (Okabe and Ito 2008, "Color Universal Design",
+#: https://jfly.uni-koeln.de/color/), cycled beyond seven
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
+
+
+def _short(label: str, limit: int = 28) -> str:
+    """A label that fits its column; the full text stays in the element's ``<title>``."""
+    return label if len(label) <= limit else label[:limit - 1] + "…"
+
+
+def change_bars(groups: list[tuple[str, list[tuple[str, float | None, str]]]], series: list[str], title: str, *,
+                width: int = 760) -> str:
+    """Changes as bars either side of a zero line: one group per figure, one bar per series.
+
+    Parameters
+    ----------
+    groups
+        ``(figure label, [(series name, change, change label), ...])``. A change that is None or not finite
+        gets no bar: its label (e.g. "unknown") is written at the zero line instead, never a bar of 0.
+    series
+        The series names in legend order; a bar's colour is its series' place in this list.
+    title
+        The chart's heading.
+
+    Returns
+    -------
+    str
+        An ``<svg>`` element; "" when there is nothing to draw. Each figure has its own scale (figures of
+        different units side by side): a bar's length compares series within its figure only. Bars carry
+        ``class="bar up"``, ``"bar down"`` or ``"bar zero"`` (a known change of 0: a hairline, not nothing).
+    """
+    if not groups or not series:
+        return ""
+    colour = {name: SERIES_COLOURS[index % len(SERIES_COLOURS)] for index, name in enumerate(series)}
+    row, heading, left, label_room = 20, 22, 190, 96
+    legend_top = 30
+    top = legend_top + 18 * len(series) + 10
+    height = top + sum(heading + row * len(bars) + 8 for _, bars in groups) + 6
+    zero = left + label_room + (width - left - 2 * label_room) / 2
+    half = (width - left - 2 * label_room) / 2
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" {_FONT}>',
+             f"<title>{_text(title)}</title>", f'<text x="0" y="16" font-weight="bold">{_text(title)}</text>']
+    for index, name in enumerate(series):
+        y = legend_top + 18 * index
+        parts.append(f'<g class="legend"><title>{_text(name)}</title><rect class="swatch" x="0" y="{y}" width="12" '
+                     f'height="12" fill="{colour[name]}"/><text x="18" y="{y + 11}">{_text(_short(name, 60))}</text></g>')
+    y = top
+    for label, bars in groups:
+        parts.append(f'<text x="0" y="{y + 15}" font-weight="600">{_text(_short(label, 90))}</text>')
+        y += heading
+        known = [abs(value) for _, value, _ in bars if value is not None and math.isfinite(value)]
+        largest = max(known, default=0.0) or 1.0
+        parts.append(f'<line x1="{zero:.1f}" y1="{y}" x2="{zero:.1f}" y2="{y + row * len(bars)}" stroke="#666"/>')
+        for name, value, text in bars:
+            parts.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{_text(_short(name))}</text>')
+            tip = f"<title>{_text(name)}: {_text(label)} {_text(text)}</title>"
+            if value is None or not math.isfinite(value):
+                parts.append(f'<text class="unknown" x="{zero + 6:.1f}" y="{y + 14}" fill="#777" font-style="italic">'
+                             f"{tip}{_text(text)}</text>")
+            else:
+                length = half * abs(value) / largest
+                kind = "up" if value > 0 else "down" if value < 0 else "zero"
+                x = zero if value >= 0 else zero - length
+                parts.append(f'<rect class="bar {kind}" x="{x:.1f}" y="{y + 3}" width="{max(length, 1):.1f}" '
+                             f'height="{row - 6}" fill="{colour.get(name, "#999")}">{tip}</rect>')
+                end, anchor = (zero + length + 5, "start") if value >= 0 else (zero - length - 5, "end")
+                parts.append(f'<text x="{end:.1f}" y="{y + 14}" text-anchor="{anchor}">{_text(text)}</text>')
+            y += row
+        y += 8
     parts.append("</svg>")
     return "".join(parts)
 

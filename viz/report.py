@@ -1,8 +1,10 @@
 """The park report: one self-contained HTML page that people would rather look at than read.
 
 Summary counts, the scorecard against the standard's five pillars, the top loops, CO2 absorption
-nodes and allocation, co-location opportunities, the top synergies, a few inline SVG plots and the
-interactive map (in a sandboxed ``srcdoc`` frame). Everything is inline: the page needs no network.
+nodes and allocation, co-location opportunities, the top synergies, a few inline SVG plots, the
+interactive map (in a sandboxed ``srcdoc`` frame) and, when given, a comparison of scenarios
+(:func:`scenario_section`: every figure per scenario, the changes against the baseline, each synergy's
+contribution). Everything is inline: the page needs no network.
 Every text from data is HTML-escaped by the template (Jinja2 autoescape); the map's own page is
 escaped once more as the frame's ``srcdoc`` attribute. A sum beyond the largest float (flows near
 1.7e308 t) prints as "unknown (too large to add up)" and is left out of the plots, never drawn as inf.
@@ -12,16 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
+from symbiosis.errors import InputError
+
 from .map import KIND_COLOURS, store_map
 from .page import HtmlPage
-from .plots import bar_chart, sankey, waterfall
+from .plots import bar_chart, change_bars, sankey, waterfall
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "scenario_section"]
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +95,8 @@ def _amount(value, unit: str = "t") -> str:
     return "unknown" if _missing(value) else f"{_cell(value)} {unit}"
 
 
-def _park_section(db, park: str, include_map: bool) -> dict:
+def _park_section(db, park: str, include_map: bool, scenarios: dict | None = None) -> dict:
+    """One park's part of the page; ``scenarios`` is its precomputed :func:`scenario_section` (shown when given)."""
     from symbiosis.pipeline import PAGE_ANALYSES, PAGE_OPTIONS, analyse_park, ran
 
     analysis = analyse_park(db, park, analyses=PAGE_ANALYSES, options=PAGE_OPTIONS)
@@ -201,6 +207,7 @@ def _park_section(db, park: str, include_map: bool) -> dict:
         "reconciled": _reconciled(db, park),
         "plots": [plot for plot in plots if plot],
         "map": store_map(db, park=park) if include_map else None,
+        "scenarios": scenarios,
     }
 
 
@@ -253,8 +260,16 @@ def _allocation_sentence(summary: dict) -> str:
             f"{_amount(summary.get('allocated_greedy_t'))}); not stored: {_amount(summary.get('unabsorbed_t'))}.")
 
 
-def build_report(db, park: str | None = None, *, include_map: bool = True, max_parks: int = 20) -> HtmlPage:
+def build_report(db, park: str | None = None, *, include_map: bool = True, max_parks: int = 20,
+                 scenarios: Sequence[str] | None = None) -> HtmlPage:
     """The report page for one park, or for every park (the first ``max_parks``, the rest named).
+
+    Parameters
+    ----------
+    scenarios : sequence of str, optional
+        Scenarios to compare in the park's section (:func:`symbiosis.compare.compare_scenarios`): built-in
+        names (as-is, planned, plan), stored scenarios or scenario files; the first is the baseline.
+        Needs ``park``.
 
     Returns
     -------
@@ -268,8 +283,177 @@ def build_report(db, park: str | None = None, *, include_map: bool = True, max_p
         from symbiosis.errors import UnknownIdError
 
         raise UnknownIdError(f"no park {park!r} in the store")
-    sections = [_park_section(db, park_id, include_map) for park_id in parks[:max_parks]]
+    compared = None
+    if scenarios:
+        from symbiosis.compare import compare_scenarios
+        from symbiosis.scenarios import load_scenario
+
+        if not park:
+            raise InputError("scenarios are a park's: give a park")
+        comparison = compare_scenarios(db, park, [found for name in scenarios for found in load_scenario(db, park, name)])
+        compared = scenario_section(comparison.figures, comparison.contributions, comparison.scenarios)
+    sections = [_park_section(db, park_id, include_map, scenarios=compared if park_id == park else None)
+                for park_id in parks[:max_parks]]
     title = sections[0]["name"] if park and sections else "Industrial symbiosis report"
+    return _render_page(sections, title, left_out=parks[max_parks:])
+
+
+def _render_page(sections: list[dict], title: str, *, left_out: list[str] | None = None) -> HtmlPage:
+    """The page around park sections (each as :func:`_park_section` returns it), ``left_out`` the parks not shown."""
     return HtmlPage(_TEMPLATES.get_template("report.html").render(
-        title=title, sections=sections, left_out=parks[max_parks:],
+        title=title, sections=sections, left_out=left_out or [],
         generated=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")), height=900)
+
+
+# ---------------------------------------------------------------------------------- scenarios
+
+#: the figure sections of a scenario comparison in display order, with their headings
+SCENARIO_SECTIONS = {"loops": "Recycling loops", "metrics": "Network metrics", "carbon": "Carbon",
+                     "scorecard": "Zero-carbon park scorecard", "colocation": "Co-location",
+                     "matchmaking": "Matchmaking plan"}
+_FIGURE_COLUMNS = ("section", "figure_id", "figure", "unit", "scenario", "value", "text", "status", "coverage",
+                   "lo", "hi", "change", "headline")
+#: the contributions table: column -> heading (its figure columns show an unknown value as "unknown")
+_CONTRIBUTION_COLUMNS = {"synergy": "#", "flow_id": "flow", "source_name": "gives", "target_name": "takes",
+                         "resource_name": "resource", "quantity": "quantity", "unit": "unit",
+                         "co2_avoided_t": "CO2 avoided (t/yr)", "value_cny": "value (CNY/yr)",
+                         "park_emissions_change_t": "park emissions change (tCO2e/yr)",
+                         "avoided_change_t": "CO2 avoided change (tCO2e/yr)",
+                         "fci_change_mass": "FCI change (mass)", "fci_change_energy": "FCI change (energy)",
+                         "fci_change_water": "FCI change (water)"}
+CONTRIBUTION_METHOD = ("Each synergy's marginal contribution: the plan's figures minus the plan without that synergy; "
+                       "interactions between synergies are not split.")
+_NOT_COMPUTED = "not computed"
+
+
+def _signed(value, unit: str = "") -> str:
+    """A change with its sign: '+1,234 t', '-0.012', '0 t'; 'unknown' for None (never a 0 for it)."""
+    unit = _unit(unit)
+    if _missing(value) or math.isinf(float(value)):
+        return _amount(value, unit)
+    sign = "+" if value > 0 else "-" if value < 0 else ""
+    return sign + _amount(abs(float(value)), unit).rstrip()
+
+
+def _unit(unit) -> str:
+    """A unit to print after a number: none for a dimensionless figure ("" or "-")."""
+    return "" if unit in (None, "-") else str(unit)
+
+
+def _scenario_cell(row: dict | None) -> dict:
+    """One figure under one scenario: its text, its 90 % interval when sampled, its coverage when partial (or
+    the reason when unknown)."""
+    if row is None:
+        return {"text": _NOT_COMPUTED, "interval": None, "coverage": None, "status": "unknown"}
+    text = row["text"] or ("unknown" if _missing(row["value"]) else _cell(float(row["value"])))
+    interval = (f"[{_cell(float(row['lo']))} - {_cell(float(row['hi']))}]"
+                if not _missing(row["lo"]) and not _missing(row["hi"]) else None)
+    # partial: the part of the data it stands on; unknown: why (compare puts the reason there)
+    coverage = row["coverage"] if row["status"] in ("partial", "unknown") and row["coverage"] else None
+    return {"text": text, "interval": interval, "coverage": coverage, "status": row["status"]}
+
+
+def _change_text(row: dict | None, base: dict | None, unit: str) -> str:
+    """One change column's cell: signed with its unit; 'unknown' when the change is; two verdicts without a
+    number say whether the verdict moved ('same', 'fail -> pass'); a change between capped counts says so."""
+    if row is None or base is None:
+        return _NOT_COMPUTED
+    if _missing(row["change"]) and row["status"] == base["status"] == "verdict":
+        return "same" if row["text"] == base["text"] else f"{base['text']} -> {row['text']}"
+    capped = " (capped)" if not _missing(row["change"]) and "capped" in (row["status"], base["status"]) else ""
+    return _signed(row["change"], unit) + capped
+
+
+def _figure_rows(figures: pd.DataFrame, scenarios: list[str]) -> dict[str, dict]:
+    """figure_id -> {"meta": its first row, "rows": {scenario: row}}, in the frame's order."""
+    shown = figures[figures["scenario"].isin(scenarios)]
+    repeated = shown[shown.duplicated(["figure_id", "scenario"])]
+    if len(repeated):
+        pairs = ", ".join(f"{figure} under {scenario!r}" for figure, scenario in
+                          repeated[["figure_id", "scenario"]].drop_duplicates().head(5).itertuples(index=False))
+        raise InputError(f"the scenario figures repeat a figure for a scenario: {pairs}")
+    by_figure: dict[str, dict] = {}
+    for row in shown.astype(object).where(shown.notna(), None).to_dict("records"):
+        entry = by_figure.setdefault(row["figure_id"], {"meta": row, "rows": {}, "headline": False})
+        entry["rows"][row["scenario"]] = row
+        entry["headline"] = entry["headline"] or bool(row["headline"])
+    return by_figure
+
+
+def scenario_section(figures: pd.DataFrame, contributions: pd.DataFrame | None, scenarios: list[str], *,
+                     top: int = 10) -> dict:
+    """The report's comparison of scenarios, ready for the template (a park section's ``scenarios``).
+
+    Parameters
+    ----------
+    figures
+        One row per (figure, scenario): section, figure_id, figure, unit, scenario, value, text, status,
+        coverage, lo, hi, change (against the baseline), headline. ``text`` is shown as given; a value or
+        change of None is unknown and is never shown, nor drawn, as 0.
+    contributions
+        One row per synergy of the plan, in the order to show (the first ``top`` are shown); None (or ``top``
+        0): no table.
+    scenarios
+        The scenario names in column order; the first is the baseline. Rows of other scenarios are left out.
+    top
+        How many synergies to list.
+
+    Returns
+    -------
+    dict
+        ``scenarios``, ``baseline``, ``others`` (the non-baseline names, one change column each), ``groups``
+        (``[{"section", "title", "rows"}]``, each row ``{"id", "figure", "unit", "cells", "changes"}``),
+        ``chart`` (inline SVG of the headline figures' changes, "" when there is none), ``unknown_changes``
+        (the headline changes drawn without a bar), ``contributions`` (a table) and ``method``.
+
+    Raises
+    ------
+    InputError
+        No scenario, a scenario named twice, a missing column, a figure given twice for one scenario, or a
+        negative ``top``.
+    """
+    if not scenarios:
+        raise InputError("a scenario comparison needs at least one scenario (the first is the baseline)")
+    if len(set(scenarios)) != len(scenarios):
+        raise InputError(f"a scenario is named twice in {list(scenarios)!r}")
+    if top < 0:
+        raise InputError(f"top must be 0 or more, not {top}")
+    absent = [column for column in _FIGURE_COLUMNS if column not in figures.columns]
+    if contributions is not None:
+        absent += [column for column in _CONTRIBUTION_COLUMNS if column not in contributions.columns]
+    if absent:
+        raise InputError(f"the scenario figures lack the columns {', '.join(absent)}")
+    baseline, others = scenarios[0], list(scenarios[1:])
+    by_figure = _figure_rows(figures, list(scenarios))
+    order = list(SCENARIO_SECTIONS) + sorted({entry["meta"]["section"] for entry in by_figure.values()}
+                                             - set(SCENARIO_SECTIONS))
+    groups, bars, unknown = [], [], []
+    for section in order:
+        rows = []
+        for figure_id, entry in by_figure.items():
+            if entry["meta"]["section"] != section:
+                continue
+            meta, base = entry["meta"], entry["rows"].get(baseline)
+            unit = meta["unit"] or ""
+            changes = [_change_text(entry["rows"].get(name), base, unit) for name in others]
+            rows.append({"id": figure_id, "figure": meta["figure"], "unit": unit, "changes": changes,
+                         "cells": [_scenario_cell(entry["rows"].get(name)) for name in scenarios]})
+            if entry["headline"] and others:
+                drawn = []
+                for name, text in zip(others, changes):
+                    row = entry["rows"].get(name)
+                    change = None if row is None or base is None or not _finite(row["change"]) else float(row["change"])
+                    drawn.append((name, change, text if change is None else _signed(change)))
+                    if change is None:
+                        unknown.append(f"{meta['figure']} under {name}: {text}")
+                bars.append((f"{meta['figure']} ({_unit(unit)})" if _unit(unit) else str(meta["figure"]), drawn))
+        if rows:
+            groups.append({"section": section, "title": SCENARIO_SECTIONS.get(section, section), "rows": rows})
+    chart = change_bars(bars, others, f"Change against {baseline} (each figure on its own scale)")
+    return {"scenarios": list(scenarios), "baseline": baseline, "others": others, "groups": groups,
+            "chart": chart, "unknown_changes": unknown, "method": CONTRIBUTION_METHOD,
+            # top=0 asks for no synergy: no table (an empty one would read as "the plan has none")
+            "contributions": None if contributions is None or top == 0 else _table(
+                contributions, _CONTRIBUTION_COLUMNS, top, empty="No synergy in the plan: nothing to attribute.",
+                figures=("quantity", "co2_avoided_t", "value_cny", "park_emissions_change_t", "fci_change_mass",
+                         "fci_change_energy", "fci_change_water"))}

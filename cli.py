@@ -34,7 +34,8 @@ from symbiosis.datasets import DEMO_SETS, dataset_files
 from symbiosis.errors import SymbiosisError
 from symbiosis.formats import EXPORT_FORMATS, LIST_FORMATS, STDOUT
 from symbiosis.schema import FLOW_STATUSES, TABLES
-from symbiosis.settings import DEFAULT_IMBALANCE_THRESHOLD, DEFAULT_LOOP_LIMIT as DEFAULT_LIMIT, MIN_COVERAGE
+from symbiosis.settings import (DEFAULT_ATTRIBUTED, DEFAULT_IMBALANCE_THRESHOLD, DEFAULT_LOOP_LIMIT as DEFAULT_LIMIT,
+                                MIN_COVERAGE)
 from symbiosis.units import KINDS
 
 # The options of every command need only the names above (light modules). The libraries the commands run
@@ -611,13 +612,14 @@ def estimates(drop_id, db_path, fmt):
 @click.option("--year", type=YEARS, default=None, help="Flows, emissions and energy use of this year.")
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
-@click.option("--no-attribution", is_flag=True, help="Skip each plan synergy's marginal contribution.")
+@click.option("--attribute", type=click.IntRange(0), default=DEFAULT_ATTRIBUTED, show_default=True,
+              help="Work out the marginal contribution of this many plan synergies, the most valuable first (0: none).")
 @_samples_options
 @_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def compare(park, scenario_names, year, use_estimates, no_attribution, samples, seed, default_quality, workbook,
+def compare(park, scenario_names, year, use_estimates, attribute, samples, seed, default_quality, workbook,
             table_key, db_path, fmt):
     """Scenarios side by side: every headline figure (loops, metrics, carbon, scorecard, co-location,
     matchmaking) per scenario with its change, and each plan synergy's marginal contribution."""
@@ -630,7 +632,7 @@ def compare(park, scenario_names, year, use_estimates, no_attribution, samples, 
                  for scenario in load_scenario(db, park, name)]
     options = AnalysisOptions(year=year, estimates=use_estimates, samples=samples, seed=seed,
                               default_quality=default_quality)
-    result = compare_scenarios(db, park, scenarios, options=options, attribution=not no_attribution)
+    result = compare_scenarios(db, park, scenarios, options=options, attribute=attribute)
     figures = result.table if fmt == "table" else result.figures
     contributions = result.contributions
     if fmt == "table" and len(contributions):

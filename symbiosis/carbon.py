@@ -64,7 +64,7 @@ from .store import park_countries
 __all__ = ["carbon_resources", "carbon_balance", "exchange_credits", "exchange_coverage", "park_totals",
            "is_exchange_partner", "absorption_nodes", "allocate_co2", "greedy_allocation", "Allocation",
            "load_carbon_inputs", "CarbonInputs", "CO2Side", "CARBON_PARTS", "exchange_credits_of",
-           "carbon_balance_of", "absorption_nodes_of", "allocate_co2_of",
+           "carbon_balance_of", "absorption_nodes_of", "allocate_co2_of", "purchases_without",
            "BYPRODUCT_KINDS", "KNOWN", "PARTIAL", "UNKNOWN"]
 
 log = logging.getLogger(__name__)
@@ -539,6 +539,44 @@ def _scope2_purchases(db: sqlite_utils.Database, G: nx.MultiDiGraph, firms: set[
         if firm in firms:
             found.setdefault(firm, {})[bool(electricity), bool(inside)] = (count, known, total)
     return found
+
+
+def purchases_without(inputs: CarbonInputs, *, source: str | None, target: str | None, resource: str,
+                      quantity: float | None, year: int | None = None) -> dict | None:
+    """The scope-2 purchases of ``inputs`` as :func:`load_carbon_inputs` reads them with one more flow gone
+    from the store: the purchase it counted in taken out (``compare``'s attribution takes each synergy out
+    this way instead of reading the store again). The inputs are not changed.
+
+    Parameters
+    ----------
+    source, target, resource, quantity, year : the flow's ends, resource code, quantity (None: unknown) and year.
+
+    Returns
+    -------
+    dict or None
+        ``inputs.purchases`` (the same object when the flow was no scope-2 purchase of a firm of the graph).
+    """
+    purchases = inputs.purchases
+    if (purchases is None or resource not in SCOPE2_CARRIERS or target not in purchases or inputs.G is None
+            or (inputs.year is not None and year not in (None, inputs.year))):
+        return purchases
+    nodes = _nodes(inputs.G)
+    taker, giver = nodes.get(target, {}), (nodes.get(source) if source is not None else None) or {}
+    # from a firm (role firm) of the taker's own park: as _scope2_purchases's query decides it
+    inside = bool(giver) and giver.get("park_id") == taker.get("park_id") and (giver.get("role") or "firm") == "firm"
+    key = (resource == "electricity", inside)
+    count, known, total = purchases[target].get(key, (0, 0, 0.0))
+    if not count:
+        return purchases
+    entry = dict(purchases[target])
+    if count == 1:
+        del entry[key]
+    else:
+        entry[key] = (count - 1, known - (quantity is not None), total - (quantity or 0.0))
+    changed = {**purchases, target: entry}
+    if not entry:
+        del changed[target]  # a firm with no purchase left is not listed, as the store's query leaves it out
+    return changed
 
 
 def _scope2_outside(scope2: float | None, purchases: dict | None,

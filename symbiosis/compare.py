@@ -14,8 +14,9 @@ not add up to the plan's total change. A synergy's value and CO2 avoided are its
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,8 @@ import sqlite_utils
 
 from .errors import InputError
 from .pipeline import AnalysisOptions, ParkAnalysis, analyse_park
-from .scenarios import BUILT_IN, Scenario, materialise, plan_flows_of
+from .settings import DEFAULT_ATTRIBUTED
+from .scenarios import BUILT_IN, Scenario, materialise, park_copy, plan_flows_of, scenario_firms
 
 __all__ = ["COMPARED_ANALYSES", "Comparison", "FIGURE_COLUMNS", "compare_scenarios", "scenario_figures",
            "scenario_networks"]
@@ -338,8 +340,8 @@ def _marked_network(G: nx.MultiDiGraph, baseline: nx.MultiDiGraph | None) -> nx.
 
 
 def compare_scenarios(db: sqlite_utils.Database, park: str, scenarios: Sequence[Scenario], *,
-                      options: AnalysisOptions | None = None, attribution: bool = True,
-                      attribution_limit: int = 30) -> Comparison:
+                      options: AnalysisOptions | None = None, attribute: int = DEFAULT_ATTRIBUTED,
+                      jobs: int | None = None) -> Comparison:
     """Every headline figure of a park under each scenario, and each plan synergy's contribution.
 
     Parameters
@@ -353,9 +355,13 @@ def compare_scenarios(db: sqlite_utils.Database, park: str, scenarios: Sequence[
     options : AnalysisOptions, optional
         Every analysis's options (``samples`` gives each figure's 90 % interval in each scenario,
         ``estimates`` reads the stored reconciliation).
-    attribution : bool
-        Compute each plan synergy's marginal contribution (one more analysis of the plan scenario per
-        synergy, at most ``attribution_limit`` of them, the most valuable first).
+    attribute : int
+        Work out the marginal contribution of this many of the plan's synergies, the most valuable first (one
+        more carbon balance and cycling index of the plan scenario each; 0: none).
+    jobs : int, optional
+        Processes (default: two where there are two cores): the scenarios are analysed side by side, each
+        worker forked from this process and given its scenario's store copy as bytes; 1 runs all here. The
+        figures are the same either way.
 
     Returns
     -------
@@ -384,31 +390,90 @@ def compare_scenarios(db: sqlite_utils.Database, park: str, scenarios: Sequence[
         plan_values = _plan_values(matches)
         shared_plan, plan_notes = plan_flows_of(db, park, matches)
         notes += plan_notes
+    base = park_copy(db, park, scenario_firms(scenarios, shared_plan))  # one copy of the park, cloned per scenario
+    built = [materialise(db, park, scenario, options=options, plan=shared_plan, base=base) for scenario in scenarios]
+    for copy in built:
+        notes += [note for note in copy.notes if note not in notes]
+    values = plan_values if plan_values is not None else pd.DataFrame()
+    # the scenario whose synergies are attributed is analysed here (its analysis is needed again); the others, when
+    # there are two cores, in a forked process at the same time (each ships its store copy as bytes)
+    here = next((number for number, copy in enumerate(built) if copy.scenario.with_plan and len(copy.plan_flows)),
+                len(built) - 1)
+    elsewhere = [number for number in range(len(built)) if number != here]
+    results: dict[int, tuple[list[dict[str, Any]], str | None, nx.MultiDiGraph]] = {}
+    pool = _pool(jobs, len(elsewhere))
+    try:
+        pending = {number: pool.submit(_analyse_copy, built[number].db.conn.serialize(), park, built[number].scenario,
+                                       built[number].plan_flows, values, options) for number in elsewhere} if pool else {}
+        analysis = analyse_park(built[here].db, park, analyses=COMPARED_ANALYSES, options=options)
+        results[here] = (*_scenario_rows(analysis, built[here], values, options), analysis.existing)
+        contributions = _empty_contributions()
+        if attribute > 0 and built[here].scenario.with_plan and len(built[here].plan_flows) and plan_values is not None:
+            contributions, attribution_notes = _contributions(park, built[here], analysis, plan_values, options,
+                                                              attribute)
+            notes += attribution_notes
+        for number in elsewhere:
+            results[number] = (pending[number].result() if number in pending else
+                               _analyse_copy(None, park, built[number].scenario, built[number].plan_flows, values,
+                                             options, db=built[number].db))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     rows: list[dict[str, Any]] = []
     networks: dict[str, nx.MultiDiGraph] = {}
-    attributed: tuple[Any, ParkAnalysis] | None = None
-    for scenario in scenarios:
-        built = materialise(db, park, scenario, options=options, plan=shared_plan)
-        analysis = analyse_park(built.db, park, analyses=COMPARED_ANALYSES, options=options)
-        if analysis.estimates_note:
-            notes.append(f"{scenario.name}: {analysis.estimates_note}")
-        intervals = _intervals(analysis) if options.samples else {}
-        figures = scenario_figures(analysis)
-        figures += _matchmaking_figures(built.plan_flows, plan_values if plan_values is not None else pd.DataFrame())
-        for figure in figures:
-            low, high = intervals.get(figure["figure_id"], (None, None))
-            rows.append({**figure, "scenario": scenario.name, "lo": low, "hi": high})
-        networks[scenario.name] = _marked_network(analysis.existing.copy(), networks.get(names[0]))
-        if scenario.with_plan and len(built.plan_flows) and attributed is None:
-            attributed = (built, analysis)
+    for number, scenario in enumerate(scenarios):
+        scenario_rows, estimates_note, existing = results[number]
+        rows += scenario_rows
+        if estimates_note:
+            notes.append(f"{scenario.name}: {estimates_note}")
+        networks[scenario.name] = _marked_network(existing.copy(), networks.get(names[0]))
     figures_frame = _with_changes(pd.DataFrame(rows, columns=FIGURE_COLUMNS), names[0])
-    contributions = _empty_contributions()
-    if attribution and attributed is not None and plan_values is not None:
-        contributions, attribution_notes = _contributions(park, attributed[0], attributed[1], plan_values, options,
-                                                          attribution_limit)
-        notes += attribution_notes
     return Comparison(park=park, scenarios=names, figures=figures_frame, contributions=contributions,
                       networks=networks, notes=notes)
+
+
+def _pool(jobs: int | None, tasks: int):
+    """A process pool of ``jobs - 1`` forked workers (the caller is the other), or None: one job, nothing to share
+    out, or no fork on this platform (each worker starts from the caller's memory, so no import is paid again)."""
+    import multiprocessing
+    import os
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = jobs if jobs is not None else min(2, os.cpu_count() or 1)
+    if jobs < 2 or tasks == 0 or not sys.platform.startswith("linux"):
+        return None
+    return ProcessPoolExecutor(max_workers=min(jobs - 1, tasks), mp_context=multiprocessing.get_context("fork"))
+
+
+def _scenario_rows(analysis: ParkAnalysis, built: Any, values: pd.DataFrame,
+                   options: AnalysisOptions) -> tuple[list[dict[str, Any]], str | None]:
+    """One scenario's figure rows (with their intervals under ``samples``) and its estimates note."""
+    intervals = _intervals(analysis) if options.samples else {}
+    figures = scenario_figures(analysis) + _matchmaking_figures(built.plan_flows, values)
+    rows = []
+    for figure in figures:
+        low, high = intervals.get(figure["figure_id"], (None, None))
+        rows.append({**figure, "scenario": built.scenario.name, "lo": low, "hi": high})
+    return rows, analysis.estimates_note
+
+
+def _analyse_copy(serialised: bytes | None, park: str, scenario: Scenario, plan_flows: pd.DataFrame,
+                  values: pd.DataFrame, options: AnalysisOptions,
+                  db: sqlite_utils.Database | None = None) -> tuple[list[dict[str, Any]], str | None, nx.MultiDiGraph]:
+    """A scenario's figures from its store copy (given, or as the bytes a forked worker receives)."""
+    import sqlite3
+
+    from .scenarios import Materialised
+
+    if db is None:
+        connection = sqlite3.connect(":memory:")
+        connection.deserialize(serialised or b"")
+        db = sqlite_utils.Database(connection)
+    analysis = analyse_park(db, park, analyses=COMPARED_ANALYSES, options=options)
+    rows, note = _scenario_rows(analysis, Materialised(db=db, scenario=scenario, plan_flows=plan_flows), values,
+                                options)
+    return rows, note, analysis.existing
 
 
 def scenario_networks(db: sqlite_utils.Database, park: str, scenarios: Sequence[Scenario], *,
@@ -429,8 +494,9 @@ def scenario_networks(db: sqlite_utils.Database, park: str, scenarios: Sequence[
     if any(scenario.with_plan for scenario in scenarios):
         plan, _ = plan_flows_of(db, park, options=options)
     networks: dict[str, nx.MultiDiGraph] = {}
+    base = park_copy(db, park, scenario_firms(scenarios, plan))
     for scenario in scenarios:
-        built = materialise(db, park, scenario, options=options, plan=plan)
+        built = materialise(db, park, scenario, options=options, plan=plan, base=base)
         G = load_graph(built.db, park, year=options.year, status="existing", estimates=options.estimates)
         networks[scenario.name] = _marked_network(G, networks.get(scenarios[0].name))
     return networks
@@ -459,16 +525,39 @@ def _empty_contributions() -> pd.DataFrame:
     return pd.DataFrame(columns=_CONTRIBUTION_COLUMNS)
 
 
+@contextlib.contextmanager
+def _without_edge(G: nx.MultiDiGraph, source: str, target: str, key: str) -> Iterator[None]:
+    """``G`` with one edge taken out for the duration, then put back as it was. The graph still keeps its
+    contract (an edge fewer of those load_graph checked), so its count of checked edges follows: the analyses'
+    validate_graph does not walk it again for each synergy."""
+    data = G.edges[source, target, key]
+    checked = G.graph.get("contract_edges")
+    G.remove_edge(source, target, key)
+    if checked is not None:
+        G.graph["contract_edges"] = checked - 1
+    try:
+        yield
+    finally:
+        G.add_edge(source, target, key, **data)
+        if checked is not None:
+            G.graph["contract_edges"] = checked
+
+
 def _difference(with_it: float | None, without: float | None) -> float | None:
     return None if with_it is None or without is None else with_it - without
 
 
 def _fci(G: nx.MultiDiGraph, currency: str, options: AnalysisOptions) -> float | None:
-    from .metrics import metric_rows
+    """The FCI column of ``metrics`` for one currency (its guards included), without the other metrics."""
+    from .metrics import flow_model, known_cycling_index, metric_rows
 
-    row = metric_rows(G, (currency,), orientation=options.throughflow, imbalance_threshold=options.imbalance_threshold,
-                      min_coverage=options.min_coverage, balance=options.balance)[0]
-    return _known(row["FCI"])
+    if options.balance:  # a balanced model: the metrics' own path
+        return _known(metric_rows(G, (currency,), orientation=options.throughflow,
+                                  imbalance_threshold=options.imbalance_threshold, min_coverage=options.min_coverage,
+                                  balance=options.balance)[0]["FCI"])
+    fci, _ = known_cycling_index(flow_model(G, currency), orientation=options.throughflow,
+                                 min_coverage=options.min_coverage)
+    return fci
 
 
 def _carbon_headline(analysis: ParkAnalysis) -> dict[str, float | None]:
@@ -481,27 +570,33 @@ def _contributions(park: str, built: Any, analysis: ParkAnalysis, values: pd.Dat
     """Each plan synergy's marginal contribution: the plan scenario's figures minus those without it.
 
     A synergy's flow is of one currency, so only that currency's cycling index can change (the others'
-    change is exactly 0); and only CO2, a material or waste (a by-product exchange) or energy that scope 2
-    covers enters the park-view emissions or the CO2 avoided (a water or other energy flow changes neither:
-    exactly 0). Those are recomputed, the carbon ones on the scenario's store copy with the flow taken out."""
-    from .carbon import carbon_resources
+    change is exactly 0 where known); and only CO2, a material or waste (a by-product exchange) or energy
+    that scope 2 covers enters the park-view emissions or the CO2 avoided (a water or other energy flow
+    changes neither: exactly 0). The carbon figures are recomputed from the scenario's carbon inputs with the
+    flow taken out of its graph or of the exchanges read beside it; a scope-2 energy flow (whose purchase
+    the inputs hold as a sum per firm) on the scenario's store copy with the flow deleted."""
+    from .inventory import load_offsets
+    from .pipeline import carbon_headlines
     from .units import CURRENCY, SCOPE2_CARRIERS
 
     quiet = AnalysisOptions(**{**options.__dict__, "samples": None})  # contributions are on the data
     G = analysis.existing
-    with_plan = _carbon_headline(analysis)
+    carbon = analysis.graphs.carbon
+    offsets = load_offsets(built.db, park, year=options.year)
+    with_plan = carbon_headlines(carbon, quiet, offsets) if carbon is not None else _carbon_headline(analysis)
     fci_with = {currency: _fci(G, currency, quiet) for currency in _CURRENCIES}
-    carbon_bearing = set(carbon_resources(built.db)) | set(SCOPE2_CARRIERS)
     plan = built.plan_flows.merge(values, on="id", how="left")
     plan = plan.sort_values("value_cny", ascending=False, na_position="last", kind="stable")
     notes = []
     if len(plan) > limit:
         notes.append(f"contributions of the {limit} most valuable of the plan's {len(plan)} synergies "
-                     "(attribution_limit)")
+                     "(compare --attribute N for more)")
         plan = plan.head(limit)
     names = dict(built.db.execute("SELECT id, name FROM enterprises").fetchall())
     resource_kinds = {code: (name, kind) for code, name, kind in built.db.execute("SELECT code, name, kind FROM resources")}
     ends = {key: (source, target) for source, target, key in G.edges(keys=True)}
+    carbon_ends = ({key: (source, target) for source, target, key in carbon.G.edges(keys=True)}
+                   if carbon is not None and carbon.G is not None else {})
     rows = []
     for flow in plan.to_dict("records"):
         resource_name, kind = resource_kinds[flow["resource_code"]]
@@ -509,25 +604,17 @@ def _contributions(park: str, built: Any, analysis: ParkAnalysis, values: pd.Dat
         # another currency's FCI is untouched: exactly 0 where it is known, unknown where it is
         fci_changes = {f"fci_change_{name}": 0.0 if fci_with[name] is not None else None for name in _CURRENCIES}
         if currency in _CURRENCIES and flow["id"] in ends:
-            source, target = ends[flow["id"]]
-            data = G.edges[source, target, flow["id"]]
-            G.remove_edge(source, target, flow["id"])
-            try:
+            with _without_edge(G, *ends[flow["id"]], flow["id"]):
                 fci_changes[f"fci_change_{currency}"] = _difference(fci_with[currency], _fci(G, currency, quiet))
-            finally:
-                G.add_edge(source, target, flow["id"], **data)
+        without: dict[str, float | None] | None = None
+        if carbon is None:
+            without = _carbon_without_on_copy(built, park, flow["id"], quiet)
+        elif flow["id"] in carbon_ends or kind in ("material", "waste", "co2") or flow["resource_code"] in SCOPE2_CARRIERS:
+            without = _carbon_without(carbon, flow, carbon_ends.get(flow["id"]), quiet, offsets)
         carbon_changes: dict[str, float | None] = {"park_emissions_change_t": 0.0, "avoided_change_t": 0.0}
-        if flow["resource_code"] in carbon_bearing or kind in ("material", "waste"):
-            built.db.execute("SAVEPOINT without_synergy")
-            try:
-                built.db.execute("DELETE FROM flows WHERE id = ?", [flow["id"]])
-                without = analyse_park(built.db, park, analyses=("carbon",), options=quiet)
-                without_figures = _carbon_headline(without)
-                carbon_changes = {f"{name}_change_t": _difference(with_plan[name], without_figures[name])
-                                  for name in ("park_emissions", "avoided")}
-            finally:
-                built.db.execute("ROLLBACK TO without_synergy")
-                built.db.execute("RELEASE without_synergy")
+        if without is not None:
+            carbon_changes = {f"{name}_change_t": _difference(with_plan[name], without[name])
+                              for name in ("park_emissions", "avoided")}
         rows.append({"flow_id": flow["id"], "source_name": names.get(flow["source_id"], flow["source_id"]),
                      "target_name": names.get(flow["target_id"], flow["target_id"]), "resource_name": resource_name,
                      "quantity": _known(flow.get("quantity")), "unit": flow.get("unit"),
@@ -542,6 +629,37 @@ def _contributions(park: str, built: Any, analysis: ParkAnalysis, values: pd.Dat
     frame = frame.reset_index(drop=True)
     frame.insert(0, "synergy", range(1, len(frame) + 1))
     return frame.astype(object).where(frame.notna(), None), notes
+
+
+def _carbon_without(carbon: Any, flow: dict[str, Any], ends: tuple[str, str] | None, options: AnalysisOptions,
+                    offsets: pd.DataFrame) -> dict[str, float | None]:
+    """The carbon headline figures with one flow taken out of the carbon inputs: out of their graph (removed
+    and put back), out of the exchanges read beside it, out of the scope-2 purchases it counted in."""
+    import dataclasses
+
+    from .carbon import purchases_without
+    from .pipeline import carbon_headlines
+
+    without = dataclasses.replace(
+        carbon, outside_records=[record for record in carbon.outside_records or [] if record[0] != flow["id"]]
+        if carbon.outside_records is not None else None,
+        purchases=purchases_without(carbon, source=flow.get("source_id"), target=flow.get("target_id"),
+                                    resource=flow["resource_code"], quantity=_known(flow.get("quantity"))))
+    if ends is None or carbon.G is None:
+        return carbon_headlines(without, options, offsets)
+    with _without_edge(carbon.G, *ends, flow["id"]):
+        return carbon_headlines(without, options, offsets)
+
+
+def _carbon_without_on_copy(built: Any, park: str, flow_id: str, options: AnalysisOptions) -> dict[str, float | None]:
+    """The park's carbon headline figures with one flow deleted from the scenario's store copy (and put back)."""
+    built.db.execute("SAVEPOINT without_synergy")
+    try:
+        built.db.execute("DELETE FROM flows WHERE id = ?", [flow_id])
+        return _carbon_headline(analyse_park(built.db, park, analyses=("carbon",), options=options))
+    finally:
+        built.db.execute("ROLLBACK TO without_synergy")
+        built.db.execute("RELEASE without_synergy")
 
 
 #: the built-in scenarios, for the command line's help

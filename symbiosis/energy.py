@@ -26,8 +26,10 @@ a reuse, and wastewater the park receives to treat (a town's sewage) is not an i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from .coverage import Coverage
@@ -101,21 +103,27 @@ def primary_energy(G: nx.MultiDiGraph, energy_use: pd.DataFrame) -> pd.DataFrame
             tally[2] += data["quantity"]
             delivered[u, data["resource"]] = delivered.get((u, data["resource"]), 0.0) + data["quantity"]
     rows, unsplit = [], set()
-    use = energy_use.assign(group=energy_use["carrier"].map(chain_group))
-    for (firm, group), block in use.groupby(["firm", "group"], sort=True):
+    # each firm's rows by chain group, in row order (plain dicts: a national park has thousands of firms, and
+    # a pandas group per firm costs more than its arithmetic)
+    blocks: dict[tuple[str, str], list[tuple[str, float, Any]]] = {}
+    used: dict[str, set[str]] = {}
+    for firm, carrier, mwh, renewable in zip(energy_use["firm"], energy_use["carrier"], energy_use["mwh"],
+                                             energy_use["renewable"]):
+        blocks.setdefault((firm, chain_group(carrier)), []).append((carrier, mwh, renewable))
+        used.setdefault(firm, set()).add(carrier)
+    for (firm, group), block in sorted(blocks.items(), key=lambda item: item[0]):
         flows, known, supply = supplied.get((firm, group), (0, 0, 0.0))
         if flows and known < flows:
             unsplit.add(firm)
             continue
-        total = float(block["mwh"].sum())
+        total = float(np.nansum(np.array([mwh for _, mwh, _ in block], dtype=float)))  # as pandas' sum
         outside = total - supply
         if total <= 0 or outside <= _NOISE * total:  # covered by park suppliers (to unit-conversion noise)
             continue
-        for carrier, mwh, renewable in zip(block["carrier"], block["mwh"], block["renewable"]):
+        for carrier, mwh, renewable in block:
             rows.append((firm, carrier, outside * float(mwh) / total, renewable, "from outside or own generation"))
     flags = {(firm, carrier): renewable for firm, carrier, renewable in
              zip(energy_use["firm"], energy_use["carrier"], energy_use["renewable"])}
-    used = energy_use.groupby("firm")["carrier"].apply(set).to_dict()
     for (producer, carrier), mwh in sorted(delivered.items()):
         if producer in receives_energy or not used.get(producer, set()) <= sends_energy.get(producer, set()):
             continue  # a converter: its inputs are counted instead

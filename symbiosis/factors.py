@@ -11,7 +11,8 @@ import pandas as pd
 from .datasets import datasets_dir
 from .errors import InputError
 
-__all__ = ["load_factors", "factors_or_shipped", "load_resource_sectors", "load_targets", "read_table",
+__all__ = ["load_factors", "factors_or_shipped", "load_resource_sectors", "load_targets", "load_typical_flows",
+           "read_table",
            "number_column", "shipped_or_own",
            "REQUIRED_FACTORS"]
 
@@ -129,6 +130,35 @@ def load_resource_sectors(override: str | os.PathLike | None = None) -> pd.DataF
     """
     path = shipped_or_own("factors", "resource_sectors.csv", override)
     return read_table(path, ("resource_code", "role", "sector_code", "sector_name", "source"))
+
+
+def load_typical_flows(override: str | os.PathLike | None = None) -> pd.DataFrame:
+    """A typical plant's exchanges by sector (``datasets/typical_flows``, each row cited): what a firm of the
+    sector takes in (``direction=in``) or gives out (``out``), per year, in the resource's canonical unit.
+
+    Returns
+    -------
+    DataFrame
+        ``sector_code, sector_name, resource_code, direction, quantity_per_yr`` (float), ``unit, plant, basis,
+        source, quality``.
+
+    Raises
+    ------
+    InputError
+        A missing column, a direction other than in/out, or a quantity that is not a positive number.
+    """
+    path = shipped_or_own("typical_flows", "typical_flows.csv", override)
+    frame = read_table(path, ("sector_code", "sector_name", "resource_code", "direction", "quantity_per_yr", "unit",
+                              "plant", "basis", "source", "quality"))
+    quantities = pd.to_numeric(frame["quantity_per_yr"], errors="coerce")
+    for row, (direction, quantity, text) in enumerate(zip(frame["direction"], quantities, frame["quantity_per_yr"]),
+                                                      start=2):
+        if direction not in ("in", "out"):
+            raise InputError(f"{path}, row {row}, column 'direction': {direction!r}: expected in or out")
+        if not quantity > 0:
+            raise InputError(f"{path}, row {row}, column 'quantity_per_yr': {text!r}: expected a positive number")
+    frame["quantity_per_yr"] = quantities.astype(float)
+    return frame
 
 
 def load_targets(override: str | os.PathLike | None = None) -> pd.DataFrame:

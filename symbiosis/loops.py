@@ -247,6 +247,15 @@ def _cycles(successors: dict[str, list[str]], members: list[str], max_length: in
     labels given in sorted id order it is fixed. A concrete digraph of the component also avoids
     nested graph views, whose filtered neighbour lookups are about 10x slower.
     """
+    if len(members) == 2:
+        # Two firms that feed each other (most components of a large park): their one loop, without building
+        # a graph and running networkx's search (which finds its components again) for it.
+        first, second = members
+        self_fed = [member for member in members if member in successors.get(member, ())]
+        if not self_fed:
+            if max_length >= 2:
+                yield [first, second]
+            return
     label = {member: number for number, member in enumerate(members)}
     inner: nx.DiGraph = nx.DiGraph()
     inner.add_nodes_from(range(len(members)))

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .matching import Matches
 
 __all__ = ["ANALYSES", "PAGE_ANALYSES", "AnalysisOptions", "ParkAnalysis", "analyse_park", "analyse_parks", "PAGE_OPTIONS",
-           "ran"]
+           "carbon_headlines", "ran"]
 
 #: the analyses :func:`analyse_park` runs, in the order their results feed each other
 ANALYSES = ("loops", "metrics", "carbon", "allocation", "scorecard", "colocation", "clusters", "matching")
@@ -131,8 +131,8 @@ class ParkAnalysis:
     metric_intervals, carbon_intervals, scorecard_intervals : DataFrame
         With ``options.samples``: each flow metric's, headline carbon figure's (park view, CO2 avoided,
         stored and utilised) and scorecard indicator's median and 90 % interval (:mod:`symbiosis.sampling`).
-    balance, credits, inventory, absorbers : DataFrame
-        Carbon: firm view, by-product exchanges, park view, absorption nodes.
+    balance, credits, inventory : DataFrame
+        Carbon: firm view, by-product exchanges, park view (absorption nodes: :attr:`absorbers`).
     allocation : symbiosis.carbon.Allocation
     scorecard, long_haul, gaps, clusters : DataFrame
     matches : symbiosis.matching.Matches
@@ -151,7 +151,6 @@ class ParkAnalysis:
     balance: pd.DataFrame | None = None
     credits: pd.DataFrame | None = None
     inventory: pd.DataFrame | None = None
-    absorbers: pd.DataFrame | None = None
     allocation: Allocation | None = None
     scorecard: pd.DataFrame | None = None
     long_haul: pd.DataFrame | None = None
@@ -160,6 +159,7 @@ class ParkAnalysis:
     matches: Matches | None = None
     ran: tuple[str, ...] = field(default_factory=tuple)
     estimates: dict[str, Any] | None = None
+    _absorbers: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def estimates_note(self) -> str | None:
@@ -170,6 +170,18 @@ class ParkAnalysis:
         return (f"{self.estimates['adjusted'] + self.estimates['determined']} flow quantities are reconciliation "
                 f"estimates ({self.estimates['adjusted']} adjusted, {self.estimates['determined']} determined; "
                 f"reconciliation {runs}): every figure built on them is an estimate too")
+
+    @property
+    def absorbers(self) -> pd.DataFrame | None:
+        """Carbon's absorption nodes (:func:`symbiosis.carbon.absorption_nodes_of`), when carbon ran: found
+        when first read (a caller after the park's emissions alone, as ``compare``'s attribution, skips them)."""
+        if self.balance is None or self.graphs.carbon is None:
+            return None
+        if self._absorbers is None:
+            from .carbon import absorption_nodes_of
+
+            self._absorbers = absorption_nodes_of(self.graphs.carbon, self.balance)
+        return self._absorbers
 
     @property
     def existing(self) -> nx.MultiDiGraph:
@@ -357,7 +369,7 @@ def _carbon_inputs(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Gra
 
 
 def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, options: AnalysisOptions) -> None:
-    from .carbon import absorption_nodes_of, carbon_balance_of, exchange_credits_of
+    from .carbon import carbon_balance_of, exchange_credits_of
     from .factors import factors_or_shipped
     from .inventory import load_offsets, park_inventory, park_views
 
@@ -368,7 +380,6 @@ def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, op
     result.balance = carbon_balance_of(inputs, factors=factors, credits=result.credits, co2_uses=options.co2_uses)
     result.inventory = (park_inventory(result.balance, load_offsets(db, park, year=year), factors) if park is not None
                         else park_views(result.balance))
-    result.absorbers = absorption_nodes_of(inputs, result.balance)
     if options.samples:
         offsets = load_offsets(db, park, year=year) if park is not None else None
         result.carbon_intervals = _sampled(db, result, options, graphs, lambda carbon, _: _carbon_figures(
@@ -382,6 +393,22 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if number != number else number
+
+
+def carbon_headlines(inputs, options: AnalysisOptions, offsets: pd.DataFrame | None) -> dict[str, float | None]:
+    """The park-view emissions and the CO2 avoided by by-product exchanges of a park's carbon inputs, as
+    :func:`analyse_park`'s carbon analysis finds them (None when unknown): what ``compare``'s attribution
+    recomputes with one synergy taken out."""
+    from .factors import factors_or_shipped
+
+    figures = _carbon_figures(inputs, factors_or_shipped(options.factors), offsets, options.co2_uses)
+    found: dict[str, float | None] = {"park_emissions": None, "avoided": None}
+    for name, value in figures.items():
+        if name.startswith("park view: park_emissions") and not name.startswith("park view: park_emissions_"):
+            found["park_emissions"] = value
+        elif name.startswith("CO2 avoided by by-product exchanges"):
+            found["avoided"] = value
+    return found
 
 
 def _carbon_figures(inputs, factors: dict[str, float], offsets: pd.DataFrame | None,

@@ -21,8 +21,15 @@ Scenario files are CSV with a header (UTF-8), columns:
 ``scenario`` (name), ``base`` (as-is, planned or plan; one per scenario, default as-is), ``change``
 (add_flow, remove_flow, scale_flow, add_firm, remove_firm), ``flow_id``, ``source_id``, ``target_id``,
 ``resource_code``, ``quantity``, ``unit``, ``factor``, ``firm_id``, ``firm_name``, ``sector_code``, ``lat``,
-``lon``, ``note``; a column a change does not use stays empty. ``description`` (optional) describes the
-scenario.
+``lon``, ``typical``, ``note``; a column a change does not use stays empty. ``description`` (optional) describes
+the scenario.
+
+A firm added with ``typical`` = yes gets a typical plant of its sector's exchanges
+(:func:`symbiosis.factors.load_typical_flows`, ``datasets/typical_flows``, each row cited): what it takes in
+comes first from what the park's firms now send out of the park of that resource (the co-location gaps: largest
+known stream first, split where the plant needs less), the rest from outside the park; what it gives out goes
+first to the park's firms that now bring that resource in from outside, the rest out of the park. A stream of
+unknown quantity is never split or counted.
 """
 from __future__ import annotations
 
@@ -41,8 +48,8 @@ import sqlite_utils
 from .errors import InputError, Problem, UnknownIdError, ValidationError
 
 __all__ = ["BUILT_IN", "CHANGES", "SCENARIO_COLUMNS", "Change", "Scenario", "built_in", "drop_scenario",
-           "list_scenarios", "load_scenario", "materialise", "plan_flows_of", "read_scenario_file", "save_scenarios",
-           "scenario_table"]
+           "list_scenarios", "load_scenario", "materialise", "park_copy", "plan_flows_of", "read_scenario_file",
+           "save_scenarios", "scenario_firms", "scenario_table"]
 
 #: the built-in scenarios, each the base of a user's one
 BUILT_IN = ("as-is", "planned", "plan")
@@ -53,7 +60,8 @@ CHANGES = ("add_flow", "remove_flow", "scale_flow", "add_firm", "remove_firm")
 #: the columns of a scenario file (and of the stored changes)
 SCENARIO_COLUMNS = ("scenario", "base", "description", "change", "flow_id", "source_id", "target_id",
                     "resource_code", "quantity", "unit", "factor", "firm_id", "firm_name", "sector_code", "lat", "lon",
-                    "note")
+                    "typical", "note")
+_YES, _NO = ("yes", "true", "1", "y"), ("", "no", "false", "0", "n")
 #: the id prefix of the matchmaking plan's flows (symbiosis.matching.save_plan)
 PLAN_FLOW_PREFIX = "match:"
 
@@ -79,6 +87,7 @@ class Change:
     sector_code: str | None = None
     lat: float | None = None
     lon: float | None = None
+    typical: bool = False
     note: str | None = None
 
 
@@ -137,6 +146,9 @@ class _Checker:
         self.problems: list[Problem] = []
         self.resources = {code: (kind, energy_t, energy_m3) for code, kind, energy_t, energy_m3 in db.execute(
             "SELECT code, kind, energy_mwh_per_t, energy_mwh_per_m3 FROM resources")}
+        from .factors import load_typical_flows
+
+        self.typical_sectors = set(load_typical_flows()["sector_code"])
         self.park_flows = {row[0] for row in db.execute(
             "SELECT f.id FROM flows f JOIN enterprises e ON e.id IN (f.source_id, f.target_id) WHERE e.park_id = ?",
             [park])}
@@ -237,6 +249,15 @@ def _check_firm_change(check: _Checker, line: int, row: dict[str, str], change: 
     if not name:
         check.problem(line, "firm_name", None, "the added firm's name")
     values.update(firm_name=name or firm, sector_code=_cell(row, "sector_code") or None)
+    typical = _cell(row, "typical").lower()
+    if typical not in _YES + _NO:
+        check.problem(line, "typical", typical, "yes or no: give the firm a typical plant's exchanges of its sector")
+    elif typical in _YES:
+        values["typical"] = True
+        if values["sector_code"] not in check.typical_sectors:
+            check.problem(line, "sector_code", values["sector_code"],
+                          "a sector with typical flows (datasets/typical_flows): "
+                          + ", ".join(sorted(check.typical_sectors)))
     for column, bound in (("lat", 90.0), ("lon", 180.0)):
         text = _cell(row, column)
         if text:
@@ -350,11 +371,11 @@ def save_scenarios(db: sqlite_utils.Database, park: str, scenarios: Sequence[Sce
             scenario_id = cursor.lastrowid
             db.conn.executemany(
                 "INSERT INTO scenario_changes (scenario_id, position, line, change, flow_id, source_id, target_id, "
-                "resource_code, quantity, unit, factor, firm_id, firm_name, sector_code, lat, lon, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "resource_code, quantity, unit, factor, firm_id, firm_name, sector_code, lat, lon, typical, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(scenario_id, position, change.line, change.change, change.flow_id, change.source_id,
                   change.target_id, change.resource_code, change.quantity, change.unit, change.factor, change.firm_id,
-                  change.firm_name, change.sector_code, change.lat, change.lon, change.note)
+                  change.firm_name, change.sector_code, change.lat, change.lon, int(change.typical), change.note)
                  for position, change in enumerate(scenario.changes)])
 
 
@@ -395,7 +416,8 @@ def load_scenario(db: sqlite_utils.Database, park: str, name: str) -> list[Scena
     if found is not None:
         scenario_id, base, description, source = found
         columns = [column for column in Change.__dataclass_fields__]
-        changes = tuple(Change(**dict(zip(columns, row))) for row in db.execute(
+        changes = tuple(Change(**{**dict(zip(columns, row)), "typical": bool(row[columns.index("typical")])})
+                        for row in db.execute(
             f"SELECT {', '.join(columns)} FROM scenario_changes WHERE scenario_id = ? ORDER BY position",
             [scenario_id]))
         return [Scenario(name=name, base=base, changes=changes, description=description or "", source=source)]
@@ -454,7 +476,10 @@ _COPIED = (
 )
 
 
-def _copy_park(db: sqlite_utils.Database, park: str, extra_firms: Sequence[str]) -> sqlite_utils.Database:
+def park_copy(db: sqlite_utils.Database, park: str, extra_firms: Sequence[str] = ()) -> sqlite_utils.Database:
+    """An in-memory store holding a park's rows: its firms and their partners (and ``extra_firms``), the flows
+    touching its firms, their offers, demands, emissions and energy use, the park's offsets and reconciliations,
+    every park and resource. What :func:`materialise` changes; the analyses run on it as on the store."""
     from .store import open_store
 
     members = [row[0] for row in db.execute("SELECT id FROM enterprises WHERE park_id = ?", [park])]
@@ -504,8 +529,28 @@ def plan_flows_of(db: sqlite_utils.Database, park: str, matches: Any = None,
                    "(none saved with 'match --save')"]
 
 
+def scenario_firms(scenarios: Sequence[Scenario], plan: pd.DataFrame | None = None) -> list[str]:
+    """The firms outside a park that scenarios' changes (or the plan's flows) name: what a park's copy must hold
+    besides its own firms and partners (:func:`park_copy`)."""
+    firms = [firm for frame in ([plan] if plan is not None else []) for column in ("source_id", "target_id")
+             for firm in frame.get(column, [])]
+    firms += [firm for scenario in scenarios for change in scenario.changes for firm in (change.source_id,
+                                                                                          change.target_id)]
+    return sorted({firm for firm in firms if isinstance(firm, str)})
+
+
+def _clone(base: sqlite_utils.Database) -> sqlite_utils.Database:
+    """A copy of an in-memory store (SQLite's backup: milliseconds where copying the rows takes tenths)."""
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    base.conn.backup(connection)
+    connection.execute("PRAGMA foreign_keys = OFF")
+    return sqlite_utils.Database(connection)
+
+
 def materialise(db: sqlite_utils.Database, park: str, scenario: Scenario, *, options: Any = None,
-                plan: pd.DataFrame | None = None) -> Materialised:
+                plan: pd.DataFrame | None = None, base: sqlite_utils.Database | None = None) -> Materialised:
     """Apply a scenario to a copy of a park's inputs.
 
     Parameters
@@ -516,9 +561,12 @@ def materialise(db: sqlite_utils.Database, park: str, scenario: Scenario, *, opt
         The park.
     scenario : Scenario
     options : symbiosis.pipeline.AnalysisOptions, optional
-        The options of the matchmaking that makes the plan when none is saved.
+        The options of the matchmaking that makes the plan when none is saved, and the analysis year.
     plan : DataFrame, optional
         The plan's flows, when already found (:func:`plan_flows_of`), so that several scenarios share one plan.
+    base : sqlite_utils.Database, optional
+        The park's copy (:func:`park_copy`, holding :func:`scenario_firms`), when already made: several
+        scenarios share it (each gets a clone).
 
     Returns
     -------
@@ -530,11 +578,7 @@ def materialise(db: sqlite_utils.Database, park: str, scenario: Scenario, *, opt
         if plan is None:
             plan, notes = plan_flows_of(db, park, options=options)
         plan_frame = plan
-    partners = [firm for firm in (list(plan_frame.get("source_id", [])) + list(plan_frame.get("target_id", [])))
-                if isinstance(firm, str)]
-    partners += [firm for change in scenario.changes for firm in (change.source_id, change.target_id)
-                 if firm is not None]
-    copy = _copy_park(db, park, partners)
+    copy = _clone(base) if base is not None else park_copy(db, park, scenario_firms([scenario], plan_frame))
     with copy.conn:
         built = [status for status in scenario.statuses if status != "existing"]
         if built:
@@ -545,25 +589,26 @@ def materialise(db: sqlite_utils.Database, park: str, scenario: Scenario, *, opt
                          [json.dumps(list(plan_frame["id"]))])
             _insert_flows(copy, plan_frame.to_dict("records"))
         for change in scenario.changes:
-            _apply(copy, park, scenario, change)
+            _apply(copy, park, scenario, change, notes, getattr(options, "year", None))
     return Materialised(db=copy, scenario=scenario, plan_flows=plan_frame, notes=notes)
 
 
 def _insert_flows(copy: sqlite_utils.Database, flows: list[dict[str, Any]]) -> None:
     kinds = dict(copy.execute("SELECT code, kind FROM resources").fetchall())
     copy.conn.executemany(
-        "INSERT INTO flows (id, source_id, target_id, resource_code, kind, quantity, unit, status, distance_km, note) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, 'existing', ?, ?)",
+        "INSERT INTO flows (id, source_id, target_id, resource_code, kind, quantity, unit, status, distance_km, "
+        "boundary, note) VALUES (?, ?, ?, ?, ?, ?, ?, 'existing', ?, ?, ?)",
         [(flow["id"], flow.get("source_id"), flow.get("target_id"), flow["resource_code"], kinds[flow["resource_code"]],
-          _known(flow.get("quantity")), flow["unit"], _known(flow.get("distance_km")), flow.get("note"))
-         for flow in flows])
+          _known(flow.get("quantity")), flow["unit"], _known(flow.get("distance_km")), flow.get("boundary"),
+          flow.get("note")) for flow in flows])
 
 
 def _known(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _apply(copy: sqlite_utils.Database, park: str, scenario: Scenario, change: Change) -> None:
+def _apply(copy: sqlite_utils.Database, park: str, scenario: Scenario, change: Change, notes: list[str],
+           year: int | None) -> None:
     if change.change == "add_flow":
         _insert_flows(copy, [{"id": change.flow_id, "source_id": change.source_id, "target_id": change.target_id,
                               "resource_code": change.resource_code, "quantity": change.quantity, "unit": change.unit,
@@ -574,12 +619,85 @@ def _apply(copy: sqlite_utils.Database, park: str, scenario: Scenario, change: C
         # NULL * factor is NULL: an unknown quantity stays unknown
         copy.execute("UPDATE flows SET quantity = quantity * ?, sd = sd * ? WHERE id = ?",
                      [change.factor, change.factor, change.flow_id])
+        # a reconciled value of the flow (read with --estimates) is scaled with it
+        copy.execute("UPDATE estimates SET value = value * ?, sd = sd * ?, measured = measured * ? WHERE flow_id = ?",
+                     [change.factor, change.factor, change.factor, change.flow_id])
     elif change.change == "add_firm":
         copy.execute("INSERT INTO enterprises (id, name, park_id, sector_code, lat, lon) VALUES (?, ?, ?, ?, ?, ?)",
                      [change.firm_id, change.firm_name, park, change.sector_code, change.lat, change.lon])
+        if change.typical:
+            notes.extend(_typical_plant(copy, park, scenario, change, year))
     elif change.change == "remove_firm":
         firm = [change.firm_id]
         copy.execute("DELETE FROM flows WHERE source_id = ? OR target_id = ?", firm * 2)
         for table in ("offers", "demands", "emissions", "energy_use"):
             copy.execute(f"DELETE FROM {table} WHERE enterprise_id = ?", firm)
         copy.execute("DELETE FROM enterprises WHERE id = ?", firm)
+
+
+def _emissions_year(copy: sqlite_utils.Database, year: int | None) -> int:
+    """The year of an added firm's emissions: the analysis's, else the park's latest reported, else this one."""
+    if year is not None:
+        return year
+    latest = copy.execute("SELECT max(year) FROM emissions").fetchone()[0]
+    import datetime
+
+    return int(latest) if latest is not None else datetime.date.today().year
+
+
+def _typical_plant(copy: sqlite_utils.Database, park: str, scenario: Scenario, change: Change,
+                   year: int | None) -> list[str]:
+    """A typical plant's exchanges for an added firm (see the module's docstring); what was done, in sentences."""
+    from .factors import load_typical_flows
+
+    typical = load_typical_flows()
+    rows = typical[typical["sector_code"] == change.sector_code]
+    firm, notes = change.firm_id, []
+    counter = 0
+
+    def new_id() -> str:
+        nonlocal counter
+        counter += 1
+        return f"scenario:{scenario.name}:{change.line}:{counter}"
+
+    kinds = dict(copy.execute("SELECT code, kind FROM resources").fetchall())
+    for resource, direction, quantity, unit, source in zip(rows["resource_code"], rows["direction"],
+                                                          rows["quantity_per_yr"], rows["unit"], rows["source"]):
+        if kinds.get(resource) == "co2" and direction == "out":
+            # a plant's CO2 leaves in its flue gas: an emission (scope 1), not an exchange
+            copy.execute("INSERT INTO emissions (id, enterprise_id, year, scope1_t, quality) VALUES (?, ?, ?, ?, ?)",
+                         [f"scenario:{scenario.name}:{change.line}:emissions", firm, _emissions_year(copy, year),
+                          float(quantity), "literature"])
+            notes.append(f"{scenario.name}: {firm} ({change.sector_code}) emits {quantity:,.0f} tCO2e/yr, scope 1 "
+                         f"(typical plant, {source})")
+            continue
+        # the park's streams of the resource across its boundary on the side the plant could serve: sent out
+        # (for an intake) or brought in (for an output), known quantities, largest first
+        end, other = ("source_id", "target_id") if direction == "in" else ("target_id", "source_id")
+        streams = copy.execute(
+            f"SELECT f.id, f.{end}, f.quantity FROM flows f JOIN enterprises e ON e.id = f.{end} "
+            f"WHERE e.park_id = ? AND f.{other} IS NULL AND f.resource_code = ? AND f.status = 'existing' "
+            "AND f.quantity > 0 ORDER BY f.quantity DESC, f.id", [park, resource]).fetchall()
+        needed, moved, partners = float(quantity), 0.0, []
+        for flow_id, partner, available in streams:
+            if needed <= 0:
+                break
+            taken = min(needed, available)
+            copy.execute("UPDATE flows SET quantity = quantity - ? WHERE id = ?", [taken, flow_id])
+            pair = (partner, firm) if direction == "in" else (firm, partner)
+            _insert_flows(copy, [{"id": new_id(), "source_id": pair[0], "target_id": pair[1], "resource_code": resource,
+                                  "quantity": taken, "unit": unit,
+                                  "note": f"scenario {scenario.name}: typical plant ({source}), from flow {flow_id}"}])
+            needed, moved = needed - taken, moved + taken
+            partners.append(partner)
+        if needed > 0:  # the rest crosses the park boundary
+            ends = (None, firm) if direction == "in" else (firm, None)
+            _insert_flows(copy, [{"id": new_id(), "source_id": ends[0], "target_id": ends[1], "resource_code": resource,
+                                  "quantity": needed, "unit": unit,
+                                  "boundary": "outside supply" if direction == "in" else "outside market",
+                                  "note": f"scenario {scenario.name}: typical plant ({source}), across the boundary"}])
+        where = "from" if direction == "in" else "to"
+        notes.append(f"{scenario.name}: {firm} ({change.sector_code}) {'takes' if direction == 'in' else 'gives'} "
+                     f"{quantity:,.0f} {unit} of {resource} (typical plant, {source}): {moved:,.0f} {where} "
+                     f"{len(set(partners))} park firm(s), {max(needed, 0.0):,.0f} across the park boundary")
+    return notes

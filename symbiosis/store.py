@@ -346,6 +346,7 @@ _MIGRATIONS: list[str] = [
         sector_code TEXT,
         lat REAL,
         lon REAL,
+        typical INTEGER NOT NULL DEFAULT 0 CHECK (typical IN (0, 1)),
         note TEXT,
         PRIMARY KEY (scenario_id, position)
     );

@@ -194,7 +194,7 @@ def test_attribution_equals_the_hand_computed_marginal_contributions(loop_db):
     plan_avoided = _figures(comparison, "plan")["carbon.avoided"]["value"]
     for flow_id in ("match:o1>d1", "match:o2>d2"):
         without = loop_db.execute("SELECT 1").fetchone() and compare_scenarios(
-            loop_db, "loop", [_without(loop_db, flow_id)], attribution=False)
+            loop_db, "loop", [_without(loop_db, flow_id)], attribute=0)
         assert contributions.loc[flow_id, "avoided_change_t"] == pytest.approx(
             plan_avoided - _figures(without, "plan-without")["carbon.avoided"]["value"])
     # hand-made plan flows have no matchmaking candidate: their value is unknown, never 0
@@ -375,3 +375,117 @@ def test_the_map_toggle_switches_between_the_demo_scenarios_in_chromium(browser,
     assert len(planned) and len([key for key in plan if key.startswith("match:")]) > 10
     assert seen["errors"] == [] and seen["dialogs"] == []
     assert [url for url in seen["requests"] if url != page_path.as_uri()] == []
+
+
+def test_compare_reads_the_reconciliation_when_asked_and_a_scaled_flow_scales_its_estimate(tmp_path):
+    """With --estimates every scenario stands on the stored reconciliation (the determined import is known), and
+    a scenario that scales a reconciled flow scales its reconciled value."""
+    data = Path(__file__).parent / "data" / "uncertainty"
+    path = tmp_path / "u.db"
+    import_files(open_store(path), [data / "parks.csv", data / "enterprises.csv", data / "flows.csv"])
+    runner = CliRunner()
+    assert runner.invoke(cli, ["reconcile", "--db", str(path), "--park", "u"]).exit_code == 0
+    scenario = tmp_path / "double.csv"
+    scenario.write_text("scenario,change,flow_id,factor\ndouble,scale_flow,a>b:fly_ash:,2\n", encoding="utf-8")
+    result = runner.invoke(cli, ["compare", "--db", str(path), "--park", "u", "--scenario", "as-is", "--scenario",
+                                 str(scenario), "--estimates", "--format", "json", "--attribute", "0"])
+    assert result.exit_code == 0, result.output
+    assert "reconciliation estimates" in result.stderr
+    figures = {(row["scenario"], row["figure_id"]): row for row in json.loads(result.stdout)["figures"]}
+    metrics = json.loads(runner.invoke(cli, ["metrics", "--db", str(path), "--park", "u", "--estimates",
+                                             "--format", "json"]).stdout)["metrics"]
+    mass = next(row for row in metrics if row["currency"] == "mass")
+    assert figures[("as-is", "metrics.mass.tst")]["value"] == pytest.approx(mass["TST"])
+    assert figures[("as-is", "metrics.mass.tst")]["status"] == "known"  # the import the balances determined
+    estimate = open_store(path).execute("SELECT value FROM estimates WHERE flow_id = 'a>b:fly_ash:'").fetchone()[0]
+    assert figures[("double", "metrics.mass.tst")]["value"] == pytest.approx(mass["TST"] + estimate)
+
+
+def test_an_attracted_plant_takes_what_the_park_throws_away_first(tmp_path):
+    """A cement plant added with its sector's typical exchanges (datasets/typical_flows): its fly ash comes
+    first from the power station's ash now sent out of the park (split), the rest from outside; its kiln CO2 is
+    an emission (scope 1), not an exchange; the store is not changed."""
+    from symbiosis.factors import load_typical_flows
+
+    folder = tmp_path / "gap"
+    folder.mkdir()
+    (folder / "parks.csv").write_text("id,name\ng,Gap Park\n", encoding="utf-8")
+    (folder / "enterprises.csv").write_text("id,name,park_id,sector_code,lat,lon\n"
+                                            "power,Power Station,g,D35.11,30.0,120.0\n", encoding="utf-8")
+    (folder / "flows.csv").write_text("id,source_id,target_id,resource_code,quantity,unit,boundary\n"
+                                      "ash_out,power,,fly_ash,20000,t/yr,landfill\n"
+                                      "ash_more,power,,fly_ash,5000,t/yr,landfill\n"
+                                      "ash_unknown,power,,fly_ash,,t/yr,landfill\n", encoding="utf-8")
+    db = open_store(tmp_path / "gap.db")
+    import_files(db, [folder / name for name in ("parks.csv", "enterprises.csv", "flows.csv")])
+    before = dump(db)
+    scenario_file = tmp_path / "attract.csv"
+    scenario_file.write_text("scenario,change,firm_id,firm_name,sector_code,lat,lon,typical\n"
+                             "cement,add_firm,kiln,New Cement,C23.51,30.01,120.0,yes\n", encoding="utf-8")
+    [scenario] = read_scenario_file(db, scenario_file, "g")
+    built = materialise(db, "g", scenario)
+    typical = load_typical_flows().query("sector_code == 'C23.51'").set_index("resource_code")
+    ash_needed = typical.loc["fly_ash", "quantity_per_yr"]
+    assert ash_needed > 25_000  # more than the park throws away: both known streams go, the rest from outside
+    flows = {row[0]: row[1:] for row in built.db.execute(
+        "SELECT id, source_id, target_id, resource_code, quantity FROM flows")}
+    assert flows["ash_out"][3] == 0.0 and flows["ash_more"][3] == 0.0 and flows["ash_unknown"][3] is None
+    into_kiln = [quantity for source, target, resource, quantity in flows.values()
+                 if target == "kiln" and resource == "fly_ash"]
+    assert sorted(into_kiln) == pytest.approx(sorted([5000.0, 20000.0, ash_needed - 25_000]))
+    assert [source for source, target, resource, _ in flows.values() if target == "kiln" and resource == "fly_ash"
+            ].count("power") == 2
+    emissions = built.db.execute("SELECT scope1_t FROM emissions WHERE enterprise_id = 'kiln'").fetchall()
+    assert emissions == [(typical.loc["co2", "quantity_per_yr"],)]
+    assert not [flow for flow in flows.values() if flow[2] == "co2"]  # no CO2 exchange invented
+    assert any("of fly_ash" in note and "25,000 from 1 park firm(s)" in note for note in built.notes)
+    assert dump(db) == before
+    # a sector without typical flows is refused with the row named
+    scenario_file.write_text("scenario,change,firm_id,firm_name,sector_code,typical\n"
+                             "x,add_firm,kiln,New,Z99.99,yes\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="row 2, column 'sector_code': 'Z99.99'"):
+        read_scenario_file(db, scenario_file, "g")
+
+
+def test_taking_a_purchase_out_of_the_carbon_inputs_equals_reading_them_without_it(demo_db, tmp_path):
+    """compare's attribution takes a synergy out of the carbon inputs in memory (carbon.purchases_without);
+    for every scope-2 energy flow into the demo park's firms that equals reading the inputs again from a store
+    without the flow."""
+    from symbiosis.carbon import carbon_resources, load_carbon_inputs, purchases_without
+    from symbiosis.graph import load_graph
+    from symbiosis.units import SCOPE2_CARRIERS
+
+    path = tmp_path / "demo.db"
+    shutil.copy(demo_db, path)
+    db = open_store(path)
+    G = load_graph(db, "zcp", status="existing", resources=carbon_resources(db))
+    inputs = load_carbon_inputs(db, "zcp", G=G, parts=("emissions",))
+    flows = db.execute(f"SELECT id, source_id, target_id, resource_code, quantity, year FROM flows WHERE status = "
+                       f"'existing' AND resource_code IN ({', '.join('?' for _ in SCOPE2_CARRIERS)}) AND target_id IN "
+                       "(SELECT id FROM enterprises WHERE park_id = 'zcp')", SCOPE2_CARRIERS).fetchall()
+    assert len(flows) > 10
+    for flow_id, source, target, resource, quantity, year in flows:
+        expected_db = open_store(":memory:")
+        db.conn.backup(expected_db.conn)
+        expected_db.execute("PRAGMA foreign_keys = OFF")
+        expected_db.execute("DELETE FROM flows WHERE id = ?", [flow_id])
+        expected = load_carbon_inputs(expected_db, "zcp", G=G, parts=("emissions",)).purchases
+        found = purchases_without(inputs, source=source, target=target, resource=resource, quantity=quantity,
+                                  year=year)
+        assert {firm: set(entry) for firm, entry in found.items()} == {firm: set(entry) for firm, entry in
+                                                                       expected.items()}, flow_id
+        for firm, entry in expected.items():
+            for key, (count, known, total) in entry.items():
+                assert found[firm][key][:2] == (count, known) and found[firm][key][2] == pytest.approx(total)
+    assert inputs.purchases == load_carbon_inputs(db, "zcp", G=G, parts=("emissions",)).purchases  # not changed
+
+
+def test_scenarios_analysed_side_by_side_give_the_same_figures_as_one_by_one(demo_db):
+    db = open_store(demo_db, create=False)
+    scenarios = [built_in("as-is"), built_in("planned"), built_in("plan")]
+    alone = compare_scenarios(db, "zcp", scenarios, jobs=1)
+    together = compare_scenarios(db, "zcp", scenarios, jobs=2)
+    assert alone.figures.to_dict("records") == together.figures.to_dict("records")
+    assert alone.contributions.to_dict("records") == together.contributions.to_dict("records")
+    assert {name: sorted(G.edges(keys=True, data="scenario_change")) for name, G in alone.networks.items()} == {
+        name: sorted(G.edges(keys=True, data="scenario_change")) for name, G in together.networks.items()}

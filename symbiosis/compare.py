@@ -81,12 +81,15 @@ class Comparison:
 
     @property
     def table(self) -> pd.DataFrame:
-        """The figures side by side: ``section, figure, unit``, then each scenario's text, then each later
-        scenario's change against the first."""
+        """The figures side by side: ``section, figure, unit``, then each scenario's text (a partial figure with
+        what it stands on), then each later scenario's change against the first."""
         if self.figures.empty:
             return pd.DataFrame(columns=["section", "figure", "unit", *self.scenarios])
         order = list(dict.fromkeys(self.figures["figure_id"]))
-        wide = self.figures.pivot(index="figure_id", columns="scenario", values="text").reindex(order)
+        shown = self.figures.assign(text=[f"{text} (partial: {coverage})" if status == "partial" and coverage else text
+                                          for text, status, coverage in zip(self.figures["text"], self.figures["status"],
+                                                                            self.figures["coverage"])])
+        wide = shown.pivot(index="figure_id", columns="scenario", values="text").reindex(order)
         wide = wide.reindex(columns=self.scenarios).fillna("no flows")  # a currency absent from a scenario
         changes = self.figures.pivot(index="figure_id", columns="scenario", values="change").reindex(order)
         first = self.figures.drop_duplicates("figure_id").set_index("figure_id").reindex(order)

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from symbiosis.graph import load_graph
     from symbiosis.ingest import import_files, parse_column_map, parse_set_values
     from symbiosis.matching import anonymise, load_prices, load_substitutes, load_weights, save_plan
-    from symbiosis.metrics import metrics_by_park
     from symbiosis.pipeline import AnalysisOptions, analyse_park, ran
     from symbiosis.store import default_db_path, open_store, park_ids, schema_version
     from symbiosis.summary import summarise
@@ -81,7 +80,6 @@ else:
         "symbiosis.graph": ("load_graph",),
         "symbiosis.ingest": ("import_files", "parse_column_map", "parse_set_values"),
         "symbiosis.matching": ("anonymise", "load_prices", "load_substitutes", "load_weights", "save_plan"),
-        "symbiosis.metrics": ("metrics_by_park",),
         "symbiosis.pipeline": ("AnalysisOptions", "analyse_park", "ran"),
         "symbiosis.store": ("default_db_path", "open_store", "park_ids", "schema_version"),
         "symbiosis.summary": ("summarise",),
@@ -162,6 +160,61 @@ def _samples_options(command):
     ]):
         command = option(command)
     return command
+
+
+def _fanout_options(command):
+    """--by-park and how its parks run: --jobs (local processes), --scheduler (a Dask cluster), --resume, --quiet."""
+    for option in reversed([
+        click.option("--by-park", is_flag=True, help="Every park (or --park's), one task per park: on this machine's "
+                                                      "cores, or on a Dask cluster with --scheduler."),
+        click.option("--jobs", type=click.IntRange(1), default=None,
+                     help="Local processes for --by-park (default: every core; 1: this process)."),
+        click.option("--scheduler", default=None, metavar="ADDRESS",
+                     help="With --by-park: a Dask scheduler (tcp://host:8786; default $SYMBIOSIS_SCHEDULER) that runs "
+                          "the parks; each park's rows are shipped with its task (pip install 'park-symbiosis[dask]')."),
+        click.option("--resume", is_flag=True,
+                     help="With --by-park: compute only the parks an interrupted run of the same command, options "
+                          "and data has not stored."),
+        _quiet_option,
+    ]):
+        command = option(command)
+    return command
+
+
+def _by_park(db_path, command: str, park: str | None, options, jobs, scheduler, resume, quiet):
+    """One per-park run (symbiosis.fanout) with a progress bar over parks; its failures named on stderr after."""
+    from symbiosis.fanout import run_by_park
+
+    bar = tqdm(desc=f"{command} by park", unit=" parks", disable=quiet or not sys.stderr.isatty(), leave=False)
+
+    def advance(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        run = run_by_park(str(db_path or default_db_path()), command, [park] if park else None, options=options,
+                          jobs=jobs, scheduler=scheduler, resume=resume, progress=advance)
+    finally:
+        bar.close()
+    if run.reused and not quiet:
+        click.echo(f"resumed run {run.run_id}: {run.reused} parks stored before, {run.computed} computed now", err=True)
+    return run
+
+
+def _failed(run) -> None:
+    """After the tables: the parks that failed, each with its error, and exit code 1."""
+    if len(run.failures):
+        for park, error in run.failures.itertuples(index=False):
+            click.echo(f"failed: park {park}: {error}", err=True)
+        click.echo(f"{len(run.failures)} of {run.computed + run.reused} parks failed (their errors above); "
+                   "the others' figures are printed", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _park_rows(run, name: str):
+    return run.tables.get(name, pd.DataFrame())
 
 
 def _output_option(help_text: str, required: bool = True):
@@ -776,8 +829,7 @@ def loops(park, year, kinds, status, max_length, limit, use_estimates, workbook,
 @click.option("--balance", type=click.Choice(["AVG2", "AVG", "IO", "OI", "I", "O"], case_sensitive=False), default=None,
               help="Balance each currency's flows to steady state first, as enaR's balance() (Allesina & Bondavalli "
                    "2003); every flow needs a quantity.")
-@click.option("--by-park", is_flag=True, help="One row per park and currency (every park, in parallel).")
-@click.option("--jobs", type=click.IntRange(1), default=None, help="Processes for --by-park (default: every core).")
+@_fanout_options
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_samples_options
@@ -785,27 +837,29 @@ def loops(park, year, kinds, status, max_length, limit, use_estimates, workbook,
 @_db_option
 @_format_option
 @_errors_to_click
-def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, balance, by_park, jobs, use_estimates,
-            samples, seed, default_quality, workbook, table_key, db_path, fmt):
+def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, balance, by_park, jobs, scheduler, resume,
+            quiet, use_estimates, samples, seed, default_quality, workbook, table_key, db_path, fmt):
     """Network metrics per currency: connectance, cyclicity, TST, Finn cycling index, ascendency.
 
     Each currency's flow metrics stand on the flows with a quantity: 'coverage' says what share that
     is, and below --min-coverage (or with nothing known) they are withheld, with the reason.
     """
     fmt = _full_tables(fmt, workbook)
-    if by_park:
-        if samples:
-            raise click.UsageError("--samples runs one park at a time (give --park)")
-        table = metrics_by_park(str(db_path or default_db_path()), parks=[park] if park else None,
-                                orientation=throughflow, imbalance_threshold=threshold, jobs=jobs,
-                                status=_statuses(status), min_coverage=min_coverage, year=year, kinds=_kinds(kinds),
-                                estimates=use_estimates, balance=balance.upper() if balance else None)
-        _echo_frame(table, fmt, title="metrics by park")
-        return
     options = AnalysisOptions(year=year, status=_statuses(status), kinds=_kinds(kinds), throughflow=throughflow,
                               imbalance_threshold=threshold, min_coverage=min_coverage, estimates=use_estimates,
                               samples=samples, seed=seed, default_quality=default_quality,
                               balance=balance.upper() if balance else None)
+    if by_park:
+        from symbiosis.metrics import metrics_frame
+
+        run = _by_park(db_path, "metrics", park, options, jobs, scheduler, resume, quiet)
+        table = metrics_frame(_park_rows(run, "metrics").to_dict("records"), by_park=True)
+        if samples:
+            _echo_frames({"metrics by park": table} | _intervals(_park_rows(run, "intervals")), fmt)
+        else:
+            _echo_frame(table, fmt, title="metrics by park")
+        _failed(run)
+        return
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("metrics",), options=options)
     table, balance = ran(analysis.metrics, "metrics"), ran(analysis.imbalance, "metrics")
     if analysis.estimates_note:  # with the figures in JSON and CSV, on stderr with the table
@@ -836,18 +890,28 @@ def metrics(park, year, kinds, status, throughflow, threshold, min_coverage, bal
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_samples_options
+@_fanout_options
 @_factors_option
 @_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def carbon(park, year, max_km, top, use_estimates, samples, seed, default_quality, factors_file, workbook, table_key,
-           db_path, fmt):
+def carbon(park, year, max_km, top, use_estimates, samples, seed, default_quality, by_park, jobs, scheduler, resume,
+           quiet, factors_file, workbook, table_key, db_path, fmt):
     """CO2 of the park as one entity (park view, each tonne once), per firm (firm view), absorption nodes
-    (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation."""
+    (stored and utilised CO2), by-product credits along chains, and emitter-absorber allocation.
+
+    With --by-park: each park's park view and CO2 totals, one task per park (locally or on a Dask cluster)."""
     fmt = _full_tables(fmt, workbook)
     options = AnalysisOptions(year=year, max_km=max_km, factors=load_factors(factors_file), estimates=use_estimates,
                               samples=samples, seed=seed, default_quality=default_quality)
+    if by_park:
+        run = _by_park(db_path, "carbon", park, options, jobs, scheduler, resume, quiet)
+        _echo_frames({"park view by park (tCO2e/yr)": _park_rows(run, "park_view"),
+                      "park totals by park (tCO2e/yr)": _park_rows(run, "park_totals")}
+                     | (_intervals(_park_rows(run, "intervals")) if samples else {}), fmt)
+        _failed(run)
+        return
     analysis = analyse_park(open_store(db_path, create=False), park, analyses=("carbon", "allocation"), options=options)
     balance, credits, view, nodes = (ran(analysis.balance, "carbon"), ran(analysis.credits, "carbon"),
                                      ran(analysis.inventory, "carbon"), ran(analysis.absorbers, "carbon"))
@@ -914,19 +978,26 @@ def colocate(park, radius_km, match_km, weight, sectors_file, factors_file, work
 @click.option("--estimates", "use_estimates", is_flag=True,
               help="Use the stored reconciliation's estimates where it adjusted or determined a quantity.")
 @_samples_options
+@_fanout_options
 @_factors_option
 @_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def scorecard_command(park, year, targets_file, min_coverage, use_estimates, samples, seed, default_quality,
-                      factors_file, workbook, table_key, db_path, fmt):
+def scorecard_command(park, year, targets_file, min_coverage, use_estimates, samples, seed, default_quality, by_park,
+                      jobs, scheduler, resume, quiet, factors_file, workbook, table_key, db_path, fmt):
     """The five pillars of the zero-carbon park standard: indicators, targets, pass/fail, coverage."""
     fmt = _full_tables(fmt, workbook)
-    db = open_store(db_path, create=False)
     options = AnalysisOptions(year=year, targets=load_targets(targets_file), factors=load_factors(factors_file),
                               min_coverage=min_coverage, estimates=use_estimates, samples=samples, seed=seed,
                               default_quality=default_quality)
+    if by_park:
+        run = _by_park(db_path, "scorecard", park, options, jobs, scheduler, resume, quiet)
+        _echo_frames({"scorecard": _park_rows(run, "scorecard")}
+                     | (_intervals(_park_rows(run, "intervals")) if samples else {}), fmt)
+        _failed(run)
+        return
+    db = open_store(db_path, create=False)
     parks = [park] if park else park_ids(db)
     analyses = [analyse_park(db, park_id, analyses=("scorecard",), options=options) for park_id in parks]
     cards = pd.concat([ran(analysis.scorecard, "scorecard") for analysis in analyses],

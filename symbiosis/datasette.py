@@ -31,6 +31,8 @@ TABLE_DESCRIPTIONS = {
     "scenarios": "Stored scenarios of a park (symbiosis scenario add): a base (as-is, planned, plan) and changes.",
     "scenario_changes": "The changes of each stored scenario, in order: flows added, removed or scaled, firms added "
                         "or removed; quantities in the resource's canonical unit.",
+    "runs": "Per-park runs (metrics, carbon, scorecard --by-park): command, options, parks, start and end.",
+    "park_results": "Each park's result of a per-park run (JSON tables), or its error: what --resume keeps.",
 }
 
 #: column meanings shared by several tables

@@ -920,12 +920,6 @@ def imbalanced_firms(G: nx.MultiDiGraph, currencies: tuple[str, ...] = CURRENCIE
     return balance
 
 
-def _park_metric_rows(analysis) -> list[dict]:
-    """What :func:`metrics_by_park` keeps of each park's analysis (a module-level function: it is
-    sent to the worker processes)."""
-    return [{"park_id": analysis.park, **row} for row in analysis.metric_rows]
-
-
 def metrics_by_park(
     db_path: str,
     parks: list[str] | None = None,
@@ -944,9 +938,9 @@ def metrics_by_park(
     """:func:`network_metrics` for every park (or the given ones), one row per park and currency.
 
     Parks are independent, so the work is spread over ``jobs`` processes (default: every core; 1 runs
-    in this process). Each process opens the store itself. The matrices are small: run with one BLAS
-    thread per process (``OPENBLAS_NUM_THREADS=1``, as the ``symbiosis`` command does), or BLAS threads
-    of every process fight over the cores.
+    in this process) by :func:`symbiosis.fanout.run_by_park` (nothing is written to the store). The
+    matrices are small: run with one BLAS thread per process (``OPENBLAS_NUM_THREADS=1``, as the
+    ``symbiosis`` command does), or BLAS threads of every process fight over the cores.
 
     Parameters
     ----------
@@ -968,13 +962,15 @@ def metrics_by_park(
     InputError
         An unknown kind or status (checked before any worker starts).
     """
-    from .pipeline import AnalysisOptions, analyse_parks
+    from .fanout import run_by_park
+    from .pipeline import AnalysisOptions
 
     _check_options(orientation, min_coverage, balance)
     _check_filters(kinds, status)
     options = AnalysisOptions(balance=balance, year=year, status=tuple(status), kinds=tuple(kinds) if kinds else None,
                               currencies=tuple(currencies), throughflow=orientation,
                               imbalance_threshold=imbalance_threshold, min_coverage=min_coverage, estimates=estimates)
-    per_park = analyse_parks(db_path, parks, analyses=("metrics",), options=options, collect=_park_metric_rows,
-                             jobs=jobs)
-    return metrics_frame([row for rows in per_park for row in rows], by_park=True)
+    run = run_by_park(db_path, "metrics", parks, options=options, jobs=jobs, record=False)
+    if len(run.failures):
+        raise InputError("; ".join(f"park {park}: {error}" for park, error in run.failures.itertuples(index=False)))
+    return metrics_frame(run.tables["metrics"].to_dict("records") if "metrics" in run.tables else [], by_park=True)

@@ -1,8 +1,8 @@
 """One park's analyses in one place: its inputs are loaded once, the analyses asked for run on them.
 
 Every command that analyses a park (``loops``, ``metrics``, ``carbon``, ``colocate``, ``scorecard``,
-``match``), the report (``viz.report``), the map (``viz.map.store_map``) and the per-park process pool
-(:func:`analyse_parks`, behind ``--by-park``) call :func:`analyse_park` rather than assembling the
+``match``), the report (``viz.report``), the map (``viz.map.store_map``), ``compare`` and the per-park fan-out
+(:func:`symbiosis.fanout.run_by_park`, behind ``--by-park``) call :func:`analyse_park` rather than assembling the
 analyses themselves. So a park is analysed the same way wherever its figures appear, and an option
 given once (:class:`AnalysisOptions`) reaches every analysis that takes it.
 
@@ -16,7 +16,6 @@ True
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from .loops import LoopSearch
     from .matching import Matches
 
-__all__ = ["ANALYSES", "PAGE_ANALYSES", "AnalysisOptions", "ParkAnalysis", "analyse_park", "analyse_parks", "PAGE_OPTIONS",
+__all__ = ["ANALYSES", "PAGE_ANALYSES", "AnalysisOptions", "ParkAnalysis", "analyse_park", "PAGE_OPTIONS",
            "carbon_headlines", "ran"]
 
 #: the analyses :func:`analyse_park` runs, in the order their results feed each other
@@ -47,7 +46,7 @@ _COLOCATION_STATUSES = ("existing", "potential")
 @dataclass(frozen=True)
 class AnalysisOptions:
     """Every option of every analysis, with the command line's defaults: one object given to
-    :func:`analyse_park` (and shipped to each worker of :func:`analyse_parks`), so that an option
+    :func:`analyse_park` (and shipped to each worker of :func:`symbiosis.fanout.run_by_park`), so that an option
     reaches every path that analyses a park.
 
     Attributes
@@ -531,69 +530,3 @@ def _matching(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, 
 _STEPS: tuple[tuple[str, Callable[[sqlite_utils.Database, ParkAnalysis, _Graphs, AnalysisOptions], None]], ...] = (
     ("loops", _loops), ("metrics", _metrics), ("carbon", _carbon), ("allocation", _allocation),
     ("scorecard", _scorecard), ("colocation", _colocation), ("clusters", _clusters), ("matching", _matching))
-
-
-def _analyse_chunk(db_path: str, parks: list[str], analyses: tuple[str, ...], options: AnalysisOptions,
-                   collect: Callable[[ParkAnalysis], Any]) -> list:
-    """Worker: :func:`analyse_park` on some parks with its own connection (SQLite connections do not
-    cross processes); ``collect`` keeps what the caller wants of each (small, picklable)."""
-    from .store import open_store
-
-    db = open_store(db_path, create=False)
-    try:
-        return [collect(analyse_park(db, park, analyses=analyses, options=options)) for park in parks]
-    finally:
-        db.conn.close()
-
-
-def analyse_parks(db_path: str | os.PathLike, parks: Sequence[str] | None = None, *,
-                  analyses: Sequence[str], options: AnalysisOptions | None = None,
-                  collect: Callable[[ParkAnalysis], Any], jobs: int | None = None) -> list:
-    """:func:`analyse_park` on every park (or the given ones), spread over ``jobs`` processes.
-
-    Parks are independent, so the work is spread over ``jobs`` processes (default: every core; 1 runs
-    in this process). Each process opens the store itself. Run with one BLAS thread per process
-    (``OPENBLAS_NUM_THREADS=1``, as the ``symbiosis`` command does), or BLAS threads of every process
-    fight over the cores.
-
-    Parameters
-    ----------
-    db_path : path-like
-        The store's file.
-    parks : sequence of str, optional
-        Park ids (default: every park, in id order).
-    analyses : sequence of str
-        As :func:`analyse_park`.
-    options : AnalysisOptions, optional
-        As :func:`analyse_park`.
-    collect : callable
-        ``collect(ParkAnalysis) -> value``: what to keep of each park; a module-level function (it is
-        sent to the worker processes).
-    jobs : int, optional
-        Processes.
-
-    Returns
-    -------
-    list
-        ``collect``'s value for each park, in park order.
-    """
-    from concurrent.futures import ProcessPoolExecutor
-
-    from .store import open_store, park_ids
-
-    options = options or AnalysisOptions()
-    if parks is None:
-        db = open_store(db_path, create=False)
-        parks = park_ids(db)
-        db.conn.close()
-    parks = list(parks)
-    jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(parks) < 2:
-        return _analyse_chunk(str(db_path), parks, tuple(analyses), options, collect)
-    # Many small chunks keep both cores busy when park sizes differ a lot.
-    size = max(1, len(parks) // (jobs * 8))
-    chunks = [parks[start:start + size] for start in range(0, len(parks), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        parts = pool.map(_analyse_chunk, [str(db_path)] * len(chunks), chunks, [tuple(analyses)] * len(chunks),
-                         [options] * len(chunks), [collect] * len(chunks))
-        return [value for part in parts for value in part]

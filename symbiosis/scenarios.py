@@ -464,41 +464,81 @@ _COPIED = (
     ("parks", None),
     ("resources", None),
     ("enterprises", "id IN (SELECT value FROM json_each(:firms))"),
-    ("flows", "rowid IN (SELECT f.rowid FROM flows f WHERE f.source_id IN (SELECT value FROM json_each(:members)) "
-              "UNION SELECT f.rowid FROM flows f WHERE f.target_id IN (SELECT value FROM json_each(:members)))"),
+    ("flows", "rowid IN (SELECT f.rowid FROM {source}flows f WHERE f.source_id IN (SELECT value FROM "
+              "json_each(:members)) UNION SELECT f.rowid FROM {source}flows f WHERE f.target_id IN (SELECT value FROM "
+              "json_each(:members)))"),
     ("offers", "enterprise_id IN (SELECT value FROM json_each(:firms))"),
     ("demands", "enterprise_id IN (SELECT value FROM json_each(:firms))"),
     ("emissions", "enterprise_id IN (SELECT value FROM json_each(:firms))"),
     ("energy_use", "enterprise_id IN (SELECT value FROM json_each(:firms))"),
     ("offsets", "park_id = :park"),
     ("reconciliations", "park_id = :park"),
-    ("estimates", "reconciliation_id IN (SELECT id FROM reconciliations WHERE park_id = :park)"),
+    ("estimates", "reconciliation_id IN (SELECT id FROM {source}reconciliations WHERE park_id = :park)"),
 )
+
+
+#: an empty store's schema as SQLite bytes: each park copy starts from it (a millisecond, not a migration run)
+_EMPTY_STORE: bytes | None = None
+
+
+def _empty_store() -> sqlite_utils.Database:
+    import sqlite3
+
+    from .store import open_store
+
+    global _EMPTY_STORE
+    if _EMPTY_STORE is None:
+        template = open_store(":memory:")
+        template.execute("DELETE FROM resources")  # the store's own catalogue is copied
+        template.conn.commit()
+        _EMPTY_STORE = template.conn.serialize()
+    connection = sqlite3.connect(":memory:")
+    connection.deserialize(_EMPTY_STORE)
+    connection.execute("PRAGMA foreign_keys = OFF")  # provenance (imports) is not copied
+    return sqlite_utils.Database(connection)
+
+
+def _store_file(db: sqlite_utils.Database) -> str | None:
+    """The file of a store on disk (None for an in-memory one)."""
+    found = [row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"]
+    return found[0] if found and found[0] else None
 
 
 def park_copy(db: sqlite_utils.Database, park: str, extra_firms: Sequence[str] = ()) -> sqlite_utils.Database:
     """An in-memory store holding a park's rows: its firms and their partners (and ``extra_firms``), the flows
     touching its firms, their offers, demands, emissions and energy use, the park's offsets and reconciliations,
-    every park and resource. What :func:`materialise` changes; the analyses run on it as on the store."""
-    from .store import open_store
-
+    every park and resource. Rows keep their order (analyses that add numbers add them in the same order as on
+    the store). What :func:`materialise` changes, and what :mod:`symbiosis.fanout` ships to a cluster worker;
+    the analyses run on it as on the store."""
     members = [row[0] for row in db.execute("SELECT id FROM enterprises WHERE park_id = ?", [park])]
     partners = [row[0] for row in db.execute(
         "SELECT source_id FROM flows WHERE target_id IN (SELECT value FROM json_each(?)) AND source_id IS NOT NULL "
         "UNION SELECT target_id FROM flows WHERE source_id IN (SELECT value FROM json_each(?)) "
         "AND target_id IS NOT NULL", [json.dumps(members)] * 2)]
     firms = sorted(set(members) | set(partners) | set(extra_firms))
-    copy = open_store(":memory:")
-    copy.execute("PRAGMA foreign_keys = OFF")  # provenance (imports) is not copied
+    copy = _empty_store()
     params = {"park": park, "firms": json.dumps(firms), "members": json.dumps(members)}
-    with copy.conn:
-        copy.execute("DELETE FROM resources")
-        for table, where in _COPIED:
-            columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-            listed = ", ".join(f'"{column}"' for column in columns)
-            rows = db.execute(f"SELECT {listed} FROM {table}" + (f" WHERE {where}" if where else ""),
-                              params if where else {}).fetchall()
-            copy.conn.executemany(f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' for _ in columns)})", rows)
+    source = _store_file(db)
+    if source is not None:  # SQLite copies the rows itself: no Python object per cell
+        copy.execute("ATTACH DATABASE ? AS source", [source])
+    try:
+        with copy.conn:
+            for table, where in _COPIED:
+                columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+                listed = ", ".join(f'"{column}"' for column in columns)
+                select = ("SELECT {listed} FROM {source}{table}" + (f" WHERE {where}" if where else "")
+                          + " ORDER BY rowid")
+                if source is not None:
+                    copy.execute(f"INSERT INTO main.{table} ({listed}) "
+                                 + select.format(listed=listed, source="source.", table=table), params if where else {})
+                else:
+                    rows = db.execute(select.format(listed=listed, source="", table=table),
+                                      params if where else {}).fetchall()
+                    copy.conn.executemany(f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' for _ in columns)})",
+                                          rows)
+    finally:
+        if source is not None:
+            copy.execute("DETACH DATABASE source")
     return copy
 
 

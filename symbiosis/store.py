@@ -317,7 +317,8 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX idx_estimates_flow ON estimates (flow_id);
     """,
     # 7 -> 8: scenarios (symbiosis.scenarios): a named base and changes to a park's network, kept apart from
-    # the imported data, which they never change.
+    # the imported data, which they never change; per-park runs (symbiosis.fanout) and each park's result, so
+    # that an interrupted national run resumes.
     """
     CREATE TABLE scenarios (
         id INTEGER PRIMARY KEY,
@@ -349,6 +350,25 @@ _MIGRATIONS: list[str] = [
         typical INTEGER NOT NULL DEFAULT 0 CHECK (typical IN (0, 1)),
         note TEXT,
         PRIMARY KEY (scenario_id, position)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        command TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        options TEXT,
+        parks INTEGER NOT NULL,
+        started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+        finished_at TEXT
+    );
+    CREATE INDEX idx_runs_fingerprint ON runs (fingerprint);
+    CREATE TABLE park_results (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        park_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+        result TEXT,
+        error TEXT,
+        seconds REAL,
+        PRIMARY KEY (run_id, park_id)
     );
     """,
 ]

@@ -181,7 +181,7 @@ def _fanout_options(command):
     return command
 
 
-def _by_park(db_path, command: str, park: str | None, options, jobs, scheduler, resume, quiet):
+def _by_park(db_path, command: str, park: str | None, options, jobs, scheduler, resume, quiet, arguments=None):
     """One per-park run (symbiosis.fanout) with a progress bar over parks; its failures named on stderr after."""
     from symbiosis.fanout import run_by_park
 
@@ -195,7 +195,7 @@ def _by_park(db_path, command: str, park: str | None, options, jobs, scheduler, 
 
     try:
         run = run_by_park(str(db_path or default_db_path()), command, [park] if park else None, options=options,
-                          jobs=jobs, scheduler=scheduler, resume=resume, progress=advance)
+                          arguments=arguments, jobs=jobs, scheduler=scheduler, resume=resume, progress=advance)
     finally:
         bar.close()
     if run.reused and not quiet:
@@ -601,7 +601,7 @@ def undo(import_id, db_path):
 
 
 @cli.command()
-@click.option("--park", required=True, help="The park whose flows are reconciled.")
+@click.option("--park", default=None, help="The park whose flows are reconciled (or --by-park: every park).")
 @click.option("--currency", "currencies", multiple=True, type=click.Choice(["mass", "energy", "water", "co2"]),
               help="A currency to reconcile (repeatable; default: every currency a firm declares balanced).")
 @click.option("--year", type=YEARS, default=None, help="Flows of this year (and undated ones).")
@@ -613,11 +613,13 @@ def undo(import_id, db_path):
 @click.option("--significance", type=FiniteFloat(0, 1, min_open=True, max_open=True), default=0.05, show_default=True,
               help="Significance of the chi-square and measurement tests.")
 @click.option("--dry-run", is_flag=True, help="Compute and show; store nothing.")
+@_fanout_options
 @_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def reconcile(park, currencies, year, default_quality, balanced, significance, dry_run, workbook, table_key, db_path, fmt):
+def reconcile(park, currencies, year, default_quality, balanced, significance, dry_run, by_park, jobs, scheduler,
+              resume, quiet, workbook, table_key, db_path, fmt):
     """Reconcile a park's flows against its firms' balances: unknown flows the balances determine, measured
     ones adjusted by weighted least squares, standard deviations, and tests naming likely gross errors.
 
@@ -625,6 +627,17 @@ def reconcile(park, currencies, year, default_quality, balanced, significance, d
     with --estimates; 'symbiosis estimates' lists and drops stored reconciliations.
     """
     fmt = _full_tables(fmt, workbook)
+    if by_park:
+        if dry_run:
+            raise click.UsageError("--by-park stores each park's reconciliation: no --dry-run with it")
+        run = _by_park(db_path, "reconcile", park, AnalysisOptions(year=year), jobs, scheduler, resume, quiet,
+                       arguments={"currencies": list(currencies) or None, "default_quality": default_quality,
+                                  "balanced": balanced, "significance": significance})
+        _echo_frame(_park_rows(run, "reconciliation"), fmt, title="reconciliations by park")
+        _failed(run)
+        return
+    if park is None:
+        raise click.UsageError("give --park (or --by-park for every park)")
     from symbiosis.estimates import reconcile_store
 
     result = reconcile_store(open_store(db_path, create=False), park, currencies=tuple(currencies) or None, year=year,
@@ -658,7 +671,7 @@ def estimates(drop_id, db_path, fmt):
 
 
 @cli.command()
-@click.option("--park", required=True, help="The park.")
+@click.option("--park", default=None, help="The park (or --by-park: every park, built-in scenarios).")
 @click.option("--scenario", "scenario_names", multiple=True, metavar="NAME|FILE",
               help="A scenario (repeatable, in order; the first is the baseline of the changes): as-is, planned, "
                    "plan, a stored scenario's name, or a scenario CSV file. Default: as-is, planned, plan.")
@@ -668,23 +681,38 @@ def estimates(drop_id, db_path, fmt):
 @click.option("--attribute", type=click.IntRange(0), default=DEFAULT_ATTRIBUTED, show_default=True,
               help="Work out the marginal contribution of this many plan synergies, the most valuable first (0: none).")
 @_samples_options
+@_fanout_options
 @_workbook_option
 @_db_option
 @_format_option
 @_errors_to_click
-def compare(park, scenario_names, year, use_estimates, attribute, samples, seed, default_quality, workbook,
-            table_key, db_path, fmt):
+def compare(park, scenario_names, year, use_estimates, attribute, samples, seed, default_quality, by_park, jobs,
+            scheduler, resume, quiet, workbook, table_key, db_path, fmt):
     """Scenarios side by side: every headline figure (loops, metrics, carbon, scorecard, co-location,
     matchmaking) per scenario with its change, and each plan synergy's marginal contribution."""
     from symbiosis.compare import compare_scenarios
     from symbiosis.scenarios import load_scenario
 
     fmt = _full_tables(fmt, workbook)
+    options = AnalysisOptions(year=year, estimates=use_estimates, samples=samples, seed=seed,
+                              default_quality=default_quality)
+    if by_park:
+        from symbiosis.scenarios import BUILT_IN
+
+        other = [name for name in scenario_names if name not in BUILT_IN]
+        if other:
+            raise click.UsageError(f"--by-park compares the built-in scenarios ({', '.join(BUILT_IN)}), not "
+                                   f"{', '.join(other)}: a stored scenario or a file is one park's")
+        run = _by_park(db_path, "compare", park, options, jobs, scheduler, resume, quiet,
+                       arguments={"scenarios": list(scenario_names), "attribute": attribute})
+        _echo_frames({"figures": _park_rows(run, "figures"), "contributions": _park_rows(run, "contributions")}, fmt)
+        _failed(run)
+        return
+    if park is None:
+        raise click.UsageError("give --park (or --by-park for every park)")
     db = open_store(db_path, create=False)
     scenarios = [scenario for name in (scenario_names or ("as-is", "planned", "plan"))
                  for scenario in load_scenario(db, park, name)]
-    options = AnalysisOptions(year=year, estimates=use_estimates, samples=samples, seed=seed,
-                              default_quality=default_quality)
     result = compare_scenarios(db, park, scenarios, options=options, attribute=attribute)
     figures = result.table if fmt == "table" else result.figures
     contributions = result.contributions

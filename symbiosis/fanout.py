@@ -84,9 +84,52 @@ def _scorecard(db: sqlite_utils.Database, park: str, options: AnalysisOptions) -
     return tables
 
 
-#: what a per-park run computes for one park: command -> function(store, park, options) -> {table: rows}
-PARK_COMMANDS: dict[str, Callable[[sqlite_utils.Database, str, AnalysisOptions], dict[str, list[dict]]]] = {
-    "metrics": _metrics, "carbon": _carbon, "scorecard": _scorecard}
+def _compare(db: sqlite_utils.Database, park: str, options: AnalysisOptions, *, scenarios: Sequence[str] = (),
+             attribute: int = 0) -> dict[str, list[dict]]:
+    from .compare import compare_scenarios
+    from .scenarios import built_in
+
+    comparison = compare_scenarios(db, park, [built_in(name) for name in scenarios or ("as-is", "planned", "plan")],
+                                   options=options, attribute=attribute, jobs=1)
+    return {"figures": _records(comparison.figures, park), "contributions": _records(comparison.contributions, park)}
+
+
+def _reconcile(db: sqlite_utils.Database, park: str, options: AnalysisOptions, *,
+               currencies: Sequence[str] | None = None, default_quality: str | None = "estimated",
+               balanced: str = "declared", significance: float = 0.05) -> dict[str, list[dict]]:
+    """A park's reconciliation, computed where the task runs and stored by the client (:func:`_save_reconciled`)."""
+    from .estimates import reconcile_store
+
+    result = reconcile_store(db, park, currencies=tuple(currencies) if currencies else None, year=options.year,
+                             default_quality=default_quality, balanced=balanced, significance=significance,
+                             save=False)
+    tables = {"reconciliation": _records(result.summary, park)}
+    for currency, table in result.tables.items():
+        tables[f"{currency} flows"] = _records(table, park)
+        tables[f"{currency} attrs"] = [{key: _plain(value) for key, value in table.attrs.items()}]
+    tables["settings"] = [{"default_quality": default_quality, "balanced": balanced, "significance": significance}]
+    return tables
+
+
+def _save_reconciled(db: sqlite_utils.Database, park: str, tables: dict[str, list[dict]], year: int | None) -> None:
+    """The client's part of a reconcile task: each currency's table stored as a reconciliation of the park
+    (:func:`symbiosis.estimates.save_reconciliation`), its id set in the summary rows."""
+    from .estimates import save_reconciliation
+
+    settings = tables["settings"][0]
+    for row in tables["reconciliation"]:
+        currency = row["currency"]
+        table = pd.DataFrame(tables[f"{currency} flows"]).drop(columns="park_id")
+        table.attrs.update(tables[f"{currency} attrs"][0])
+        row["reconciliation"] = save_reconciliation(db, park, table, year=year, settings=settings)
+
+
+#: what a per-park run computes for one park: command -> function(store, park, options, **arguments) -> {table: rows}
+PARK_COMMANDS: dict[str, Callable[..., dict[str, list[dict]]]] = {
+    "metrics": _metrics, "carbon": _carbon, "scorecard": _scorecard, "compare": _compare, "reconcile": _reconcile}
+#: what the client does with a park's result before it is stored (a reconciliation is kept as estimates)
+_CLIENT_STEPS: dict[str, Callable[[sqlite_utils.Database, str, dict[str, list[dict]], int | None], None]] = {
+    "reconcile": _save_reconciled}
 
 
 def _plain(value: Any) -> Any:
@@ -125,7 +168,8 @@ def _options_for(options: AnalysisOptions, park: str) -> AnalysisOptions:
     return dataclasses.replace(options, seed=park_seed(options.seed, park)) if options.samples else options
 
 
-def park_result(command: str, db: sqlite_utils.Database, park: str, options: AnalysisOptions) -> dict[str, Any]:
+def park_result(command: str, db: sqlite_utils.Database, park: str, options: AnalysisOptions,
+                arguments: dict[str, Any] | None = None) -> dict[str, Any]:
     """One park's task: the command's tables for the park, or the error that stopped it (never raised, so
     that one park's failure is recorded and the run goes on).
 
@@ -136,7 +180,7 @@ def park_result(command: str, db: sqlite_utils.Database, park: str, options: Ana
     """
     started = time.perf_counter()
     try:
-        tables = PARK_COMMANDS[command](db, park, _options_for(options, park))
+        tables = PARK_COMMANDS[command](db, park, _options_for(options, park), **(arguments or {}))
         return {"tables": tables, "seconds": time.perf_counter() - started}
     except Exception as error:  # noqa: BLE001 -- every failure of one park is that park's result, with its message
         log.warning("park %s: %s", park, error)
@@ -151,7 +195,8 @@ def park_payload(db: sqlite_utils.Database, park: str) -> bytes:
     return park_copy(db, park).conn.serialize()
 
 
-def _shipped(command: str, payload: bytes, park: str, options: AnalysisOptions) -> dict[str, Any]:
+def _shipped(command: str, payload: bytes, park: str, options: AnalysisOptions,
+             arguments: dict[str, Any] | None = None) -> dict[str, Any]:
     """A cluster worker's task: the park's shipped rows opened in memory, then :func:`park_result`."""
     import sqlite3
 
@@ -163,18 +208,19 @@ def _shipped(command: str, payload: bytes, park: str, options: AnalysisOptions) 
     # otherwise sum in another order (figures differing in the last digits) and oversubscribe its cores
     try:
         with threadpool_limits(limits=1):
-            return park_result(command, sqlite_utils.Database(connection), park, options)
+            return park_result(command, sqlite_utils.Database(connection), park, options, arguments)
     finally:
         connection.close()
 
 
-def _from_store(command: str, db_path: str, parks: list[str], options: AnalysisOptions) -> list[tuple[str, dict]]:
+def _from_store(command: str, db_path: str, parks: list[str], options: AnalysisOptions,
+                arguments: dict[str, Any] | None = None) -> list[tuple[str, dict]]:
     """A local worker's task: some parks, read from the store by the worker itself."""
     from .store import open_store
 
     db = open_store(db_path, create=False)
     try:
-        return [(park, park_result(command, db, park, options)) for park in parks]
+        return [(park, park_result(command, db, park, options, arguments)) for park in parks]
     finally:
         db.conn.close()
 
@@ -205,7 +251,8 @@ class ParkRun:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _fingerprint(command: str, parks: Sequence[str], options: AnalysisOptions, db: sqlite_utils.Database) -> str:
+def _fingerprint(command: str, parks: Sequence[str], options: AnalysisOptions, arguments: dict[str, Any],
+                 db: sqlite_utils.Database) -> str:
     """What makes two runs the same run: the command, the parks, every option and the store's data (its
     imports and reconciliations as they stand)."""
     def plain(value: Any) -> Any:
@@ -214,16 +261,17 @@ def _fingerprint(command: str, parks: Sequence[str], options: AnalysisOptions, d
         return value
 
     chosen = {name: plain(value) for name, value in dataclasses.asdict(options).items()}
-    data = db.execute("SELECT (SELECT max(id) FROM imports), (SELECT count(*) FROM imports WHERE undone_at IS NULL), "
-                      "(SELECT max(id) FROM reconciliations)").fetchone()
-    text = json.dumps({"command": command, "parks": list(parks), "options": chosen, "data": list(data)},
-                      sort_keys=True, default=str)
+    # the data as it stands; a reconcile run's own reconciliations (stored as it goes) are not its input
+    data = db.execute("SELECT (SELECT max(id) FROM imports), (SELECT count(*) FROM imports WHERE undone_at IS NULL)"
+                      + (", (SELECT max(id) FROM reconciliations)" if command != "reconcile" else "")).fetchone()
+    text = json.dumps({"command": command, "parks": list(parks), "options": chosen, "arguments": arguments,
+                       "data": list(data)}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _start_run(db: sqlite_utils.Database, command: str, parks: Sequence[str], options: AnalysisOptions,
-               resume: bool) -> tuple[int, set[str]]:
-    fingerprint = _fingerprint(command, parks, options, db)
+               arguments: dict[str, Any], resume: bool) -> tuple[int, set[str]]:
+    fingerprint = _fingerprint(command, parks, options, arguments, db)
     if resume:
         found = db.execute("SELECT id FROM runs WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
                            [fingerprint]).fetchone()
@@ -242,9 +290,25 @@ def _start_run(db: sqlite_utils.Database, command: str, parks: Sequence[str], op
     return int(cursor.lastrowid or 0), set()
 
 
-def _write(db: sqlite_utils.Database, run_id: int, batch: list[tuple[str, dict]]) -> None:
-    """A batch of parks' results, in one transaction (a park's result replaces an earlier failure of it)."""
-    with db.conn:
+def _write(db: sqlite_utils.Database, run_id: int, batch: list[tuple[str, dict]], command: str,
+           year: int | None) -> None:
+    """A batch of parks' results in one transaction (a park's result replaces an earlier failure of it), with
+    the command's client step for each park in it (a reconciliation stored as estimates): a park's step and its
+    result are stored together or not at all."""
+    from .store import transaction
+
+    step = _CLIENT_STEPS.get(command)
+    with transaction(db):
+        if step is not None:
+            for park, result in batch:
+                if "tables" not in result:
+                    continue
+                try:
+                    with transaction(db):  # a savepoint: a park whose step fails leaves nothing of it
+                        step(db, park, result["tables"], year)
+                except SymbiosisError as error:
+                    del result["tables"]
+                    result["error"] = f"{type(error).__name__}: {error}"
         db.conn.executemany(
             "INSERT OR REPLACE INTO park_results (run_id, park_id, status, result, error, seconds) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -266,7 +330,7 @@ def _dask_client(scheduler: str):
 
 
 def _on_cluster(command: str, db: sqlite_utils.Database, parks: list[str], options: AnalysisOptions,
-                scheduler: str) -> Iterable[tuple[str, dict]]:
+                scheduler: str, arguments: dict[str, Any]) -> Iterable[tuple[str, dict]]:
     """Each park's result from a Dask cluster, as they come, shipping each park's rows with its task; a window
     of tasks in flight. Dask runs a task again when its worker dies (``retries`` more for a lost connection)."""
     client = _dask_client(scheduler)  # first: it says how to install Dask when it is missing
@@ -279,7 +343,8 @@ def _on_cluster(command: str, db: sqlite_utils.Database, parks: list[str], optio
         futures = {}
 
         def submit(park: str):
-            future = client.submit(_shipped, command, park_payload(db, park), park, options, pure=False, retries=3,
+            future = client.submit(_shipped, command, park_payload(db, park), park, options, arguments, pure=False,
+                                   retries=3,
                                    key=f"symbiosis-{command}-{park}-{os.getpid()}-{time.monotonic_ns()}")
             futures[future] = park
             return future
@@ -296,15 +361,15 @@ def _on_cluster(command: str, db: sqlite_utils.Database, parks: list[str], optio
         client.close()
 
 
-def _on_pool(command: str, db_path: str, parks: list[str], options: AnalysisOptions,
-             jobs: int) -> Iterable[tuple[str, dict]]:
+def _on_pool(command: str, db_path: str, parks: list[str], options: AnalysisOptions, jobs: int,
+             arguments: dict[str, Any]) -> Iterable[tuple[str, dict]]:
     """Each park's result from a local process pool, chunk by chunk as they come (workers read the store)."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     size = max(1, min(_BATCH, len(parks) // (jobs * 8) or 1))  # small chunks keep every core busy
     chunks = [parks[start:start + size] for start in range(0, len(parks), size)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_from_store, command, db_path, chunk, options) for chunk in chunks]
+        futures = [pool.submit(_from_store, command, db_path, chunk, options, arguments) for chunk in chunks]
         try:
             for future in as_completed(futures):
                 yield from future.result()
@@ -315,8 +380,8 @@ def _on_pool(command: str, db_path: str, parks: list[str], options: AnalysisOpti
 
 
 def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] | None = None, *,
-                options: AnalysisOptions | None = None, jobs: int | None = None, scheduler: str | None = None,
-                resume: bool = False, record: bool = True,
+                options: AnalysisOptions | None = None, arguments: dict[str, Any] | None = None,
+                jobs: int | None = None, scheduler: str | None = None, resume: bool = False, record: bool = True,
                 progress: Callable[[int, int], None] | None = None) -> ParkRun:
     """Run one command on every park (or the given ones): in this process, on a local pool or on a Dask cluster.
 
@@ -324,12 +389,16 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
     ----------
     db_path : path-like
         The store's file.
-    command : {'metrics', 'carbon', 'scorecard'}
-        What each park's task computes (:data:`PARK_COMMANDS`).
+    command : {'metrics', 'carbon', 'scorecard', 'compare', 'reconcile'}
+        What each park's task computes (:data:`PARK_COMMANDS`); ``reconcile`` stores each park's
+        reconciliation (as ``symbiosis reconcile`` does), written by this process.
     parks : sequence of str, optional
         Park ids (default: every park, in id order).
     options : AnalysisOptions, optional
         The analyses' options (``samples`` and ``seed``: each park draws from :func:`park_seed`).
+    arguments : dict, optional
+        The command's own (``compare``: ``scenarios`` built-in names, ``attribute``; ``reconcile``:
+        ``currencies``, ``default_quality``, ``balanced``, ``significance``).
     jobs : int, optional
         Local processes (default: every core; 1 runs in this process). Ignored with a scheduler.
     scheduler : str, optional
@@ -357,6 +426,9 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
     if command not in PARK_COMMANDS:
         raise InputError(f"unknown per-park command {command!r}; expected {', '.join(PARK_COMMANDS)}")
     options = options or AnalysisOptions()
+    arguments = dict(arguments or {})
+    if command in _CLIENT_STEPS and not record:
+        raise InputError(f"a {command} run stores its results: record it")
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
     db = open_store(db_path, create=False)
     known = park_ids(db)
@@ -366,15 +438,15 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
         raise UnknownIdError(f"no park {', '.join(map(repr, missing[:5]))} in the store")
     if resume and not record:
         raise InputError("resume needs the run recorded in the store")
-    run_id, stored = _start_run(db, command, parks, options, resume) if record else (None, set())
+    run_id, stored = _start_run(db, command, parks, options, arguments, resume) if record else (None, set())
     todo = [park for park in parks if park not in stored]
     results: dict[str, dict] = {}
     if scheduler:
-        source: Iterable[tuple[str, dict]] = _on_cluster(command, db, todo, options, scheduler)
+        source: Iterable[tuple[str, dict]] = _on_cluster(command, db, todo, options, scheduler, arguments)
     elif (jobs or os.cpu_count() or 1) > 1 and len(todo) > 1:
-        source = _on_pool(command, str(db_path), todo, options, jobs or os.cpu_count() or 1)
+        source = _on_pool(command, str(db_path), todo, options, jobs or os.cpu_count() or 1, arguments)
     else:
-        source = ((park, park_result(command, db, park, options)) for park in todo)
+        source = ((park, park_result(command, db, park, options, arguments)) for park in todo)
     batch: list[tuple[str, dict]] = []
     done = len(stored)
     written = time.monotonic()
@@ -383,12 +455,12 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
         batch.append((park, result))
         done += 1
         if run_id is not None and (len(batch) >= _BATCH or time.monotonic() - written >= _FLUSH_S):
-            _write(db, run_id, batch)
+            _write(db, run_id, batch, command, options.year)
             batch, written = [], time.monotonic()
         if progress:
             progress(done, len(parks))
     if run_id is not None:
-        _write(db, run_id, batch)
+        _write(db, run_id, batch, command, options.year)
         with db.conn:
             db.execute("UPDATE runs SET finished_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?", [run_id])
         for park, text, error, seconds in db.execute(

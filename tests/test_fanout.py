@@ -276,3 +276,34 @@ def test_an_interrupted_run_resumes_and_the_store_holds_each_park_once(store, ho
         run_id = db.execute("SELECT max(id) FROM runs").fetchone()[0]
         assert db.execute("SELECT count(*), count(DISTINCT park_id) FROM park_results WHERE run_id = ?",
                           [run_id]).fetchone() == (24, 24)
+
+
+def test_compare_by_park_gives_each_parks_figures_as_compare_does_for_one(store):
+    document = _json("compare", "--by-park", "--jobs", "2", "--attribute", "0", "--db", str(store))
+    parks = {row["park_id"] for row in document["figures"]}
+    assert len(parks) == 24
+    park = sorted(parks)[5]
+    alone = _json("compare", "--park", park, "--attribute", "0", "--db", str(store))
+    mine = [{key: value for key, value in row.items() if key != "park_id"} for row in document["figures"]
+            if row["park_id"] == park]
+    assert mine == alone["figures"]
+    result = CliRunner().invoke(cli, ["compare", "--by-park", "--scenario", "my-file.csv", "--db", str(store)])
+    assert result.exit_code == 2 and "built-in scenarios" in result.output
+
+
+def test_reconcile_by_park_stores_each_parks_reconciliation_as_reconcile_does(store, tmp_path):
+    alone_path = tmp_path / "alone.db"
+    shutil.copy(store, alone_path)
+    document = _json("reconcile", "--by-park", "--balanced", "all", "--jobs", "2", "--db", str(store))
+    parks = sorted({row["park_id"] for row in document})
+    assert len(parks) == 24 and all(row["reconciliation"] for row in document)
+    park = parks[7]
+    _json("reconcile", "--park", park, "--balanced", "all", "--db", str(alone_path))
+    query = ("SELECT r.currency, e.flow_id, e.status, e.value, e.sd FROM estimates e JOIN reconciliations r "
+             "ON r.id = e.reconciliation_id WHERE r.park_id = ? ORDER BY r.currency, e.flow_id")
+    with sqlite3.connect(store) as db, sqlite3.connect(alone_path) as alone:
+        assert db.execute(query, [park]).fetchall() == alone.execute(query, [park]).fetchall()
+        assert db.execute("SELECT count(DISTINCT park_id) FROM reconciliations").fetchone()[0] == 24
+    # the estimates are read by the other commands as any reconciliation's
+    metrics = _json("metrics", "--park", park, "--estimates", "--db", str(store))
+    assert metrics["metrics"]

@@ -187,12 +187,18 @@ def park_result(command: str, db: sqlite_utils.Database, park: str, options: Ana
         return {"error": f"{type(error).__name__}: {error}", "seconds": time.perf_counter() - started}
 
 
-def park_payload(db: sqlite_utils.Database, park: str) -> bytes:
-    """A park's inputs as shipped to a cluster worker: its rows (:func:`symbiosis.scenarios.park_copy`) as the
-    bytes of an in-memory SQLite database."""
+def park_payload(db: sqlite_utils.Database, park: str, *, neighbours_km: float | None = None) -> bytes:
+    """A park's inputs as shipped to a cluster worker: its rows (:func:`symbiosis.scenarios.park_copy`; with
+    ``neighbours_km``, also the offers and demands its matchmaking reads) as the bytes of an in-memory SQLite
+    database."""
     from .scenarios import park_copy
 
-    return park_copy(db, park).conn.serialize()
+    return park_copy(db, park, neighbours_km=neighbours_km).conn.serialize()
+
+
+#: commands whose task reads more than the park's own rows: compare makes the park's matchmaking plan, which
+#: reads the offers and demands of the firms within the matching radius
+_NEIGHBOURS = {"compare": lambda options: options.match_radius_km}
 
 
 def _shipped(command: str, payload: bytes, park: str, options: AnalysisOptions,
@@ -343,8 +349,9 @@ def _on_cluster(command: str, db: sqlite_utils.Database, parks: list[str], optio
         futures = {}
 
         def submit(park: str):
-            future = client.submit(_shipped, command, park_payload(db, park), park, options, arguments, pure=False,
-                                   retries=3,
+            payload = park_payload(db, park, neighbours_km=_NEIGHBOURS[command](options) if command in _NEIGHBOURS
+                                   else None)
+            future = client.submit(_shipped, command, payload, park, options, arguments, pure=False, retries=3,
                                    key=f"symbiosis-{command}-{park}-{os.getpid()}-{time.monotonic_ns()}")
             futures[future] = park
             return future

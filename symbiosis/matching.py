@@ -114,6 +114,7 @@ __all__ = [
     "match",
     "save_plan",
     "plan_flows",
+    "neighbour_firms",
     "anonymise",
 ]
 
@@ -371,6 +372,17 @@ def _park_box(db: sqlite_utils.Database, park: str, radius_km: float) -> tuple[f
     if lon_min - margin_lon < -180 or lon_max + margin_lon > 180:
         return None
     return lat_min, lat_max, lon_min - margin_lon, lon_max + margin_lon
+
+
+def neighbour_firms(db: sqlite_utils.Database, park: str, radius_km: float) -> list[str]:
+    """The firms whose offers or demands :func:`load_matching_inputs` reads for a park: those with an offer or
+    a demand inside the park's box of ``radius_km`` (every such firm when the park has no usable box). What a
+    copy of the park's rows must hold for its matchmaking (:func:`symbiosis.scenarios.park_copy`)."""
+    box = _park_box(db, park, radius_km)
+    where, params = (" AND e.lat BETWEEN ? AND ? AND e.lon BETWEEN ? AND ?", list(box)) if box is not None else ("", [])
+    return [row[0] for row in db.execute(
+        "SELECT e.id FROM enterprises e WHERE (e.id IN (SELECT enterprise_id FROM offers) OR e.id IN "
+        f"(SELECT enterprise_id FROM demands)){where} ORDER BY e.id", params)]
 
 
 def _check_radius(radius_km: float) -> None:

@@ -465,8 +465,8 @@ _COPIED = (
     ("resources", None),
     ("enterprises", "id IN (SELECT value FROM json_each(:firms))"),
     ("flows", "rowid IN (SELECT f.rowid FROM {source}flows f WHERE f.source_id IN (SELECT value FROM "
-              "json_each(:members)) UNION SELECT f.rowid FROM {source}flows f WHERE f.target_id IN (SELECT value FROM "
-              "json_each(:members)))"),
+              "json_each(:flow_firms)) UNION SELECT f.rowid FROM {source}flows f WHERE f.target_id IN (SELECT value "
+              "FROM json_each(:flow_firms)))"),
     ("offers", "enterprise_id IN (SELECT value FROM json_each(:firms))"),
     ("demands", "enterprise_id IN (SELECT value FROM json_each(:firms))"),
     ("emissions", "enterprise_id IN (SELECT value FROM json_each(:firms))"),
@@ -499,25 +499,39 @@ def _empty_store() -> sqlite_utils.Database:
 
 
 def _store_file(db: sqlite_utils.Database) -> str | None:
-    """The file of a store on disk (None for an in-memory one)."""
+    """The file of a store on disk (None for an in-memory one: SQLite names no file for it, or, once bytes were
+    deserialised into it, a name that is no absolute path of a file)."""
+    import os
+
     found = [row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"]
-    return found[0] if found and found[0] else None
+    return found[0] if found and found[0] and os.path.isabs(found[0]) and os.path.isfile(found[0]) else None
 
 
-def park_copy(db: sqlite_utils.Database, park: str, extra_firms: Sequence[str] = ()) -> sqlite_utils.Database:
+def park_copy(db: sqlite_utils.Database, park: str, extra_firms: Sequence[str] = (), *,
+              neighbours_km: float | None = None) -> sqlite_utils.Database:
     """An in-memory store holding a park's rows: its firms and their partners (and ``extra_firms``), the flows
     touching its firms, their offers, demands, emissions and energy use, the park's offsets and reconciliations,
     every park and resource. Rows keep their order (analyses that add numbers add them in the same order as on
     the store). What :func:`materialise` changes, and what :mod:`symbiosis.fanout` ships to a cluster worker;
-    the analyses run on it as on the store."""
+    the analyses run on it as on the store.
+
+    ``neighbours_km``: also the firms within that matchmaking radius that offer or demand something
+    (:func:`symbiosis.matching.neighbour_firms`), with their offers, demands and flows, so that the park's
+    matchmaking on the copy sees the partners it sees on the store."""
     members = [row[0] for row in db.execute("SELECT id FROM enterprises WHERE park_id = ?", [park])]
+    neighbours: list[str] = []
+    if neighbours_km is not None:
+        from .matching import neighbour_firms
+
+        neighbours = neighbour_firms(db, park, neighbours_km)
     partners = [row[0] for row in db.execute(
         "SELECT source_id FROM flows WHERE target_id IN (SELECT value FROM json_each(?)) AND source_id IS NOT NULL "
         "UNION SELECT target_id FROM flows WHERE source_id IN (SELECT value FROM json_each(?)) "
         "AND target_id IS NOT NULL", [json.dumps(members)] * 2)]
-    firms = sorted(set(members) | set(partners) | set(extra_firms))
+    firms = sorted(set(members) | set(partners) | set(extra_firms) | set(neighbours))
     copy = _empty_store()
-    params = {"park": park, "firms": json.dumps(firms), "members": json.dumps(members)}
+    params = {"park": park, "firms": json.dumps(firms),
+              "flow_firms": json.dumps(sorted(set(members) | set(neighbours)))}
     source = _store_file(db)
     if source is not None:  # SQLite copies the rows itself: no Python object per cell
         copy.execute("ATTACH DATABASE ? AS source", [source])

@@ -193,9 +193,11 @@ def cluster(tmp_path):
 
 def test_metrics_and_carbon_by_park_on_a_cluster_equal_the_local_run(cluster, store):
     address, _ = cluster
-    for command, tables in (("metrics", None), ("carbon", ("park_view_by_park", "park_totals_by_park"))):
-        local = _json(command, "--by-park", "--jobs", "2", "--db", str(store))
-        remote = _json(command, "--by-park", "--scheduler", address, "--db", str(store))
+    for command, tables in (("metrics", None), ("carbon", ("park_view_by_park", "park_totals_by_park")),
+                            ("compare", ("figures", "contributions"))):
+        extra = ["--attribute", "3"] if command == "compare" else []
+        local = _json(command, "--by-park", "--jobs", "2", *extra, "--db", str(store))
+        remote = _json(command, "--by-park", "--scheduler", address, *extra, "--db", str(store))
         assert remote == local, command
         if tables:
             assert all(len(remote[name]) > 0 for name in tables)
@@ -289,6 +291,42 @@ def test_compare_by_park_gives_each_parks_figures_as_compare_does_for_one(store)
     assert mine == alone["figures"]
     result = CliRunner().invoke(cli, ["compare", "--by-park", "--scenario", "my-file.csv", "--db", str(store)])
     assert result.exit_code == 2 and "built-in scenarios" in result.output
+
+
+def test_a_shipped_park_holds_what_its_matchmaking_reads(store):
+    """A cluster worker gets the park's rows and, for compare, the offers and demands of the firms within the
+    matching radius: the plan (and every figure) on the shipped rows equals the plan on the store, for parks
+    whose plan reaches into a neighbouring park (here: the second park's firms moved 5 km from the first's)."""
+    from symbiosis.compare import compare_scenarios
+    from symbiosis.fanout import park_payload
+    from symbiosis.scenarios import built_in
+
+    db = open_store(store)
+    parks = [park for (park,) in db.execute("SELECT id FROM parks ORDER BY id")]
+    centres = {park: db.execute("SELECT avg(lat), avg(lon) FROM enterprises WHERE park_id = ?", [park]).fetchone()
+               for park in parks}
+    with db.conn:  # every park's firms moved next to the first park's (a few km apart): neighbours everywhere
+        for number, park in enumerate(parks[1:], start=1):
+            db.execute("UPDATE enterprises SET lat = lat - ? + ?, lon = lon - ? + ? WHERE park_id = ?",
+                       [centres[park][0], centres[parks[0]][0] + 0.01 * number, centres[park][1], centres[parks[0]][1],
+                        park])
+    crossing = parks
+    checked = 0
+    for park in crossing:
+        on_store = compare_scenarios(db, park, [built_in("plan")], attribute=0, jobs=1)
+        shipped = sqlite3.connect(":memory:")
+        shipped.deserialize(park_payload(db, park, neighbours_km=AnalysisOptions().match_radius_km))
+        from sqlite_utils import Database
+
+        on_copy = compare_scenarios(Database(shipped), park, [built_in("plan")], attribute=0, jobs=1)
+        assert on_copy.figures.to_dict("records") == on_store.figures.to_dict("records"), park
+        plan = on_store.networks["plan"]
+        outside = [key for u, v, key in plan.edges(keys=True) if str(key).startswith("match:")
+                   and plan.nodes[u].get("park_id") != plan.nodes[v].get("park_id")]
+        checked += bool(outside)
+        if checked >= 2:
+            break
+    assert checked >= 1, "no park's plan reached a neighbouring park: the check proved nothing"
 
 
 def test_reconcile_by_park_stores_each_parks_reconciliation_as_reconcile_does(store, tmp_path):

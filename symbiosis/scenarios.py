@@ -461,7 +461,9 @@ class Materialised:
 
 #: the tables copied, with the rows of the park each keeps (``:firms`` = the park's firms and partners)
 _COPIED = (
-    ("parks", None),
+    # the park and the parks of the firms copied (their countries: which sector codes, which grid factors)
+    ("parks", "id = :park OR id IN (SELECT park_id FROM {source}enterprises WHERE id IN (SELECT value FROM "
+              "json_each(:firms)))"),
     ("resources", None),
     ("enterprises", "id IN (SELECT value FROM json_each(:firms))"),
     ("flows", "rowid IN (SELECT f.rowid FROM {source}flows f WHERE f.source_id IN (SELECT value FROM "
@@ -511,9 +513,9 @@ def park_copy(db: sqlite_utils.Database, park: str, extra_firms: Sequence[str] =
               neighbours_km: float | None = None) -> sqlite_utils.Database:
     """An in-memory store holding a park's rows: its firms and their partners (and ``extra_firms``), the flows
     touching its firms, their offers, demands, emissions and energy use, the park's offsets and reconciliations,
-    every park and resource. Rows keep their order (analyses that add numbers add them in the same order as on
-    the store). What :func:`materialise` changes, and what :mod:`symbiosis.fanout` ships to a cluster worker;
-    the analyses run on it as on the store.
+    the parks of those firms and every resource. Rows keep their order (analyses that add numbers add them in
+    the same order as on the store). What :func:`materialise` changes, and what :mod:`symbiosis.fanout` ships
+    to a cluster worker; the analyses run on it as on the store.
 
     ``neighbours_km``: also the firms within that matchmaking radius that offer or demand something
     (:func:`symbiosis.matching.neighbour_firms`), with their offers, demands and flows, so that the park's

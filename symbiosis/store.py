@@ -317,8 +317,7 @@ _MIGRATIONS: list[str] = [
     CREATE INDEX idx_estimates_flow ON estimates (flow_id);
     """,
     # 7 -> 8: scenarios (symbiosis.scenarios): a named base and changes to a park's network, kept apart from
-    # the imported data, which they never change; per-park runs (symbiosis.fanout) and each park's result, so
-    # that an interrupted national run resumes.
+    # the imported data, which they never change.
     """
     CREATE TABLE scenarios (
         id INTEGER PRIMARY KEY,
@@ -351,6 +350,10 @@ _MIGRATIONS: list[str] = [
         note TEXT,
         PRIMARY KEY (scenario_id, position)
     );
+    """,
+    # 8 -> 9: per-park runs (symbiosis.fanout) and each park's result, so that an interrupted national run
+    # resumes.
+    """
     CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
         command TEXT NOT NULL,

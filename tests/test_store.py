@@ -84,3 +84,22 @@ def test_reopening_keeps_data(db_path):
     import_files(db, [GOOD / "parks.csv"])
     db.conn.close()
     assert table_counts(open_store(db_path))["parks"] == 2
+
+
+def test_a_store_with_scenarios_but_no_runs_gets_the_run_tables(tmp_path):
+    """Schema 8 (scenarios) was written before per-park runs had tables: such a store opens, keeps its
+    scenarios and gains runs and park_results (schema 9), and a by-park run records in it."""
+    path = tmp_path / "v8.db"
+    old = sqlite_utils.Database(sqlite3.connect(str(path), isolation_level=None))
+    migrate(old, target=8)
+    old.execute("INSERT INTO parks (id, name) VALUES ('p1', 'Park')")
+    old.execute("INSERT INTO scenarios (park_id, name, base) VALUES ('p1', 'keep me', 'as-is')")
+    old.conn.close()
+    db = open_store(path)
+    assert schema_version(db) == SCHEMA_VERSION == 9
+    assert {"runs", "park_results"} <= set(db.table_names())
+    assert db.execute("SELECT name FROM scenarios").fetchall() == [("keep me",)]
+    from symbiosis.fanout import run_by_park
+
+    run = run_by_park(path, "metrics", jobs=1)
+    assert db.execute("SELECT count(*) FROM park_results WHERE run_id = ?", [run.run_id]).fetchone() == (1,)

@@ -24,10 +24,11 @@ import networkx as nx
 import pandas as pd
 import sqlite_utils
 
+from .coverage import known_number
 from .errors import InputError
-from .pipeline import AnalysisOptions, ParkAnalysis, analyse_park
+from .pipeline import AnalysisOptions, ParkAnalysis, analyse_park, ran
 from .settings import DEFAULT_ATTRIBUTED
-from .scenarios import BUILT_IN, Scenario, materialise, park_copy, plan_flows_of, scenario_firms
+from .scenarios import Scenario, materialise, park_copy, plan_flows_of, scenario_firms
 
 __all__ = ["COMPARED_ANALYSES", "Comparison", "FIGURE_COLUMNS", "compare_scenarios", "scenario_figures",
            "scenario_networks"]
@@ -107,24 +108,15 @@ def _change_text(value: Any) -> str:
     return f"{value:+.4g}"
 
 
-def _known(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _text(value: float | None, unit: str = "") -> str:
+def _text(value: float | None) -> str:
     if value is None:
         return "unknown"
-    shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-    return shown
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _row(section: str, figure_id: str, figure: str, unit: str, value: Any, status: str | None = None,
          coverage: str | None = None, verdict: str | None = None, text: str | None = None) -> dict[str, Any]:
-    number = _known(value)
+    number = known_number(value)
     status = status or ("known" if number is not None else "unknown")
     if number is None:
         status = "unknown"
@@ -156,7 +148,7 @@ def _loop_figures(analysis: ParkAnalysis) -> list[dict[str, Any]]:
     if metrics is not None:
         by_currency = metrics.set_index("currency")
         for currency in _CURRENCIES:
-            if currency in by_currency.index and (_known(by_currency.loc[currency].get("flows")) or 0) > 0:
+            if currency in by_currency.index and (known_number(by_currency.loc[currency].get("flows")) or 0) > 0:
                 row = by_currency.loc[currency]
                 rows.append(_row("loops", f"loops.{currency}.cycled", f"cycled quantity ({currency})",
                                  _CURRENCY_UNITS[currency], row.get("cycled"), _metric_status(row),
@@ -165,14 +157,14 @@ def _loop_figures(analysis: ParkAnalysis) -> list[dict[str, Any]]:
 
 
 def _metric_status(row: pd.Series) -> str:
-    return "partial" if (_known(row.get("flows_without_quantity")) or 0) > 0 else "known"
+    return "partial" if (known_number(row.get("flows_without_quantity")) or 0) > 0 else "known"
 
 
 def _metric_coverage(row: pd.Series) -> str | None:
     reason = row.get("reason")
     if isinstance(reason, str) and reason:
         return reason
-    flows, unknown = _known(row.get("flows")), _known(row.get("flows_without_quantity"))
+    flows, unknown = known_number(row.get("flows")), known_number(row.get("flows_without_quantity"))
     if flows is None:
         return None
     return f"{int(flows - (unknown or 0))} of {int(flows)} flows with a quantity"
@@ -185,7 +177,7 @@ def _metric_figures(analysis: ParkAnalysis) -> list[dict[str, Any]]:
         return rows
     by_currency = metrics.set_index("currency")
     for currency in _CURRENCIES:
-        if currency not in by_currency.index or not (_known(by_currency.loc[currency].get("flows")) or 0) > 0:
+        if currency not in by_currency.index or not (known_number(by_currency.loc[currency].get("flows")) or 0) > 0:
             continue  # a currency the scenario has no flow of (the table says "no flows")
         row = by_currency.loc[currency]
         for column, name, unit in _METRICS:
@@ -271,9 +263,11 @@ def _plan_values(matches: Any) -> pd.DataFrame:
     the flow id the plan gives it (``match:<offer>><demand>``)."""
     if matches is None or matches.plan.empty:
         return pd.DataFrame(columns=["id", "value_cny", "co2_avoided_t"])
+    from .matching import plan_flows
+
     plan = matches.plan
     share = pd.to_numeric(plan["plan_share"], errors="coerce")
-    return pd.DataFrame({"id": "match:" + plan["offer_id"].astype(str) + ">" + plan["demand_id"].astype(str),
+    return pd.DataFrame({"id": plan_flows(matches)["id"].to_numpy(),  # one flow per plan row, in its order
                          "value_cny": pd.to_numeric(plan["value_cny"], errors="coerce") * share,
                          "co2_avoided_t": pd.to_numeric(plan["co2_avoided_t"], errors="coerce") * share})
 
@@ -310,7 +304,7 @@ def _intervals(analysis: ParkAnalysis) -> dict[str, tuple[float | None, float | 
         for name, low, high in zip(frame["figure"], frame["low"], frame["high"]):
             figure_id = name_of(str(name))
             if figure_id:
-                found[figure_id] = (_known(low), _known(high))
+                found[figure_id] = (known_number(low), known_number(high))
     return found
 
 
@@ -429,7 +423,7 @@ def compare_scenarios(db: sqlite_utils.Database, park: str, scenarios: Sequence[
         rows += scenario_rows
         if estimates_note:
             notes.append(f"{scenario.name}: {estimates_note}")
-        networks[scenario.name] = _marked_network(existing.copy(), networks.get(names[0]))
+        networks[scenario.name] = _marked_network(existing, networks.get(names[0]))
     figures_frame = _with_changes(pd.DataFrame(rows, columns=FIGURE_COLUMNS), names[0])
     return Comparison(park=park, scenarios=names, figures=figures_frame, contributions=contributions,
                       networks=networks, notes=notes)
@@ -555,17 +549,12 @@ def _fci(G: nx.MultiDiGraph, currency: str, options: AnalysisOptions) -> float |
     from .metrics import flow_model, known_cycling_index, metric_rows
 
     if options.balance:  # a balanced model: the metrics' own path
-        return _known(metric_rows(G, (currency,), orientation=options.throughflow,
+        return known_number(metric_rows(G, (currency,), orientation=options.throughflow,
                                   imbalance_threshold=options.imbalance_threshold, min_coverage=options.min_coverage,
                                   balance=options.balance)[0]["FCI"])
     fci, _ = known_cycling_index(flow_model(G, currency), orientation=options.throughflow,
                                  min_coverage=options.min_coverage)
     return fci
-
-
-def _carbon_headline(analysis: ParkAnalysis) -> dict[str, float | None]:
-    figures = {row["figure_id"]: row["value"] for row in _carbon_figures(analysis)}
-    return {"park_emissions": figures.get("carbon.park_emissions"), "avoided": figures.get("carbon.avoided")}
 
 
 def _contributions(park: str, built: Any, analysis: ParkAnalysis, values: pd.DataFrame, options: AnalysisOptions,
@@ -576,17 +565,17 @@ def _contributions(park: str, built: Any, analysis: ParkAnalysis, values: pd.Dat
     change is exactly 0 where known); and only CO2, a material or waste (a by-product exchange) or energy
     that scope 2 covers enters the park-view emissions or the CO2 avoided (a water or other energy flow
     changes neither: exactly 0). The carbon figures are recomputed from the scenario's carbon inputs with the
-    flow taken out of its graph or of the exchanges read beside it; a scope-2 energy flow (whose purchase
-    the inputs hold as a sum per firm) on the scenario's store copy with the flow deleted."""
+    flow taken out of their graph, of the exchanges read beside it and of the scope-2 purchases it counted in
+    (:func:`_carbon_without`)."""
     from .inventory import load_offsets
     from .pipeline import carbon_headlines
     from .units import CURRENCY, SCOPE2_CARRIERS
 
     quiet = AnalysisOptions(**{**options.__dict__, "samples": None})  # contributions are on the data
     G = analysis.existing
-    carbon = analysis.graphs.carbon
+    carbon = ran(analysis.graphs.carbon, "carbon")  # the plan scenario's carbon inputs (COMPARED_ANALYSES)
     offsets = load_offsets(built.db, park, year=options.year)
-    with_plan = carbon_headlines(carbon, quiet, offsets) if carbon is not None else _carbon_headline(analysis)
+    with_plan = carbon_headlines(carbon, quiet, offsets)
     fci_with = {currency: _fci(G, currency, quiet) for currency in _CURRENCIES}
     plan = built.plan_flows.merge(values, on="id", how="left")
     plan = plan.sort_values("value_cny", ascending=False, na_position="last", kind="stable")
@@ -599,7 +588,7 @@ def _contributions(park: str, built: Any, analysis: ParkAnalysis, values: pd.Dat
     resource_kinds = {code: (name, kind) for code, name, kind in built.db.execute("SELECT code, name, kind FROM resources")}
     ends = {key: (source, target) for source, target, key in G.edges(keys=True)}
     carbon_ends = ({key: (source, target) for source, target, key in carbon.G.edges(keys=True)}
-                   if carbon is not None and carbon.G is not None else {})
+                   if carbon.G is not None else {})
     rows = []
     for flow in plan.to_dict("records"):
         resource_name, kind = resource_kinds[flow["resource_code"]]
@@ -609,19 +598,16 @@ def _contributions(park: str, built: Any, analysis: ParkAnalysis, values: pd.Dat
         if currency in _CURRENCIES and flow["id"] in ends:
             with _without_edge(G, *ends[flow["id"]], flow["id"]):
                 fci_changes[f"fci_change_{currency}"] = _difference(fci_with[currency], _fci(G, currency, quiet))
-        without: dict[str, float | None] | None = None
-        if carbon is None:
-            without = _carbon_without_on_copy(built, park, flow["id"], quiet)
-        elif flow["id"] in carbon_ends or kind in ("material", "waste", "co2") or flow["resource_code"] in SCOPE2_CARRIERS:
-            without = _carbon_without(carbon, flow, carbon_ends.get(flow["id"]), quiet, offsets)
         carbon_changes: dict[str, float | None] = {"park_emissions_change_t": 0.0, "avoided_change_t": 0.0}
-        if without is not None:
+        if flow["id"] in carbon_ends or kind in ("material", "waste", "co2") or flow["resource_code"] in SCOPE2_CARRIERS:
+            without = _carbon_without(carbon, flow, carbon_ends.get(flow["id"]), quiet, offsets)
             carbon_changes = {f"{name}_change_t": _difference(with_plan[name], without[name])
                               for name in ("park_emissions", "avoided")}
         rows.append({"flow_id": flow["id"], "source_name": names.get(flow["source_id"], flow["source_id"]),
                      "target_name": names.get(flow["target_id"], flow["target_id"]), "resource_name": resource_name,
-                     "quantity": _known(flow.get("quantity")), "unit": flow.get("unit"),
-                     "co2_avoided_t": _known(flow.get("co2_avoided_t")), "value_cny": _known(flow.get("value_cny")),
+                     "quantity": known_number(flow.get("quantity")), "unit": flow.get("unit"),
+                     "co2_avoided_t": known_number(flow.get("co2_avoided_t")),
+                     "value_cny": known_number(flow.get("value_cny")),
                      **carbon_changes, **fci_changes})
     frame = pd.DataFrame(rows, columns=[column for column in _CONTRIBUTION_COLUMNS if column != "synergy"])
     if len(frame):
@@ -647,23 +633,8 @@ def _carbon_without(carbon: Any, flow: dict[str, Any], ends: tuple[str, str] | N
         carbon, outside_records=[record for record in carbon.outside_records or [] if record[0] != flow["id"]]
         if carbon.outside_records is not None else None,
         purchases=purchases_without(carbon, source=flow.get("source_id"), target=flow.get("target_id"),
-                                    resource=flow["resource_code"], quantity=_known(flow.get("quantity"))))
+                                    resource=flow["resource_code"], quantity=known_number(flow.get("quantity"))))
     if ends is None or carbon.G is None:
         return carbon_headlines(without, options, offsets)
     with _without_edge(carbon.G, *ends, flow["id"]):
         return carbon_headlines(without, options, offsets)
-
-
-def _carbon_without_on_copy(built: Any, park: str, flow_id: str, options: AnalysisOptions) -> dict[str, float | None]:
-    """The park's carbon headline figures with one flow deleted from the scenario's store copy (and put back)."""
-    built.db.execute("SAVEPOINT without_synergy")
-    try:
-        built.db.execute("DELETE FROM flows WHERE id = ?", [flow_id])
-        return _carbon_headline(analyse_park(built.db, park, analyses=("carbon",), options=options))
-    finally:
-        built.db.execute("ROLLBACK TO without_synergy")
-        built.db.execute("RELEASE without_synergy")
-
-
-#: the built-in scenarios, for the command line's help
-SCENARIO_HELP = ", ".join(BUILT_IN)

@@ -11,6 +11,9 @@ with a reason to go lower (a screening run) pass ``min_coverage`` (CLI ``--min-c
 """
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +21,8 @@ import pandas as pd
 
 from .settings import MIN_COVERAGE
 
-__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "none_for_nan", "with_note",
-           "KNOWN", "PARTIAL", "UNKNOWN", "status_of"]
+__all__ = ["MIN_COVERAGE", "Coverage", "NOISE", "clean_zero", "INSUFFICIENT", "known_number", "none_for_nan",
+           "with_note", "KNOWN", "PARTIAL", "UNKNOWN", "status_of"]
 
 #: status of a figure: all its inputs known, only some (the figure is the known part), or none (None)
 KNOWN, PARTIAL, UNKNOWN = "known", "partial", "unknown"
@@ -99,6 +102,21 @@ def clean_zero(value: float | None, scale: float | None = None) -> float | None:
         return None
     reference = abs(scale) if scale else 1.0
     return 0.0 if abs(value) <= NOISE * max(reference, 1.0) else float(value)
+
+
+def known_number(value: Any) -> float | None:
+    """A figure as a float, or None when it is unknown: None, NaN, infinite, or not a number at all.
+
+    Examples
+    --------
+    >>> known_number("2.5"), known_number(float("nan")), known_number(None), known_number("n/a")
+    (2.5, None, None, None)
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def none_for_nan(frame: pd.DataFrame) -> pd.DataFrame:

@@ -488,8 +488,10 @@ def _assemble(run_id: int | None, parks: list[str], results: dict[str, dict], *,
             continue
         for name, table in result["tables"].items():
             rows.setdefault(name, []).extend(table)
-    tables = {name: pd.DataFrame(table).astype(object).where(pd.DataFrame(table).notna(), None)
-              for name, table in rows.items()}
+    tables = {}
+    for name, table in rows.items():
+        frame = pd.DataFrame(table)
+        tables[name] = frame.astype(object).where(frame.notna(), None)
     seconds = {park: float(result["seconds"]) for park, result in results.items() if result.get("seconds") is not None}
     return ParkRun(run_id=run_id, tables=tables, failures=pd.DataFrame(failures, columns=["park_id", "error"]),
                    computed=computed, reused=reused, seconds=seconds)

@@ -24,6 +24,7 @@ import networkx as nx
 import pandas as pd
 import sqlite_utils
 
+from .coverage import known_number
 from .errors import InputError, UnknownIdError
 from .settings import (DEFAULT_IMBALANCE_THRESHOLD, DEFAULT_LOOP_LIMIT, MIN_COVERAGE, PAGE_LOOP_LIMIT)
 
@@ -385,15 +386,6 @@ def _carbon(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs, op
             carbon, factors, offsets, options.co2_uses), inputs)
 
 
-def _number(value: Any) -> float | None:
-    """A figure as a float, None when unknown (None, NaN or not a number)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
-
-
 def carbon_headlines(inputs, options: AnalysisOptions, offsets: pd.DataFrame | None) -> dict[str, float | None]:
     """The park-view emissions and the CO2 avoided by by-product exchanges of a park's carbon inputs, as
     :func:`analyse_park`'s carbon analysis finds them (None when unknown): what ``compare``'s attribution
@@ -427,7 +419,7 @@ def _carbon_figures(inputs, factors: dict[str, float], offsets: pd.DataFrame | N
             ] if offsets is not None else [("CO2 absorbed, firm view (t)", *totals.loc["absorbed", ["value_t", "status",
                                                                                                   "coverage"]])]
     rows.append(("CO2 avoided by by-product exchanges (t)", *totals.loc["avoided", ["value_t", "status", "coverage"]]))
-    return {(f"{name}, known part: {coverage}" if status == PARTIAL and coverage else name): _number(value)
+    return {(f"{name}, known part: {coverage}" if status == PARTIAL and coverage else name): known_number(value)
             for name, value, status, coverage in rows}
 
 
@@ -486,7 +478,7 @@ def _scorecard(db: sqlite_utils.Database, result: ParkAnalysis, graphs: _Graphs,
 
         def indicators(_: Any, sampled: Any) -> dict[str, float | None]:
             card = scorecard_of(sampled, targets=targets, factors=factors, min_coverage=options.min_coverage)
-            return {f"{pillar}: {name}": _number(value)
+            return {f"{pillar}: {name}": known_number(value)
                     for pillar, name, value in zip(card["pillar"], card["indicator"], card["value"])}
 
         result.scorecard_intervals = _sampled(db, result, options, graphs, indicators, inputs.carbon, inputs)

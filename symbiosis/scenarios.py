@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 import sqlite_utils
 
+from .coverage import known_number
 from .errors import InputError, Problem, UnknownIdError, ValidationError
 
 __all__ = ["BUILT_IN", "CHANGES", "SCENARIO_COLUMNS", "Change", "Scenario", "built_in", "drop_scenario",
@@ -655,12 +656,8 @@ def _insert_flows(copy: sqlite_utils.Database, flows: list[dict[str, Any]]) -> N
         "INSERT INTO flows (id, source_id, target_id, resource_code, kind, quantity, unit, status, distance_km, "
         "boundary, note) VALUES (?, ?, ?, ?, ?, ?, ?, 'existing', ?, ?, ?)",
         [(flow["id"], flow.get("source_id"), flow.get("target_id"), flow["resource_code"], kinds[flow["resource_code"]],
-          _known(flow.get("quantity")), flow["unit"], _known(flow.get("distance_km")), flow.get("boundary"),
+          known_number(flow.get("quantity")), flow["unit"], known_number(flow.get("distance_km")), flow.get("boundary"),
           flow.get("note")) for flow in flows])
-
-
-def _known(value: Any) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def _apply(copy: sqlite_utils.Database, park: str, scenario: Scenario, change: Change, notes: list[str],

@@ -23,6 +23,7 @@ With ``samples``, each park draws from its own seed, derived from the run's seed
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -39,7 +40,8 @@ import sqlite_utils
 from .errors import InputError, SymbiosisError, UnknownIdError
 from .pipeline import AnalysisOptions, analyse_park
 
-__all__ = ["PARK_COMMANDS", "SCHEDULER_ENV", "ParkRun", "park_payload", "park_result", "park_seed", "run_by_park"]
+__all__ = ["PARK_COMMANDS", "SCHEDULER_ENV", "ParkRun", "dask_setup", "park_payload", "park_result", "park_seed",
+           "run_by_park"]
 
 log = logging.getLogger(__name__)
 
@@ -190,10 +192,10 @@ def park_result(command: str, db: sqlite_utils.Database, park: str, options: Ana
 def park_payload(db: sqlite_utils.Database, park: str, *, neighbours_km: float | None = None) -> bytes:
     """A park's inputs as shipped to a cluster worker: its rows (:func:`symbiosis.scenarios.park_copy`; with
     ``neighbours_km``, also the offers and demands its matchmaking reads) as the bytes of an in-memory SQLite
-    database."""
-    from .scenarios import park_copy
+    database. A run copies its parks with one :class:`symbiosis.scenarios.ParkCopier`."""
+    from .scenarios import ParkCopier
 
-    return park_copy(db, park, neighbours_km=neighbours_km).conn.serialize()
+    return ParkCopier(db).payload(park, neighbours_km=neighbours_km)
 
 
 #: commands whose task reads more than the park's own rows: compare makes the park's matchmaking plan, which
@@ -206,29 +208,63 @@ def _shipped(command: str, payload: bytes, park: str, options: AnalysisOptions,
     """A cluster worker's task: the park's shipped rows opened in memory, then :func:`park_result`."""
     import sqlite3
 
-    from threadpoolctl import threadpool_limits
-
     connection = sqlite3.connect(":memory:")
     connection.deserialize(payload)
     # one BLAS thread, as the symbiosis command runs: a worker started without OPENBLAS_NUM_THREADS=1 would
     # otherwise sum in another order (figures differing in the last digits) and oversubscribe its cores
     try:
-        with threadpool_limits(limits=1):
+        with _blas_controller().limit(limits=1):
             return park_result(command, sqlite_utils.Database(connection), park, options, arguments)
     finally:
         connection.close()
 
 
-def _from_store(command: str, db_path: str, parks: list[str], options: AnalysisOptions,
-                arguments: dict[str, Any] | None = None) -> list[tuple[str, dict]]:
-    """A local worker's task: some parks, read from the store by the worker itself."""
+def dask_setup(server: Any = None) -> None:
+    """A Dask server's start with ``--preload symbiosis.fanout``.
+
+    On a worker (``dask worker ADDRESS --preload symbiosis.fanout``) the analyses are imported and the BLAS
+    libraries found before the first park comes, rather than inside its task (a second or more, once per
+    worker). On the scheduler (``dask scheduler --preload symbiosis.fanout``) importing this module is all:
+    Dask's scheduler unpickles each task it is sent, so it imports symbiosis, on the first task unless
+    preloaded.
+    """
+    from distributed import Worker
+
+    if server is not None and not isinstance(server, Worker):
+        return
+    from . import carbon, compare, estimates, metrics, scorecard  # noqa: F401 -- imported for what they load
+
+    _blas_controller()
+
+
+@functools.cache
+def _blas_controller():
+    """The worker process's thread-pool controller, found once (finding the loaded BLAS libraries costs
+    milliseconds a task; limiting them through it, microseconds)."""
+    import scipy.linalg  # noqa: F401 -- scipy's own BLAS is loaded with it: loaded first, it is found too
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+#: a local pool worker's store, opened once by the worker (:func:`_open_worker_store`)
+_WORKER_STORE: sqlite_utils.Database | None = None
+
+
+def _open_worker_store(db_path: str) -> None:
+    """A local pool worker's start: the store opened once for all its parks."""
     from .store import open_store
 
-    db = open_store(db_path, create=False)
-    try:
-        return [(park, park_result(command, db, park, options, arguments)) for park in parks]
-    finally:
-        db.conn.close()
+    global _WORKER_STORE
+    _WORKER_STORE = open_store(db_path, create=False)
+
+
+def _from_store(command: str, park: str, options: AnalysisOptions,
+                arguments: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A local pool worker's task: one park, read from the store by the worker itself."""
+    if _WORKER_STORE is None:
+        raise FanOutError("a pool worker without its store")
+    return park_result(command, _WORKER_STORE, park, options, arguments)
 
 
 @dataclass
@@ -247,6 +283,8 @@ class ParkRun:
         Parks computed now; parks taken from an interrupted run's stored results.
     seconds : dict
         ``park -> seconds`` the analysis took where it ran (to weigh the fan-out's overhead).
+    arrived : dict
+        ``park -> seconds`` from the start of the run until its result came in (parks computed now).
     """
 
     run_id: int | None
@@ -255,6 +293,7 @@ class ParkRun:
     computed: int
     reused: int
     seconds: dict[str, float] = field(default_factory=dict)
+    arrived: dict[str, float] = field(default_factory=dict)
 
 
 def _fingerprint(command: str, parks: Sequence[str], options: AnalysisOptions, arguments: dict[str, Any],
@@ -337,49 +376,63 @@ def _dask_client(scheduler: str):
 
 def _on_cluster(command: str, db: sqlite_utils.Database, parks: list[str], options: AnalysisOptions,
                 scheduler: str, arguments: dict[str, Any]) -> Iterable[tuple[str, dict]]:
-    """Each park's result from a Dask cluster, as they come, shipping each park's rows with its task; a window
-    of tasks in flight. Dask runs a task again when its worker dies (``retries`` more for a lost connection)."""
+    """Each park's result from a Dask cluster, as they come, shipping each park's rows with its task.
+
+    A window of tasks is kept in flight (:data:`_WINDOW_PER_THREAD` per worker thread, counted again as
+    workers join or leave) and refilled when half of it is done, in one submission: the scheduler's cost per
+    task is then about half of one submission per task. Dask runs a task again when its worker dies
+    (``retries`` more for a lost connection)."""
     client = _dask_client(scheduler)  # first: it says how to install Dask when it is missing
     from distributed import as_completed
 
+    from .scenarios import ParkCopier
+
+    copier = ParkCopier(db)
+    neighbours_km = _NEIGHBOURS[command](options) if command in _NEIGHBOURS else None
+    remaining = list(reversed(parks))  # popped from the end: the first park first
+    futures: dict[Any, str] = {}
+    counted = [0.0, 0]  # when the workers' threads were last counted, and the window then
+
+    def window() -> int:
+        if time.monotonic() - counted[0] > 1.0:
+            counted[:] = [time.monotonic(), max(1, sum(client.nthreads().values())) * _WINDOW_PER_THREAD]
+        return int(counted[1])
+
+    def submit(count: int) -> list:
+        batch = [remaining.pop() for _ in range(min(count, len(remaining)))]
+        if not batch:
+            return []
+        run = f"{os.getpid()}-{time.monotonic_ns()}"
+        submitted = client.map(_shipped, [command] * len(batch),
+                               [copier.payload(park, neighbours_km=neighbours_km) for park in batch], batch,
+                               [options] * len(batch), [arguments] * len(batch), pure=False, retries=3,
+                               key=[f"symbiosis-{command}-{park}-{run}" for park in batch])
+        futures.update(zip(submitted, batch))
+        return submitted
+
     try:
-        threads = max(1, sum(client.nthreads().values()))
-        window = threads * _WINDOW_PER_THREAD
-        remaining = list(parks)
-        futures = {}
-
-        def submit(park: str):
-            payload = park_payload(db, park, neighbours_km=_NEIGHBOURS[command](options) if command in _NEIGHBOURS
-                                   else None)
-            future = client.submit(_shipped, command, payload, park, options, arguments, pure=False, retries=3,
-                                   key=f"symbiosis-{command}-{park}-{os.getpid()}-{time.monotonic_ns()}")
-            futures[future] = park
-            return future
-
-        while remaining and len(futures) < window:
-            submit(remaining.pop(0))
-        done = as_completed(list(futures))
+        done = as_completed(submit(window()))
         for future in done:
             park = futures.pop(future)
             yield park, future.result()
-            if remaining:
-                done.add(submit(remaining.pop(0)))
+            size = window()
+            if remaining and len(futures) <= size // 2:
+                done.update(submit(size - len(futures)))
     finally:
         client.close()
 
 
 def _on_pool(command: str, db_path: str, parks: list[str], options: AnalysisOptions, jobs: int,
              arguments: dict[str, Any]) -> Iterable[tuple[str, dict]]:
-    """Each park's result from a local process pool, chunk by chunk as they come (workers read the store)."""
+    """Each park's result from a local process pool, as they come: a task per park (a worker takes the next
+    park when it is done, so the cores stay busy to the end), each worker reading the store it opened."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    size = max(1, min(_BATCH, len(parks) // (jobs * 8) or 1))  # small chunks keep every core busy
-    chunks = [parks[start:start + size] for start in range(0, len(parks), size)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_from_store, command, db_path, chunk, options, arguments) for chunk in chunks]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_open_worker_store, initargs=(db_path,)) as pool:
+        futures = {pool.submit(_from_store, command, park, options, arguments): park for park in parks}
         try:
             for future in as_completed(futures):
-                yield from future.result()
+                yield futures[future], future.result()
         except BaseException:
             for future in futures:
                 future.cancel()
@@ -430,6 +483,7 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
     """
     from .store import open_store, park_ids
 
+    started = time.perf_counter()
     if command not in PARK_COMMANDS:
         raise InputError(f"unknown per-park command {command!r}; expected {', '.join(PARK_COMMANDS)}")
     options = options or AnalysisOptions()
@@ -447,7 +501,10 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
         raise InputError("resume needs the run recorded in the store")
     run_id, stored = _start_run(db, command, parks, options, arguments, resume) if record else (None, set())
     todo = [park for park in parks if park not in stored]
+    if scheduler or (jobs or os.cpu_count() or 1) > 1:
+        todo = _largest_first(db, todo)
     results: dict[str, dict] = {}
+    arrived: dict[str, float] = {}
     if scheduler:
         source: Iterable[tuple[str, dict]] = _on_cluster(command, db, todo, options, scheduler, arguments)
     elif (jobs or os.cpu_count() or 1) > 1 and len(todo) > 1:
@@ -458,6 +515,7 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
     done = len(stored)
     written = time.monotonic()
     for park, result in source:
+        arrived[park] = time.perf_counter() - started
         results[park] = result
         batch.append((park, result))
         done += 1
@@ -474,7 +532,23 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
                 "SELECT park_id, result, error, seconds FROM park_results WHERE run_id = ?", [run_id]):
             if park in stored:
                 results[park] = {"tables": json.loads(text), "seconds": seconds} if text else {"error": error}
-    return _assemble(run_id, parks, results, computed=len(todo), reused=len(stored))
+    return dataclasses.replace(_assemble(run_id, parks, results, computed=len(todo), reused=len(stored)),
+                               arrived=arrived)
+
+
+def _largest_first(db: sqlite_utils.Database, parks: list[str]) -> list[str]:
+    """The parks, the largest first (by the flows touching their firms; ties in the given order).
+
+    Several workers finish together only if the long tasks start first: a national run's largest parks take
+    tens of times a median park's time, and one of them started last keeps the other workers idle until it
+    ends (longest processing time first). The results do not depend on the order.
+    """
+    size: dict[str, int] = {}
+    for side in ("source_id", "target_id"):
+        for park, flows in db.execute(f"SELECT e.park_id, count(*) FROM enterprises e JOIN flows f ON f.{side} = e.id "
+                                      "GROUP BY e.park_id"):
+            size[park] = size.get(park, 0) + flows
+    return sorted(parks, key=lambda park: -size.get(park, 0))
 
 
 def _assemble(run_id: int | None, parks: list[str], results: dict[str, dict], *, computed: int,

@@ -48,9 +48,9 @@ import sqlite_utils
 from .coverage import known_number
 from .errors import InputError, Problem, UnknownIdError, ValidationError
 
-__all__ = ["BUILT_IN", "CHANGES", "SCENARIO_COLUMNS", "Change", "Scenario", "built_in", "drop_scenario",
-           "list_scenarios", "load_scenario", "materialise", "park_copy", "plan_flows_of", "read_scenario_file",
-           "save_scenarios", "scenario_firms", "scenario_table"]
+__all__ = ["BUILT_IN", "CHANGES", "SCENARIO_COLUMNS", "Change", "ParkCopier", "Scenario", "built_in",
+           "drop_scenario", "list_scenarios", "load_scenario", "materialise", "park_copy", "plan_flows_of",
+           "read_scenario_file", "save_scenarios", "scenario_firms", "scenario_table"]
 
 #: the built-in scenarios, each the base of a user's one
 BUILT_IN = ("as-is", "planned", "plan")
@@ -478,6 +478,7 @@ _COPIED = (
     ("reconciliations", "park_id = :park"),
     ("estimates", "reconciliation_id IN (SELECT id FROM {source}reconciliations WHERE park_id = :park)"),
 )
+_WHERE = dict(_COPIED)
 
 
 #: an empty store's schema as SQLite bytes: each park copy starts from it (a millisecond, not a migration run)
@@ -510,53 +511,93 @@ def _store_file(db: sqlite_utils.Database) -> str | None:
     return found[0] if found and found[0] and os.path.isabs(found[0]) and os.path.isfile(found[0]) else None
 
 
+class ParkCopier:
+    """Copies parks' rows out of one store into in-memory stores (:func:`park_copy`), one park after another.
+
+    Each table's columns are read once; each park's rows are copied by SQLite itself (``INSERT ... SELECT``
+    from the store attached to the copy: no Python object per cell) into an empty store. A park's copy is a
+    new connection: SQLite's deserialise into a connection that has run statements is not safe (CPython
+    keeps their prepared statements), so the empty store is never reused in place.
+
+    Examples
+    --------
+    >>> from symbiosis.store import open_store
+    >>> copier = ParkCopier(open_store(":memory:"))
+    >>> copier.copy("P1").table_names() == open_store(":memory:").table_names()
+    True
+    """
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self.source = _store_file(db)
+        self.columns = {table: ", ".join(f'"{row[1]}"' for row in db.execute(f"PRAGMA table_info({table})"))
+                        for table, _ in _COPIED}
+
+    def copy(self, park: str, extra_firms: Sequence[str] = (), *,
+             neighbours_km: float | None = None) -> sqlite_utils.Database:
+        """A park's rows (as :func:`park_copy` describes) in a new in-memory store."""
+        db = self.db
+        members = [row[0] for row in db.execute("SELECT id FROM enterprises WHERE park_id = ?", [park])]
+        neighbours: list[str] = []
+        if neighbours_km is not None:
+            from .matching import neighbour_firms
+
+            neighbours = neighbour_firms(db, park, neighbours_km)
+        params = {"park": park, "flow_firms": json.dumps(sorted(set(members) | set(neighbours)))}
+        copy = _empty_store()
+        if self.source is not None:
+            copy.execute("ATTACH DATABASE ? AS source", [self.source])
+        try:
+            with copy.conn:
+                # the flows first: their partners, read from the copy, are firms the other tables keep
+                self._insert(copy, "flows", _WHERE["flows"], params)
+                partners = [row[0] for row in copy.conn.execute(
+                    "SELECT source_id FROM flows WHERE target_id IN (SELECT value FROM json_each(?)) AND source_id "
+                    "IS NOT NULL UNION SELECT target_id FROM flows WHERE source_id IN (SELECT value FROM "
+                    "json_each(?)) AND target_id IS NOT NULL", [json.dumps(members)] * 2)]
+                params["firms"] = json.dumps(sorted(set(members) | set(partners) | set(extra_firms)
+                                                    | set(neighbours)))
+                for table, where in _COPIED:
+                    if table != "flows":
+                        self._insert(copy, table, where, params)
+        finally:
+            if self.source is not None:
+                copy.execute("DETACH DATABASE source")
+        return copy
+
+    def _insert(self, copy: sqlite_utils.Database, table: str, where: str | None, params: dict[str, str]) -> None:
+        listed = self.columns[table]
+        select = "SELECT {listed} FROM {source}{table}" + (f" WHERE {where}" if where else "") + " ORDER BY rowid"
+        if self.source is not None:
+            copy.conn.execute(f"INSERT INTO main.{table} ({listed}) "
+                              + select.format(listed=listed, source="source.", table=table), params if where else {})
+            return
+        # an in-memory store cannot be attached: its rows go through Python
+        rows = self.db.execute(select.format(listed=listed, source="", table=table), params if where else {}).fetchall()
+        if rows:
+            copy.conn.executemany(f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' for _ in rows[0])})", rows)
+
+    def payload(self, park: str, *, neighbours_km: float | None = None) -> bytes:
+        """A park's copy as the bytes of an SQLite database (what a cluster worker is sent)."""
+        copy = self.copy(park, neighbours_km=neighbours_km)
+        try:
+            return copy.conn.serialize()
+        finally:
+            copy.conn.close()
+
+
 def park_copy(db: sqlite_utils.Database, park: str, extra_firms: Sequence[str] = (), *,
               neighbours_km: float | None = None) -> sqlite_utils.Database:
     """An in-memory store holding a park's rows: its firms and their partners (and ``extra_firms``), the flows
     touching its firms, their offers, demands, emissions and energy use, the park's offsets and reconciliations,
     the parks of those firms and every resource. Rows keep their order (analyses that add numbers add them in
     the same order as on the store). What :func:`materialise` changes, and what :mod:`symbiosis.fanout` ships
-    to a cluster worker; the analyses run on it as on the store.
+    to a cluster worker (through :class:`ParkCopier`); the analyses run on it as on the store.
 
     ``neighbours_km``: also the firms within that matchmaking radius that offer or demand something
     (:func:`symbiosis.matching.neighbour_firms`), with their offers, demands and flows, so that the park's
     matchmaking on the copy sees the partners it sees on the store."""
-    members = [row[0] for row in db.execute("SELECT id FROM enterprises WHERE park_id = ?", [park])]
-    neighbours: list[str] = []
-    if neighbours_km is not None:
-        from .matching import neighbour_firms
-
-        neighbours = neighbour_firms(db, park, neighbours_km)
-    partners = [row[0] for row in db.execute(
-        "SELECT source_id FROM flows WHERE target_id IN (SELECT value FROM json_each(?)) AND source_id IS NOT NULL "
-        "UNION SELECT target_id FROM flows WHERE source_id IN (SELECT value FROM json_each(?)) "
-        "AND target_id IS NOT NULL", [json.dumps(members)] * 2)]
-    firms = sorted(set(members) | set(partners) | set(extra_firms) | set(neighbours))
-    copy = _empty_store()
-    params = {"park": park, "firms": json.dumps(firms),
-              "flow_firms": json.dumps(sorted(set(members) | set(neighbours)))}
-    source = _store_file(db)
-    if source is not None:  # SQLite copies the rows itself: no Python object per cell
-        copy.execute("ATTACH DATABASE ? AS source", [source])
-    try:
-        with copy.conn:
-            for table, where in _COPIED:
-                columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-                listed = ", ".join(f'"{column}"' for column in columns)
-                select = ("SELECT {listed} FROM {source}{table}" + (f" WHERE {where}" if where else "")
-                          + " ORDER BY rowid")
-                if source is not None:
-                    copy.execute(f"INSERT INTO main.{table} ({listed}) "
-                                 + select.format(listed=listed, source="source.", table=table), params if where else {})
-                else:
-                    rows = db.execute(select.format(listed=listed, source="", table=table),
-                                      params if where else {}).fetchall()
-                    copy.conn.executemany(f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' for _ in columns)})",
-                                          rows)
-    finally:
-        if source is not None:
-            copy.execute("DETACH DATABASE source")
-    return copy
+    return ParkCopier(db).copy(park, extra_firms, neighbours_km=neighbours_km)
 
 
 def plan_flows_of(db: sqlite_utils.Database, park: str, matches: Any = None,

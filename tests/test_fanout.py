@@ -154,28 +154,30 @@ def _dask_or_skip():
         pytest.skip("dask.distributed is not installed (pip install -e '.[test]')")
 
 
-def _worker(scheduler_file: Path, name: str, log: Path) -> subprocess.Popen:
+def _worker(scheduler_file: Path, name: str, log: Path, *preload: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_worker", "--scheduler-file", str(scheduler_file), "--nthreads",
-         "1", "--no-nanny", "--no-dashboard", "--name", name, "--host", "127.0.0.1"],
+         "1", "--no-nanny", "--no-dashboard", "--name", name, "--host", "127.0.0.1", *preload],
         stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
 @pytest.fixture
 def cluster(tmp_path):
-    """A Dask scheduler and two workers as separate processes on 127.0.0.1 (killed afterwards)."""
+    """A Dask scheduler and two workers as separate processes on 127.0.0.1 (killed afterwards): the scheduler
+    and the first worker started as the README says (``--preload symbiosis.fanout``), the second without."""
     _dask_or_skip()
     scheduler_file = tmp_path / "scheduler.json"
     scheduler = subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-         "--dashboard-address", ":0", "--scheduler-file", str(scheduler_file)],
+         "--dashboard-address", ":0", "--scheduler-file", str(scheduler_file), "--preload", "symbiosis.fanout"],
         stdout=(tmp_path / "scheduler.log").open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     processes = [scheduler]
     deadline = time.monotonic() + 60
     while not scheduler_file.exists():
         assert time.monotonic() < deadline and scheduler.poll() is None, (tmp_path / "scheduler.log").read_text()
         time.sleep(0.1)
-    workers = [_worker(scheduler_file, f"w{number}", tmp_path / f"w{number}.log") for number in (1, 2)]
+    workers = [_worker(scheduler_file, "w1", tmp_path / "w1.log", "--preload", "symbiosis.fanout"),
+               _worker(scheduler_file, "w2", tmp_path / "w2.log")]
     processes += workers
     address = json.loads(scheduler_file.read_text())["address"]
     from distributed import Client
@@ -189,6 +191,25 @@ def cluster(tmp_path):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+
+def _loaded(module: str) -> bool:
+    return module in sys.modules
+
+
+def test_a_preloaded_worker_has_the_analyses_before_its_first_task(cluster):
+    """``--preload symbiosis.fanout``: a worker imports the analyses and finds its BLAS libraries at start
+    (dask_setup); the scheduler, which unpickles every task, imports the fan-out (and with it the options'
+    class) but no analysis; a worker started without it has none of them until a task comes."""
+    from distributed import Client
+
+    address, _ = cluster
+    with Client(address, timeout="30s") as client:
+        names = {info["name"]: worker for worker, info in client.scheduler_info(n_workers=-1)["workers"].items()}
+        assert client.run(_loaded, "symbiosis.metrics", workers=[names["w1"]]) == {names["w1"]: True}
+        assert client.run(_loaded, "symbiosis.metrics", workers=[names["w2"]]) == {names["w2"]: False}
+        assert client.run_on_scheduler(_loaded, "symbiosis.pipeline")
+        assert not client.run_on_scheduler(_loaded, "symbiosis.metrics")
 
 
 def test_metrics_and_carbon_by_park_on_a_cluster_equal_the_local_run(cluster, store):
@@ -291,6 +312,40 @@ def test_compare_by_park_gives_each_parks_figures_as_compare_does_for_one(store)
     assert mine == alone["figures"]
     result = CliRunner().invoke(cli, ["compare", "--by-park", "--scenario", "my-file.csv", "--db", str(store)])
     assert result.exit_code == 2 and "built-in scenarios" in result.output
+
+
+def test_one_copier_copies_every_park_as_park_copy_does(store):
+    """What a cluster worker gets for each park (one ParkCopier for the run) is what park_copy makes of the
+    park alone, table by table in row order, from a store on disk and from an in-memory store (whose rows go
+    through Python); and the analyses on the copy give the store's figures."""
+    from sqlite_utils import Database
+
+    from symbiosis.fanout import park_result
+    from symbiosis.scenarios import ParkCopier, park_copy
+
+    def rows(db) -> dict:
+        return {table: db.execute(f"SELECT * FROM [{table}] ORDER BY rowid").fetchall()
+                for table in db.table_names() if table != "imports"}
+
+    db = open_store(store)
+    in_memory = open_store(":memory:")
+    db.conn.backup(in_memory.conn)
+    parks = [park for (park,) in db.execute("SELECT id FROM parks ORDER BY id")]
+    for source in (db, in_memory):
+        copier = ParkCopier(source)
+        for park in parks:
+            shipped = sqlite3.connect(":memory:")
+            shipped.deserialize(copier.payload(park))
+            alone = rows(park_copy(source, park))
+            assert rows(Database(shipped)) == alone, park
+            assert alone["enterprises"] and alone["flows"], park
+    first = run_by_park(store, "carbon", parks[:3], jobs=1, record=False)
+    for park in parks[:3]:
+        copy = sqlite3.connect(":memory:")
+        copy.deserialize(ParkCopier(db).payload(park))
+        result = park_result("carbon", Database(copy), park, AnalysisOptions())
+        assert result["tables"]["park_totals"] == first.tables["park_totals"][
+            first.tables["park_totals"]["park_id"] == park].to_dict("records"), park
 
 
 def test_a_shipped_park_holds_what_its_matchmaking_reads(store):

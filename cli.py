@@ -153,7 +153,8 @@ def _samples_options(command):
         click.option("--samples", type=click.IntRange(1, 100_000), default=None,
                      help="Draw this many flow sets from the data's uncertainties and give each headline figure's "
                           "median and 90 % interval."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Random seed of --samples."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Random seed of --samples (a park draws from it and its id: the same alone or --by-park)."),
         click.option("--default-quality", type=click.Choice(["measured", "calculated", "estimated", "literature"]),
                      default=None, help="With --samples: the quality class of a quantity that states no uncertainty "
                                         "(default: it keeps its value)."),
@@ -633,7 +634,14 @@ def reconcile(park, currencies, year, default_quality, balanced, significance, d
         run = _by_park(db_path, "reconcile", park, AnalysisOptions(year=year), jobs, scheduler, resume, quiet,
                        arguments={"currencies": list(currencies) or None, "default_quality": default_quality,
                                   "balanced": balanced, "significance": significance})
-        _echo_frame(_park_rows(run, "reconciliation"), fmt, title="reconciliations by park")
+        summary = _park_rows(run, "reconciliation")
+        _echo_frame(summary, fmt, title="reconciliations by park")
+        counts = pd.to_numeric(summary["negative"], errors="coerce").fillna(0) if "negative" in summary else None
+        negative = summary[counts > 0] if counts is not None else summary.iloc[0:0]
+        if len(negative):
+            click.echo(f"note: {int(negative['negative'].sum())} flows of {negative['park_id'].nunique()} parks "
+                       "reconciled below 0, which no flow can be: the balances contradict the data there (column "
+                       "'negative'; each flow's reason says so); --estimates keeps their imported quantities", err=True)
         _failed(run)
         return
     if park is None:
@@ -770,6 +778,37 @@ def scenario_drop(name, park, db_path):
 
     drop_scenario(open_store(db_path, create=False), park, name)
     click.echo(f"dropped scenario {name} of park {park}", err=True)
+
+
+@cli.group()
+def runs():
+    """Per-park runs kept in the store (--by-park): list them, drop them."""
+
+
+@runs.command("list")
+@_db_option
+@_format_option
+@_errors_to_click
+def runs_list(db_path, fmt):
+    """The stored per-park runs, newest first: parks done and failed, and the room their results take."""
+    from symbiosis.fanout import list_runs
+
+    _echo_frame(list_runs(open_store(db_path, create=False)), fmt, title="runs")
+
+
+@runs.command("drop")
+@click.argument("run_ids", metavar="RUN...", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Every stored run.")
+@_db_option
+@_errors_to_click
+def runs_drop(run_ids, every, db_path):
+    """Remove stored runs and their parks' results (a reconcile run's estimates stay)."""
+    from symbiosis.fanout import drop_runs
+
+    if not run_ids and not every:
+        raise click.UsageError("name the runs to drop (symbiosis runs list), or --all")
+    dropped = drop_runs(open_store(db_path, create=False), run_ids, every=every)
+    click.echo(f"dropped {dropped} run(s)", err=True)
 
 
 @cli.command("datasette-metadata")

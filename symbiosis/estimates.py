@@ -48,6 +48,9 @@ ESTIMATE_STATUSES = ("adjusted", "determined", "kept", "undetermined")
 _CURRENCIES = tuple(sorted(set(CURRENCY.values())))
 #: values below this share of the largest measured quantity are rounding noise of the projection
 _NOISE = 1e-9
+#: the reason given to a flow reconciled below 0
+NEGATIVE_REASON = ("reconciled below 0: the balances contradict the data around this flow (a gross error, a flow "
+                   "missing from the data, or a firm that does not balance); not used as an estimate")
 
 
 @dataclass(frozen=True)
@@ -188,10 +191,16 @@ def reconcile_park(G: nx.MultiDiGraph, currency: str, *, default_quality: str | 
     for column in ("value", "sd", "adjustment"):
         numbers = pd.to_numeric(table[column], errors="coerce")
         table[column] = numbers.where(~(numbers.abs() < scale * _NOISE), 0.0).astype(object).where(numbers.notna(), None)
+    # a flow reconciled below 0 is no quantity: the balances contradict the data around it; said in its reason
+    # (and counted), and never read as an estimate (symbiosis.graph keeps the imported quantity)
+    below = pd.to_numeric(table["value"], errors="coerce") < 0
+    table.loc[below, "reason"] = [f"{NEGATIVE_REASON}" + (f"; {reason}" if reason else "")
+                                  for reason in table.loc[below, "reason"]]
     table = none_for_nan(table[["flow_id", "source", "target", "resource", "unit", "status", "measured",
                                 "measured_sd", "sd_source", "value", "sd", "adjustment", "test_statistic", "suspect",
                                 "reason"]])
     table.attrs.update(solved.attrs)
+    table.attrs["negative"] = int(below.sum())
     if not table.attrs.get("degrees_of_freedom"):  # no redundancy, nothing tested: no statistic, not a 0
         table.attrs["chi_square"] = None
     table.attrs.update({"currency": currency, "processes": list(system.processes)})
@@ -281,7 +290,8 @@ def _summary_row(currency: str, table: pd.DataFrame, run: int | None) -> dict:
     return {"currency": currency, "balanced_firms": len(attrs["processes"]), "flows": len(table),
             "measured": int(table["measured"].notna().sum()), "adjusted": int(status.eq("adjusted").sum()),
             "unknown": int(table["measured"].isna().sum()), "determined": int(status.eq("determined").sum()),
-            "undetermined": int(status.eq("undetermined").sum()), "chi_square": attrs.get("chi_square"),
+            "undetermined": int(status.eq("undetermined").sum()), "negative": int(attrs.get("negative", 0)),
+            "chi_square": attrs.get("chi_square"),
             "degrees_of_freedom": attrs.get("degrees_of_freedom"), "p_value": attrs.get("p_value"),
             "passed": attrs.get("passed"), "gross_errors": ", ".join(table.loc[table["suspect"].eq(True), "flow_id"]),
             "reconciliation": run}
@@ -330,4 +340,10 @@ def reconcile_store(db: sqlite_utils.Database, park: str, *, currencies: tuple[s
     if not currencies:
         notes.append("no firm of this park declares a balanced currency: give enterprises a 'balanced' column, "
                      "or reconcile with --balanced all")
+    for currency, table in tables.items():
+        if table.attrs.get("negative"):
+            notes.append(f"{currency}: {table.attrs['negative']} of {len(table)} flows reconciled below 0, which no "
+                         "flow can be: the balances contradict the data there (see each flow's reason; with "
+                         "--balanced all, firms that do not balance are taken as balanced). --estimates keeps "
+                         "their imported quantities")
     return ParkReconciliation(tables=tables, summary=none_for_nan(pd.DataFrame(rows)), notes=notes)

@@ -18,7 +18,8 @@ its task (Dask runs it again elsewhere), an interrupted client loses at most the
 park whose analysis fails is recorded with its error, and the others go on.
 
 With ``samples``, each park draws from its own seed, derived from the run's seed and the park's id
-(:func:`park_seed`), so the figures do not depend on the number of workers or the order of the parks.
+(:func:`symbiosis.sampling.park_seed`), so the figures do not depend on the number of workers or the order of
+the parks, and equal the park's own (``--park``).
 """
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ import sqlite_utils
 from .errors import InputError, SymbiosisError, UnknownIdError
 from .pipeline import AnalysisOptions, analyse_park
 
-__all__ = ["PARK_COMMANDS", "SCHEDULER_ENV", "ParkRun", "dask_setup", "park_payload", "park_result", "park_seed",
-           "run_by_park"]
+__all__ = ["PARK_COMMANDS", "SCHEDULER_ENV", "ParkRun", "dask_setup", "drop_runs", "list_runs", "park_payload",
+           "park_result", "run_by_park"]
 
 log = logging.getLogger(__name__)
 
@@ -153,23 +154,6 @@ def _records(frame: pd.DataFrame | None, park: str) -> list[dict]:
             for row in rows]
 
 
-def park_seed(seed: int, park: str) -> int:
-    """The seed of one park's draws: the run's seed and the park's id, hashed (SHA-256), so that a park draws
-    the same samples whatever worker runs it and whichever parks run beside it.
-
-    Examples
-    --------
-    >>> park_seed(1, "P0001") == park_seed(1, "P0001") != park_seed(2, "P0001")
-    True
-    """
-    digest = hashlib.sha256(f"{seed}:{park}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % (2**63)
-
-
-def _options_for(options: AnalysisOptions, park: str) -> AnalysisOptions:
-    return dataclasses.replace(options, seed=park_seed(options.seed, park)) if options.samples else options
-
-
 def park_result(command: str, db: sqlite_utils.Database, park: str, options: AnalysisOptions,
                 arguments: dict[str, Any] | None = None) -> dict[str, Any]:
     """One park's task: the command's tables for the park, or the error that stopped it (never raised, so
@@ -182,7 +166,7 @@ def park_result(command: str, db: sqlite_utils.Database, park: str, options: Ana
     """
     started = time.perf_counter()
     try:
-        tables = PARK_COMMANDS[command](db, park, _options_for(options, park), **(arguments or {}))
+        tables = PARK_COMMANDS[command](db, park, options, **(arguments or {}))
         return {"tables": tables, "seconds": time.perf_counter() - started}
     except Exception as error:  # noqa: BLE001 -- every failure of one park is that park's result, with its message
         log.warning("park %s: %s", park, error)
@@ -455,7 +439,8 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
     parks : sequence of str, optional
         Park ids (default: every park, in id order).
     options : AnalysisOptions, optional
-        The analyses' options (``samples`` and ``seed``: each park draws from :func:`park_seed`).
+        The analyses' options (``samples`` and ``seed``: each park draws from
+        :func:`symbiosis.sampling.park_seed`).
     arguments : dict, optional
         The command's own (``compare``: ``scenarios`` built-in names, ``attribute``; ``reconcile``:
         ``currencies``, ``default_quality``, ``balanced``, ``significance``).
@@ -534,6 +519,65 @@ def run_by_park(db_path: str | os.PathLike, command: str, parks: Sequence[str] |
                 results[park] = {"tables": json.loads(text), "seconds": seconds} if text else {"error": error}
     return dataclasses.replace(_assemble(run_id, parks, results, computed=len(todo), reused=len(stored)),
                                arrived=arrived)
+
+
+def list_runs(db: sqlite_utils.Database) -> pd.DataFrame:
+    """The per-park runs kept in the store (newest first): what each computed, how far it got and the room its
+    results take.
+
+    Returns
+    -------
+    DataFrame
+        ``run, command, parks, done, failed, samples, seed, started_at, finished_at, result_kib``;
+        ``finished_at`` is empty for a run that was interrupted (``--resume`` completes it) or is running.
+    """
+    rows = db.execute(
+        "SELECT r.id, r.command, r.parks, sum(p.status = 'done'), sum(p.status = 'failed'), r.options, r.started_at, "
+        "r.finished_at, coalesce(sum(length(p.result)), 0) FROM runs r LEFT JOIN park_results p ON p.run_id = r.id "
+        "GROUP BY r.id ORDER BY r.id DESC").fetchall()
+    records = []
+    for run, command, parks, done, failed, options, started, finished, size in rows:
+        chosen = json.loads(options or "{}")
+        records.append({"run": run, "command": command, "parks": parks, "done": done or 0, "failed": failed or 0,
+                        "samples": chosen.get("samples"), "seed": chosen.get("seed"), "started_at": started,
+                        "finished_at": finished, "result_kib": round(size / 1024, 1)})
+    return pd.DataFrame(records, columns=["run", "command", "parks", "done", "failed", "samples", "seed",
+                                          "started_at", "finished_at", "result_kib"])
+
+
+def drop_runs(db: sqlite_utils.Database, runs: Sequence[int] = (), *, every: bool = False) -> int:
+    """Remove stored per-park runs and their parks' results (not what a reconcile run stored as estimates:
+    those are the store's reconciliations, kept until replaced).
+
+    Parameters
+    ----------
+    runs : sequence of int
+        Run ids (:func:`list_runs`).
+    every : bool
+        All of them.
+
+    Returns
+    -------
+    int
+        The runs removed.
+
+    Raises
+    ------
+    UnknownIdError
+        A run id not in the store.
+    """
+    from .store import transaction
+
+    known = {row[0] for row in db.execute("SELECT id FROM runs")}
+    chosen = sorted(known) if every else sorted(set(runs))
+    missing = [run for run in chosen if run not in known]
+    if missing:
+        raise UnknownIdError(f"no run {', '.join(map(str, missing[:5]))} in the store (symbiosis runs list)")
+    with transaction(db):
+        listed = json.dumps(chosen)
+        db.execute("DELETE FROM park_results WHERE run_id IN (SELECT value FROM json_each(?))", [listed])
+        db.execute("DELETE FROM runs WHERE id IN (SELECT value FROM json_each(?))", [listed])
+    return len(chosen)
 
 
 def _largest_first(db: sqlite_utils.Database, parks: list[str]) -> list[str]:

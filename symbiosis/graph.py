@@ -165,12 +165,13 @@ def load_graph(
 def _apply_estimates(db: sqlite_utils.Database, G: nx.MultiDiGraph, park: str | None, year: int | None) -> None:
     """The latest reconciliation of each currency (of the park, or of each park; of the year asked, or
     of no year) replaces the quantities it adjusted or determined; each such edge says so in
-    ``estimate`` (``adjusted`` or ``determined``) and keeps its imported quantity in ``quantity_imported``."""
+    ``estimate`` (``adjusted`` or ``determined``) and keeps its imported quantity in ``quantity_imported``.
+    An estimate below 0 is not applied (the imported quantity, or its absence, stays), counted as ``negative``."""
     where = "park_id = ?" if park is not None else "1"
     latest = [row[0] for row in db.execute(
         f"SELECT max(id) FROM reconciliations WHERE {where} AND year IS ? GROUP BY park_id, currency",
         ([park] if park is not None else []) + [year])]
-    counts = {"adjusted": 0, "determined": 0}
+    counts = {"adjusted": 0, "determined": 0, "negative": 0}
     G.graph["estimates"] = {"reconciliations": latest, **counts}
     if not latest:
         return
@@ -182,6 +183,9 @@ def _apply_estimates(db: sqlite_utils.Database, G: nx.MultiDiGraph, park: str | 
         if found is None:
             continue
         status, value, sd = found
+        if value is not None and value < 0:  # no quantity (symbiosis.estimates.NEGATIVE_REASON): the imported stays
+            counts["negative"] += 1
+            continue
         data["quantity_imported"], data["quantity"], data["sd"], data["estimate"] = data["quantity"], value, sd, status
         counts[status] += 1
     G.graph["estimates"].update(counts)

@@ -164,12 +164,15 @@ class ParkAnalysis:
     @property
     def estimates_note(self) -> str | None:
         """Which figures stand on reconciliation estimates, or None when none do."""
-        if not self.estimates or not (self.estimates["adjusted"] or self.estimates["determined"]):
+        negative = (self.estimates or {}).get("negative", 0)
+        if not self.estimates or not (self.estimates["adjusted"] or self.estimates["determined"] or negative):
             return None
         runs = ", ".join(f"#{run}" for run in self.estimates["reconciliations"])
+        unused = (f"; {negative} reconciled below 0 were not used (their imported quantities stand)" if negative
+                  else "")
         return (f"{self.estimates['adjusted'] + self.estimates['determined']} flow quantities are reconciliation "
                 f"estimates ({self.estimates['adjusted']} adjusted, {self.estimates['determined']} determined; "
-                f"reconciliation {runs}): every figure built on them is an estimate too")
+                f"reconciliation {runs}){unused}: every figure built on them is an estimate too")
 
     @property
     def absorbers(self) -> pd.DataFrame | None:
@@ -338,7 +341,7 @@ def _draws(db: sqlite_utils.Database, G: nx.MultiDiGraph, park: str | None, opti
 
     from .estimates import joint_distribution
     from .graph import load_graph
-    from .sampling import draw_flows
+    from .sampling import draw_flows, park_seed
 
     if options.samples is None:
         raise InputError("no samples asked for")
@@ -352,7 +355,7 @@ def _draws(db: sqlite_utils.Database, G: nx.MultiDiGraph, park: str | None, opti
             reconciled[currency] = joint_distribution(imported, currency,
                                                       default_quality=chosen.get("default_quality", "estimated"),
                                                       balanced=chosen.get("balanced", "declared"))
-    return draw_flows(G, options.samples, options.seed, default_quality=options.default_quality,
+    return draw_flows(G, options.samples, park_seed(options.seed, park), default_quality=options.default_quality,
                       reconciled=reconciled or None)
 
 
@@ -430,14 +433,14 @@ def _sampled(db: sqlite_utils.Database, result: ParkAnalysis, options: AnalysisO
     carbon inputs' graph (and the scorecard's), the emissions rows drawn from their own uncertainties."""
     import dataclasses
 
-    from .sampling import apply_draw, draw_emissions, summarise
+    from .sampling import apply_draw, draw_emissions, park_seed, summarise
 
     full = graphs.get(("existing",))
     draws = _draws(db, full, result.park, options)
     carbon_graph = carbon.G.copy()
     full_copy = full.copy() if scorecard is not None else None
     emissions = draw_emissions(carbon.emissions or {}, carbon.emission_uncertainty or {}, len(draws.values),
-                               options.seed, default_quality=options.default_quality)
+                               park_seed(options.seed, result.park), default_quality=options.default_quality)
     per_draw = []
     for row, drawn_emissions in enumerate(emissions):
         apply_draw(carbon_graph, draws, row)

@@ -16,10 +16,13 @@ its median and 90 % interval beside the figure computed on the data. Two sources
 
 A flow with no uncertainty keeps its value in every draw (the note counts them), and a flow with an unknown
 quantity stays unknown: sampling never turns an unknown into a number. Draws are deterministic for a seed
-(``numpy.random.default_rng(seed)``).
+(``numpy.random.default_rng(seed)``); a park draws from its own seed (:func:`park_seed`: the seed given and
+the park's id), so a park's intervals are the same asked alone (``--park``) or in a run of every park
+(``--by-park``), on any number of workers.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -32,10 +35,29 @@ from .coverage import none_for_nan
 from .errors import InputError
 from .uncertainty import flow_sd
 
-__all__ = ["FlowDraws", "draw_flows", "draw_emissions", "apply_draw", "with_intervals", "summarise", "INTERVAL"]
+__all__ = ["FlowDraws", "draw_flows", "draw_emissions", "apply_draw", "with_intervals", "summarise", "park_seed",
+           "INTERVAL"]
 
 #: the interval reported beside each figure: the 5th and 95th percentiles (a 90 % interval)
 INTERVAL = (5.0, 95.0)
+
+
+def park_seed(seed: int, park: str | None) -> int:
+    """The seed of one park's draws: the seed given and the park's id, hashed (SHA-256), so that a park draws
+    the same samples whichever command asks (one park, or every park on any number of workers) and whichever
+    parks run beside it. Without a park (the whole store as one network) the seed as given.
+
+    Examples
+    --------
+    >>> park_seed(1, "P0001") == park_seed(1, "P0001") != park_seed(2, "P0001")
+    True
+    >>> park_seed(7, None)
+    7
+    """
+    if park is None:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{park}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**63)
 
 
 @dataclass(frozen=True)

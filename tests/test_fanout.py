@@ -21,10 +21,11 @@ import pytest
 from click.testing import CliRunner
 
 from cli import cli
-from symbiosis.fanout import FanOutError, park_seed, run_by_park
+from symbiosis.fanout import FanOutError, run_by_park
 from symbiosis.generate import generate_dataset
 from symbiosis.ingest import import_files
 from symbiosis.pipeline import AnalysisOptions
+from symbiosis.sampling import park_seed
 from symbiosis.store import open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,6 +79,25 @@ def test_a_recorded_run_is_stored_once_per_park_and_resume_reuses_it(store):
         run_by_park(store, "scorecard", resume=True)
 
 
+def test_stored_runs_are_listed_and_dropped_with_their_results(store):
+    first = run_by_park(store, "metrics", jobs=1)
+    second = run_by_park(store, "carbon", jobs=1)
+    listed = _json("runs", "list", "--db", str(store))
+    assert [(row["run"], row["command"], row["parks"], row["done"], row["failed"]) for row in listed] == [
+        (second.run_id, "carbon", 24, 24, 0), (first.run_id, "metrics", 24, 24, 0)]
+    assert all(row["finished_at"] and row["result_kib"] > 0 for row in listed)
+    result = CliRunner().invoke(cli, ["runs", "drop", str(first.run_id), "--db", str(store)])
+    assert result.exit_code == 0 and "dropped 1 run(s)" in result.stderr
+    db = open_store(store)
+    assert db.execute("SELECT count(*) FROM park_results WHERE run_id = ?", [first.run_id]).fetchone() == (0,)
+    assert db.execute("SELECT count(*) FROM park_results WHERE run_id = ?", [second.run_id]).fetchone() == (24,)
+    missing = CliRunner().invoke(cli, ["runs", "drop", "999", "--db", str(store)])
+    assert missing.exit_code == 1 and "no run 999" in missing.output
+    assert CliRunner().invoke(cli, ["runs", "drop", "--db", str(store)]).exit_code == 2
+    assert CliRunner().invoke(cli, ["runs", "drop", "--all", "--db", str(store)]).exit_code == 0
+    assert _json("runs", "list", "--db", str(store)) == []
+
+
 def test_a_park_that_fails_is_named_and_the_others_go_on(store, monkeypatch):
     """One park's analysis raising (here made to) is recorded with its error; the others' figures are printed and
     the command exits 1."""
@@ -121,6 +141,15 @@ def test_samples_draw_per_park_seeds_whatever_the_number_of_processes(store):
     alone = run_by_park(store, "metrics", [park], jobs=1, options=options, record=False).tables["intervals"]
     assert alone.to_dict("records") == intervals[intervals["park_id"] == park].to_dict("records")
     assert park_seed(11, park) != park_seed(11, "another park")
+    # and the park asked on its own (metrics --park) draws the same: one seed per park, whichever command
+    single = _json("metrics", "--park", park, "--samples", "20", "--seed", "11", "--default-quality", "estimated",
+                   "--db", str(store))
+    by_park = {row["figure"]: (row["median"], row["low"], row["high"])
+               for row in intervals[intervals["park_id"] == park].to_dict("records")}
+    alone_figures = {row["figure"]: (row["median"], row["low"], row["high"]) for row in single["intervals"]}
+    assert by_park and alone_figures.keys() == by_park.keys()
+    for figure, numbers in by_park.items():  # the command prints 10 decimals
+        assert alone_figures[figure] == pytest.approx(numbers, rel=1e-9, abs=1e-9, nan_ok=True), figure
 
 
 def test_scheduler_without_dask_says_how_to_install_it(store, monkeypatch):

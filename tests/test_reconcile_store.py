@@ -132,3 +132,31 @@ def test_the_map_draws_estimates_only_when_asked_and_marks_them(store_path):
     assert estimated.count("reconciliation estimate (determined)") == 1
     assert estimated.count("reconciliation estimate (adjusted)") == 2
     assert "rgba(217,119,6,0.9)" in estimated and "rgba(217,119,6,0.9)" not in plain.split("amber glow")[0]
+
+
+def test_a_flow_reconciled_below_0_is_said_and_never_read_as_a_quantity(tmp_path):
+    """The mill's balance (mass): 100 t in, 150 t measured out to x, the flow to y unknown. The balance
+    determines it as -50 t, which no flow can be: the reconciliation says so in the flow's reason, the summary
+    and a note, and neither --estimates nor the graph reads it as a quantity (the flow stays unknown)."""
+    from symbiosis.estimates import NEGATIVE_REASON
+
+    path = tmp_path / "n.db"
+    folder = "tests/data/contradicted"
+    import_files(open_store(path), [f"{folder}/parks.csv", f"{folder}/enterprises.csv", f"{folder}/flows.csv"])
+    db = open_store(path)
+    result = reconcile_store(db, "n")
+    row = result.tables["mass"].set_index("flow_id").loc["m>y:fly_ash:"]
+    assert row["status"] == "determined" and row["value"] == pytest.approx(-50.0)
+    assert row["reason"].startswith(NEGATIVE_REASON)
+    assert result.summary.loc[0, "negative"] == 1
+    assert any("1 of 3 flows reconciled below 0" in note for note in result.notes)
+    G = load_graph(db, "n", estimates=True)
+    to_y = next(data for _, _, key, data in G.edges(keys=True, data=True) if key == "m>y:fly_ash:")
+    assert to_y["quantity"] is None and "estimate" not in to_y
+    assert G.graph["estimates"]["negative"] == 1
+    estimated = _run("metrics", "--db", path, "--park", "n", "--estimates", "--format", "json")
+    document = json.loads(estimated.stdout)
+    assert document["metrics"][0]["flows_without_quantity"] == 1
+    assert "1 reconciled below 0 were not used" in document["notes"]["metrics"]
+    printed = _run("reconcile", "--db", path, "--park", "n", "--dry-run")
+    assert "reconciled below 0" in printed.stderr
